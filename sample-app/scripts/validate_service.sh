@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# ValidateService: /health must answer 200 and /version the installed version before the deadline.
+# A definite unhealthy answer (5xx three times in a row) fails at once instead of waiting out the deadline.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+deadline=$(( $(date +%s) + ${VALIDATE_TIMEOUT_SECONDS:-30} ))
+expected=$(cat "$APP_DIR/VERSION")
+url="http://127.0.0.1:$PORT"
+last="no answer yet"
+bad=0
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  if ! app_pid >/dev/null; then
+    tail -n 20 "$LOG_FILE" >&2 || true
+    die "the app is not running (see its log above)"
+  fi
+  code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url/health" || true)
+  last="GET /health answered ${code:-nothing}"
+  if [ "$code" = "200" ]; then
+    version=$(curl -fsS -m 2 "$url/version" || true)
+    case "$version" in
+      *"\"version\":\"$expected\""*) log "healthy, serving $expected"; exit 0 ;;
+      *) die "healthy but /version answered '$version', expected $expected" ;;
+    esac
+  fi
+  case "$code" in 5*) bad=$((bad + 1)) ;; *) bad=0 ;; esac
+  [ "$bad" -ge 3 ] && die "unhealthy: $last three times in a row (version $expected)"
+  sleep 0.2
+done
+die "not healthy within ${VALIDATE_TIMEOUT_SECONDS:-30} s: $last"
