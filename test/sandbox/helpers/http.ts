@@ -1,0 +1,58 @@
+/**
+ * Raw HTTP against the edge port, for what SDKs cannot send (malformed bodies, odd headers, wrong methods).
+ *
+ * @example
+ * const r = await rawRequest(endpoint, { method: 'POST', headers: { 'x-amz-target': 'Nope.Op' }, body: '{' });
+ * expect(r.status).toBe(400);
+ */
+import { request } from 'undici';
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface RawRequest {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** @default 10_000 (10 s) */
+  timeoutMs?: number;
+}
+
+export async function rawRequest(endpoint: string, req: RawRequest = {}): Promise<RawResponse> {
+  const timeout = req.timeoutMs ?? 10_000;
+  const res = await request(new URL(req.path ?? '/', endpoint), {
+    method: (req.method ?? 'POST') as 'POST',
+    headers: req.headers,
+    body: req.body,
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+  });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+/** A JSON 1.1 call: `jsonCall(endpoint, 'CodePipeline_20150709.ListPipelines', {})`. */
+export function jsonCall(endpoint: string, target: string, body: unknown): Promise<RawResponse> {
+  return rawRequest(endpoint, {
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** A Query call: `queryCall(endpoint, { Action: 'DescribeLoadBalancers', Version: '2015-12-01' })`. */
+export function queryCall(
+  endpoint: string,
+  params: Record<string, string>,
+  signingService?: string,
+): Promise<RawResponse> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+  };
+  if (signingService) {
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/${signingService}/aws4_request, SignedHeaders=host, Signature=0`;
+  }
+  return rawRequest(endpoint, { headers, body: new URLSearchParams(params).toString() });
+}
