@@ -1,0 +1,319 @@
+/**
+ * HarnessConfig: one zod schema, loaded from defaults < file (JSON/YAML) < env `HARNESS_*` < code.
+ * A bad value is a `ConfigError` naming the key, where it came from, what was wrong and the fix.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `600000`, `"600000"`, `"1500ms"`, `"30s"`, `"10m"`, `"1h"` into ms; anything else is returned as is. */
+export function parseDuration(value: unknown): unknown {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') return value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!match) return value;
+  return Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms']!);
+}
+
+const DURATION_HINT = 'a duration in ms (600000) or with a unit ("1500ms", "30s", "10m", "1h")';
+const duration = (fallback: number) =>
+  z
+    .preprocess(
+      parseDuration,
+      z
+        .number({ error: `expected ${DURATION_HINT}` })
+        .int()
+        .positive(`expected ${DURATION_HINT} above zero`),
+    )
+    .default(fallback);
+const intFromEnv = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v), schema);
+const boolFromEnv = z.preprocess(
+  (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v),
+  z.boolean({ error: 'expected true or false' }),
+);
+const name = (fallback: string) => z.string().min(1, 'must not be empty').default(fallback);
+
+const sourceAuth = z.preprocess(
+  (v) => (typeof v === 'string' ? { type: v } : v),
+  z.discriminatedUnion(
+    'type',
+    [
+      z.strictObject({ type: z.literal('none') }),
+      z.strictObject({ type: z.literal('codecommit-credential-helper') }),
+      z.strictObject({
+        type: z.literal('github-token'),
+        /** Name of the env var holding the token; the token itself never goes into config. */
+        tokenEnv: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable, not the token')
+          .default('GITHUB_TOKEN'),
+      }),
+    ],
+    { error: 'expected "none", "codecommit-credential-helper" or "github-token"' },
+  ),
+);
+
+/** The whole configuration. Every default lives here, each with its unit. */
+export const HarnessConfigSchema = z.strictObject({
+  /** `sandbox` (local emulator, default) or `aws` (real AWS, default credential chain). */
+  target: z.enum(['sandbox', 'aws'], { error: 'expected "sandbox" or "aws"' }).default('sandbox'),
+  region: name('us-east-1'),
+  /** API endpoint; required for the sandbox (`http://127.0.0.1:<edge port>`), optional override for aws. */
+  endpoint: z.url({ error: 'expected a URL like http://127.0.0.1:4566' }).optional(),
+  pipelineName: name('awscicd-cap-pipeline'),
+  stages: z
+    .strictObject({
+      source: name('Source'),
+      build: name('BuildAndTest'),
+      approval: name('Approval'),
+      deploy: name('Deploy'),
+    })
+    .prefault({}),
+  approvalActionName: name('ManualApproval'),
+  applicationName: name('awscicd-cap-app'),
+  deploymentGroupName: name('awscicd-cap-dg'),
+  loadBalancerName: name('awscicd-cap-alb'),
+  /** Listener port of the load balancer (the sandbox maps it to its edge port). */
+  listenerPort: intFromEnv(z.number().int().min(1).max(65535, 'expected a port 1-65535')).default(80),
+  source: z
+    .strictObject({
+      repositoryUrl: z.string().min(1, 'must not be empty').optional(),
+      branch: name('main'),
+      /** Directory of the app inside the repository ('' = repository root). */
+      appDir: z.string().default(''),
+      auth: sourceAuth.default({ type: 'none' }),
+    })
+    .prefault({}),
+  /** Deadlines per phase, in ms (strings with units accepted). */
+  timeouts: z
+    .strictObject({
+      findExecution: duration(2 * 60_000), // 2m: push → execution listed
+      source: duration(5 * 60_000), // 5m
+      build: duration(20 * 60_000), // 20m
+      approval: duration(10 * 60_000), // 10m: until our approval is open
+      deploy: duration(30 * 60_000), // 30m
+      stage: duration(30 * 60_000), // 30m: any other stage wait
+      live: duration(5 * 60_000), // 5m: new version on every target
+      rollback: duration(30 * 60_000), // 30m
+      teardown: duration(10 * 60_000), // 10m
+    })
+    .prefault({}),
+  /** Polling of AWS APIs. */
+  poll: z
+    .strictObject({
+      minIntervalMs: intFromEnv(z.number().int().positive()).default(250), // ms
+      maxIntervalMs: intFromEnv(z.number().int().positive()).default(5000), // ms
+      factor: z.number().min(1).default(1.5),
+    })
+    .prefault({}),
+  /** HTTP checks against the load balancer. */
+  probe: z
+    .strictObject({
+      intervalMs: intFromEnv(z.number().int().positive()).default(200), // ms between traffic probe requests
+      requestTimeoutMs: intFromEnv(z.number().int().positive()).default(2000), // ms per request
+      consecutive: intFromEnv(z.number().int().positive()).default(5), // good answers in a row for "live"
+      everyTarget: boolFromEnv.default(true),
+      path: z.string().startsWith('/').default('/version'),
+    })
+    .prefault({}),
+  /** Identifies this run in tags, commit messages and versions. */
+  runId: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,40}$/, 'expected 1-40 letters, digits or dashes')
+    .default(() => `run-${randomBytes(4).toString('hex')}`),
+  /** Tag key marking resources a run may touch although it did not create them (value must be "true"). */
+  testTargetTag: name('codepipeline-harness:test-target'),
+});
+
+export type HarnessConfig = z.output<typeof HarnessConfigSchema>;
+/** What callers may pass: every field optional, durations as numbers or strings. */
+export type HarnessConfigInput = z.input<typeof HarnessConfigSchema>;
+
+/** Env var → config path. Durations accept units; the source token is NOT here (only the NAME of its env var). */
+export const ENV_KEYS: Readonly<Record<string, string>> = {
+  HARNESS_TARGET: 'target',
+  HARNESS_REGION: 'region',
+  HARNESS_ENDPOINT: 'endpoint',
+  HARNESS_PIPELINE_NAME: 'pipelineName',
+  HARNESS_STAGE_SOURCE: 'stages.source',
+  HARNESS_STAGE_BUILD: 'stages.build',
+  HARNESS_STAGE_APPROVAL: 'stages.approval',
+  HARNESS_STAGE_DEPLOY: 'stages.deploy',
+  HARNESS_APPROVAL_ACTION: 'approvalActionName',
+  HARNESS_APPLICATION_NAME: 'applicationName',
+  HARNESS_DEPLOYMENT_GROUP: 'deploymentGroupName',
+  HARNESS_LOAD_BALANCER: 'loadBalancerName',
+  HARNESS_LISTENER_PORT: 'listenerPort',
+  HARNESS_SOURCE_REPOSITORY_URL: 'source.repositoryUrl',
+  HARNESS_SOURCE_BRANCH: 'source.branch',
+  HARNESS_SOURCE_APP_DIR: 'source.appDir',
+  HARNESS_SOURCE_AUTH: 'source.auth.type',
+  HARNESS_SOURCE_TOKEN_ENV: 'source.auth.tokenEnv',
+  HARNESS_TIMEOUT_FIND_EXECUTION: 'timeouts.findExecution',
+  HARNESS_TIMEOUT_SOURCE: 'timeouts.source',
+  HARNESS_TIMEOUT_BUILD: 'timeouts.build',
+  HARNESS_TIMEOUT_APPROVAL: 'timeouts.approval',
+  HARNESS_TIMEOUT_DEPLOY: 'timeouts.deploy',
+  HARNESS_TIMEOUT_STAGE: 'timeouts.stage',
+  HARNESS_TIMEOUT_LIVE: 'timeouts.live',
+  HARNESS_TIMEOUT_ROLLBACK: 'timeouts.rollback',
+  HARNESS_TIMEOUT_TEARDOWN: 'timeouts.teardown',
+  HARNESS_POLL_MIN_INTERVAL_MS: 'poll.minIntervalMs',
+  HARNESS_POLL_MAX_INTERVAL_MS: 'poll.maxIntervalMs',
+  HARNESS_PROBE_INTERVAL_MS: 'probe.intervalMs',
+  HARNESS_PROBE_REQUEST_TIMEOUT_MS: 'probe.requestTimeoutMs',
+  HARNESS_LIVE_CONSECUTIVE: 'probe.consecutive',
+  HARNESS_LIVE_EVERY_TARGET: 'probe.everyTarget',
+  HARNESS_RUN_ID: 'runId',
+  HARNESS_TEST_TARGET_TAG: 'testTargetTag',
+};
+
+export interface LoadConfigOptions {
+  /** Values from code: the highest precedence. */
+  overrides?: HarnessConfigInput;
+  /** @default process.env */
+  env?: Record<string, string | undefined>;
+  /** JSON or YAML file; @default env.HARNESS_CONFIG */
+  file?: string;
+}
+
+type Tree = Record<string, unknown>;
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = tree;
+  for (const key of keys.slice(0, -1)) {
+    if (!isTree(node[key])) node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[keys.at(-1)!] = value;
+}
+
+/** Deep merge; `source` records, per leaf path, the layer that set it. */
+function merge(into: Tree, from: Tree, layer: string, sources: Map<string, string>, prefix = ''): void {
+  for (const [key, value] of Object.entries(from)) {
+    if (value === undefined) continue;
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (isTree(value)) {
+      if (!isTree(into[key])) into[key] = {};
+      merge(into[key] as Tree, value, layer, sources, path);
+    } else {
+      into[key] = value;
+      sources.set(path, layer);
+    }
+  }
+}
+
+function readFile(file: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `config file ${file} cannot be read (${(error as Error).message}); fix the path in HARNESS_CONFIG or loadConfig({ file })`,
+      { key: '(file)', source: file },
+      { cause: error },
+    );
+  }
+  let parsed: unknown;
+  try {
+    // YAML is a superset of JSON: one parser reads both.
+    parsed = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(
+      `config file ${file} is not valid JSON/YAML: ${(error as Error).message}`,
+      { key: '(file)', source: file },
+      { cause: error },
+    );
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (!isTree(parsed)) {
+    throw new ConfigError(`config file ${file} must hold an object of settings, got ${typeof parsed}`, {
+      key: '(file)',
+      source: file,
+    });
+  }
+  return parsed;
+}
+
+function envOf(path: string): string | undefined {
+  return Object.entries(ENV_KEYS).find(([, p]) => p === path)?.[0];
+}
+
+/**
+ * Loads and validates the configuration: defaults < file (JSON or YAML) < env `HARNESS_*` < `overrides`.
+ *
+ * @throws ConfigError naming the key (and env var), what was wrong and the fix.
+ * @example
+ * ```ts
+ * const config = loadConfig({ overrides: { endpoint: sandbox.endpoint, timeouts: { deploy: '5m' } } });
+ * config.timeouts.deploy; // 300000
+ * ```
+ */
+export function loadConfig(options: LoadConfigOptions = {}): HarnessConfig {
+  const env = options.env ?? process.env;
+  const sources = new Map<string, string>();
+  const merged: Tree = {};
+  const file = options.file ?? env.HARNESS_CONFIG;
+  if (file) merge(merged, readFile(file), file, sources);
+
+  const fromEnv: Tree = {};
+  if (!env.HARNESS_REGION && (env.AWS_REGION || env.AWS_DEFAULT_REGION)) {
+    setPath(fromEnv, 'region', env.AWS_REGION || env.AWS_DEFAULT_REGION);
+  }
+  for (const [variable, path] of Object.entries(ENV_KEYS)) {
+    const value = env[variable];
+    if (value !== undefined && value !== '') setPath(fromEnv, path, value);
+  }
+  // A token env name without an auth type means github-token.
+  if (env.HARNESS_SOURCE_TOKEN_ENV && !env.HARNESS_SOURCE_AUTH && !isTree((merged.source as Tree)?.auth)) {
+    setPath(fromEnv, 'source.auth.type', 'github-token');
+  }
+  const envLayer = new Map<string, string>();
+  merge(merged, fromEnv, 'env', envLayer);
+  for (const path of envLayer.keys()) sources.set(path, envOf(path) ?? 'AWS_REGION');
+  if (options.overrides) merge(merged, options.overrides as Tree, 'code', sources);
+
+  const result = HarnessConfigSchema.safeParse(merged);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  let path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = (issue as { keys: string[] }).keys;
+    path = [path, keys[0]].filter(Boolean).join('.');
+    throw new ConfigError(
+      `config key ${path} is not a setting (${sources.get(path) ?? 'code'}); ` +
+        (path.endsWith('.token')
+          ? 'never put a token in config: put it in an env var and set source.auth.tokenEnv to its name'
+          : 'check the spelling against HarnessConfig'),
+      { key: path, source: sources.get(path) ?? 'code' },
+      { cause: result.error },
+    );
+  }
+  const source = sources.get(path) ?? sources.get(`${path}.type`) ?? 'default';
+  const value = path
+    .split('.')
+    .reduce<unknown>((node, key) => (isTree(node) ? node[key] : undefined), merged);
+  const variable = envOf(path) ?? envOf(`${path}.type`);
+  const named =
+    source === 'default' || source === 'code' || !variable || source !== variable
+      ? path
+      : `${variable} (${path})`;
+  const fix = variable
+    ? `set ${variable} or ${path} in the config file/code`
+    : `set ${path} in the config file/code`;
+  throw new ConfigError(
+    `${named}: ${issue.message}, got ${JSON.stringify(value)} from ${source}; fix: ${fix} to a valid value`,
+    { key: path, source },
+    { cause: result.error },
+  );
+}
