@@ -1,0 +1,188 @@
+/**
+ * ELBv2 state: load balancers, target groups (with their registered targets and health), listeners and tags.
+ * Pure data plus lookups; the rules (errors, idempotency) live in `handlers.ts`, health in `health.ts`.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+
+/** A target's state as DescribeTargetHealth reports it, minus `unused` (computed when the TG is not in use). */
+export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining';
+
+/** Model shape `Action` (only what the sandbox acts on is typed; the rest is kept as given). */
+export interface Action {
+  Type: string;
+  TargetGroupArn?: string;
+  Order?: number;
+  ForwardConfig?: { TargetGroups?: { TargetGroupArn?: string; Weight?: number }[]; [k: string]: unknown };
+  RedirectConfig?: {
+    Protocol?: string;
+    Port?: string;
+    Host?: string;
+    Path?: string;
+    Query?: string;
+    StatusCode: string;
+  };
+  FixedResponseConfig?: { MessageBody?: string; StatusCode: string; ContentType?: string };
+  [k: string]: unknown;
+}
+
+export interface LoadBalancerRecord {
+  readonly arn: string;
+  readonly name: string;
+  readonly dnsName: string;
+  readonly scheme: string;
+  readonly type: string;
+  readonly ipAddressType: string;
+  readonly subnets: readonly string[];
+  readonly securityGroups: readonly string[];
+  readonly vpcId: string;
+  readonly createdTime: Date;
+}
+
+export interface HealthCheckSettings {
+  protocol: string;
+  port: string;
+  path: string;
+  enabled: boolean;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  matcher: string;
+}
+
+export interface TargetRecord {
+  readonly id: string;
+  /** The registered port (the target's `Port`, or the target group's). */
+  readonly port: number;
+  state: TargetState;
+  reason?: string;
+  description?: string;
+  /** Consecutive passing / failing checks, for the thresholds. */
+  passes: number;
+  failures: number;
+  /** Aborts the pending removal of a draining target (re-registration, deletion, stop). */
+  drain?: AbortController;
+}
+
+export interface TargetGroupRecord {
+  readonly arn: string;
+  readonly name: string;
+  readonly protocol: string;
+  readonly port: number;
+  readonly vpcId: string;
+  readonly targetType: string;
+  readonly protocolVersion: string;
+  readonly ipAddressType: string;
+  healthCheck: HealthCheckSettings;
+  readonly attributes: Map<string, string>;
+  /** Keyed by `<id>:<port>`. */
+  readonly targets: Map<string, TargetRecord>;
+}
+
+export interface ListenerRecord {
+  readonly arn: string;
+  readonly loadBalancerArn: string;
+  port: number;
+  protocol: string;
+  certificates?: { CertificateArn?: string; IsDefault?: boolean }[];
+  sslPolicy?: string;
+  alpnPolicy?: string[];
+  defaultActions: Action[];
+}
+
+/**
+ * Target-group attribute defaults for an ALB instance/ip target group
+ * (aws-semantics 4.3; https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html).
+ */
+export const TARGET_GROUP_ATTRIBUTE_DEFAULTS: Readonly<Record<string, string>> = {
+  'deregistration_delay.timeout_seconds': '300',
+  'stickiness.enabled': 'false',
+  'stickiness.type': 'lb_cookie',
+  'stickiness.lb_cookie.duration_seconds': '86400',
+  'stickiness.app_cookie.cookie_name': '',
+  'stickiness.app_cookie.duration_seconds': '86400',
+  'load_balancing.algorithm.type': 'round_robin',
+  'load_balancing.algorithm.anomaly_mitigation': 'off',
+  'slow_start.duration_seconds': '0',
+  'load_balancing.cross_zone.enabled': 'use_load_balancer_configuration',
+  'target_group_health.unhealthy_state_routing.minimum_healthy_targets.count': '1',
+  'target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage': 'off',
+  'target_group_health.dns_failover.minimum_healthy_targets.count': '1',
+  'target_group_health.dns_failover.minimum_healthy_targets.percentage': 'off',
+};
+
+/** 16 lowercase hex digits, the id part of every ELBv2 ARN. */
+export function hexId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** The numeric part of an ALB DNS name (`my-load-balancer-424835706.us-west-2.elb.amazonaws.com`). */
+export function dnsNumber(): string {
+  return String(randomInt(100_000_000, 2_000_000_000));
+}
+
+export function targetKey(id: string, port: number): string {
+  return `${id}:${port}`;
+}
+
+/** Every target group ARN an action forwards to (plain `TargetGroupArn` or `ForwardConfig`). */
+export function forwardedArns(action: Action): string[] {
+  if (action.Type !== 'forward') return [];
+  const arns = new Set<string>();
+  if (action.TargetGroupArn) arns.add(action.TargetGroupArn);
+  for (const t of action.ForwardConfig?.TargetGroups ?? []) if (t.TargetGroupArn) arns.add(t.TargetGroupArn);
+  return [...arns];
+}
+
+export class Elbv2Store {
+  readonly loadBalancers = new Map<string, LoadBalancerRecord>();
+  readonly targetGroups = new Map<string, TargetGroupRecord>();
+  readonly listeners = new Map<string, ListenerRecord>();
+  /** Resource ARN → tag key → value (insertion order kept, as DescribeTags lists them). */
+  readonly tags = new Map<string, Map<string, string>>();
+
+  loadBalancerByName(name: string): LoadBalancerRecord | undefined {
+    for (const lb of this.loadBalancers.values()) if (lb.name === name) return lb;
+    return undefined;
+  }
+
+  loadBalancerByDnsName(dnsName: string): LoadBalancerRecord | undefined {
+    const wanted = dnsName.toLowerCase();
+    for (const lb of this.loadBalancers.values()) if (lb.dnsName === wanted) return lb;
+    return undefined;
+  }
+
+  targetGroupByName(name: string): TargetGroupRecord | undefined {
+    for (const tg of this.targetGroups.values()) if (tg.name === name) return tg;
+    return undefined;
+  }
+
+  listenersOf(loadBalancerArn: string): ListenerRecord[] {
+    return [...this.listeners.values()].filter((l) => l.loadBalancerArn === loadBalancerArn);
+  }
+
+  /** Listeners whose default actions forward to the target group. */
+  listenersForwardingTo(targetGroupArn: string): ListenerRecord[] {
+    return [...this.listeners.values()].filter((l) =>
+      l.defaultActions.some((a) => forwardedArns(a).includes(targetGroupArn)),
+    );
+  }
+
+  /** A target group is "in use" (health-checked, routable) once a listener forwards to it (aws-semantics 4.5). */
+  inUse(targetGroupArn: string): boolean {
+    return this.listenersForwardingTo(targetGroupArn).length > 0;
+  }
+
+  /** ARNs of the load balancers whose listeners forward to the target group (`TargetGroup.LoadBalancerArns`). */
+  loadBalancerArnsOf(targetGroupArn: string): string[] {
+    return [...new Set(this.listenersForwardingTo(targetGroupArn).map((l) => l.loadBalancerArn))];
+  }
+
+  clear(): void {
+    for (const tg of this.targetGroups.values()) for (const t of tg.targets.values()) t.drain?.abort();
+    this.loadBalancers.clear();
+    this.targetGroups.clear();
+    this.listeners.clear();
+    this.tags.clear();
+  }
+}
