@@ -32,6 +32,13 @@ const QUERY_SIGNING_NAMES: Readonly<Record<string, ServiceName>> = {
 };
 
 /**
+ * Services that validate their own input because AWS answers their own exception codes instead of a
+ * generic ValidationException: CodeCommit says `RepositoryNameRequiredException` /
+ * `InvalidRepositoryNameException` (CodeCommit API reference, CreateRepository errors).
+ */
+const SELF_VALIDATING: ReadonlySet<ServiceName> = new Set(['codecommit']);
+
+/**
  * Why `NotImplemented` with 400 for an operation the model has but the sandbox does not serve: a 4xx that
  * is not a throttling code is never retried by SDK v3 or botocore (§1.3), so the caller sees the message at
  * once instead of after three 5xx retries; `UnknownOperationException` would wrongly say the operation
@@ -227,7 +234,8 @@ export class Dispatcher {
           ? codec.decodeParams(operation, params)
           : codec.decodeInput(operation, req);
       const inputShape = model.operations[operation]?.input?.shape;
-      if (inputShape) validateInput(model, inputShape, input, codec.protocol);
+      if (inputShape && !SELF_VALIDATING.has(service.name))
+        validateInput(model, inputShape, input, codec.protocol);
       const output = await handler(input, { ...this.#options.context(), requestId });
       return codec.encodeOutput(operation, output ?? {}, requestId);
     } catch (error) {
