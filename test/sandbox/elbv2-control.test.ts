@@ -255,9 +255,7 @@ describe('ELBv2 control plane (SDK v3 + AWS CLI against the sandbox)', () => {
     const green = await tg('listen-green');
     const l = await listener(alb.LoadBalancerArn!, blue.TargetGroupArn!);
     expect(l.ListenerArn).toMatch(
-      new RegExp(
-        `^arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/listen-alb/[0-9a-f]{16}/[0-9a-f]{16}$`,
-      ),
+      /^arn:aws:elasticloadbalancing:us-east-1:000000000000:listener\/app\/listen-alb\/[0-9a-f]{16}\/[0-9a-f]{16}$/,
     );
     expect(l.DefaultActions?.[0]).toMatchObject({
       Type: 'forward',
