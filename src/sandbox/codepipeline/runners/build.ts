@@ -1,0 +1,475 @@
+/**
+ * Build|Test/CodeBuild: runs the primary input artifact's `buildspec.yml` for real in a scratch copy,
+ * phase by phase (one bash session per phase; the environment and working directory carry over to the
+ * next phase as in buildspec 0.2), copies `artifacts.files` into the output artifact, and serves the
+ * whole log at `<edge>/_sandbox/builds/<buildId>/log` (the action's `externalExecutionUrl`).
+ * A failed command fails the action with CodeBuild's "Build terminated" message and the log tail.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { access, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { glob } from 'tinyglobby';
+import type { HttpRoute } from '../../types.ts';
+import { type ArtifactSpec, type Buildspec, BuildspecError, PHASES, parseBuildspec } from './buildspec.ts';
+import { clip } from './types.ts';
+import type { ActionResult, ActionRunContext, ActionRunner } from './types.ts';
+
+/** CodeBuild's default build timeout: 60 minutes (real work, so not scaled). */
+const DEFAULT_TIMEOUT_MINUTES = 60;
+/** How much of the log end goes into `errorDetails.message` (the model allows 5000 characters). */
+const ERROR_LIMIT = 5000;
+const SYSTEM_PACKAGE_MANAGER = /^\s*(sudo\s+)?(apt-get|apt|yum|dnf|apk|amazon-linux-extras|n\s+\d)\b/;
+
+export interface BuildRunnerOptions {
+  /** Overrides the build timeout (ms); by default the action's `timeoutInMinutes` or 60 minutes. */
+  timeoutMs?: number;
+}
+
+interface PhaseOutcome {
+  exitCode: number;
+  command?: string;
+  timedOut?: boolean;
+}
+
+export class CodeBuildRunner implements ActionRunner {
+  readonly #options: BuildRunnerOptions;
+  /** buildId → log file. */
+  readonly #logs = new Map<string, string>();
+  readonly #owners = new Set<string>();
+  #processes: ActionRunContext['runtime']['processes'] | undefined;
+
+  constructor(options: BuildRunnerOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Serves build logs: `GET /_sandbox/builds/<buildId>/log`. */
+  route(): HttpRoute {
+    return {
+      match: (req: IncomingMessage, url: URL) =>
+        req.method === 'GET' && /^\/_sandbox\/builds\/[^/]+\/log$/.test(url.pathname),
+      handle: async (_req: IncomingMessage, res: ServerResponse, url: URL) => {
+        const id = decodeURIComponent(url.pathname.split('/')[3] ?? '');
+        const file = this.#logs.get(id);
+        if (!file) {
+          res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(`No build ${id} in this sandbox\n`);
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        createReadStream(file)
+          .on('error', () => res.end())
+          .pipe(res);
+      },
+    };
+  }
+
+  /** The log file of a build, if this sandbox ran it. */
+  logFile(buildId: string): string | undefined {
+    return this.#logs.get(buildId);
+  }
+
+  async run(ctx: ActionRunContext): Promise<ActionResult> {
+    this.#processes = ctx.runtime.processes;
+    const config = ctx.action.configuration ?? {};
+    const project = config.ProjectName ?? 'project';
+    const uuid = randomUUID();
+    const buildId = `${project}:${uuid}`;
+    const owner = `build:${buildId}`;
+    const buildDir = path.join(ctx.runtime.dataDir, 'codepipeline', 'builds', uuid);
+    const srcDir = path.join(buildDir, 'src');
+    const stateDir = path.join(buildDir, 'state');
+    const logPath = path.join(buildDir, 'build.log');
+    await mkdir(stateDir, { recursive: true });
+    this.#logs.set(buildId, logPath);
+    const url = `${ctx.runtime.edgeUrl()}/_sandbox/builds/${encodeURIComponent(buildId)}/log`;
+    ctx.update({ externalExecutionId: buildId, externalExecutionUrl: url });
+    const log = createWriteStream(logPath, { flags: 'a' });
+    const tail: string[] = [];
+    const write = (text: string) => {
+      log.write(text);
+      tail.push(text);
+      while (tail.length > 400) tail.shift();
+    };
+    const say = (text: string) => write(`[Container] ${stamp()} ${text}\n`);
+    const base = { externalExecutionId: buildId, externalExecutionUrl: url };
+    const fail = (phase: string, code: string, message: string): ActionResult => {
+      say(`Phase complete: ${phase} State: FAILED`);
+      say(`Phase context status code: ${code} Message: ${message}`);
+      const head = `Build terminated with state: FAILED. Phase: ${phase}, Code: ${code}, Message: ${message}`;
+      const logTail = tail.join('');
+      const room = Math.max(0, ERROR_LIMIT - head.length - 20);
+      return {
+        status: 'Failed',
+        ...base,
+        errorDetails: { code: 'JobFailed', message: `${head}\n--- log tail ---\n${clip(logTail, room)}` },
+      };
+    };
+    this.#owners.add(owner);
+    try {
+      say(`Running on the sandbox: build ${buildId}`);
+      // DOWNLOAD_SOURCE: the primary input (PrimarySource or the first) is CODEBUILD_SRC_DIR; others get their own dirs.
+      const primaryName = config.PrimarySource ?? ctx.inputArtifacts[0]?.name;
+      const extraEnv: Record<string, string> = {};
+      for (const input of ctx.inputArtifacts) {
+        const dest = input.name === primaryName ? srcDir : path.join(buildDir, 'src-secondary', input.name);
+        await cp(input.dir, dest, { recursive: true }).catch(async (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+          await mkdir(dest, { recursive: true });
+        });
+        if (input.name !== primaryName) extraEnv[`CODEBUILD_SRC_DIR_${input.name}`] = dest;
+      }
+      await mkdir(srcDir, { recursive: true });
+      say(`CODEBUILD_SRC_DIR=${srcDir}`);
+      let spec: Buildspec;
+      try {
+        const specFile = path.join(srcDir, 'buildspec.yml');
+        const text = await readFile(specFile, 'utf8').catch(() => {
+          throw new BuildspecError(`YAML_FILE_ERROR: stat ${specFile}: no such file or directory`);
+        });
+        spec = parseBuildspec(text);
+      } catch (error) {
+        if (error instanceof BuildspecError) {
+          const [code, ...rest] = error.message.split(': ');
+          return fail('DOWNLOAD_SOURCE', code ?? 'YAML_FILE_ERROR', rest.join(': '));
+        }
+        throw error;
+      }
+      if (spec.unresolvable.length > 0) {
+        return fail(
+          'DOWNLOAD_SOURCE',
+          'CLIENT_ERROR',
+          `env.parameter-store / env.secrets-manager (${spec.unresolvable.join(', ')}) cannot be resolved in the sandbox; use env.variables`,
+        );
+      }
+      const commit = revisionOf(ctx);
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? buildDir,
+        LANG: process.env.LANG ?? 'C.UTF-8',
+        TMPDIR: process.env.TMPDIR ?? '/tmp',
+        AWS_REGION: ctx.runtime.region,
+        AWS_DEFAULT_REGION: ctx.runtime.region,
+        CODEBUILD_BUILD_ID: buildId,
+        CODEBUILD_BUILD_ARN: `arn:aws:codebuild:${ctx.runtime.region}:${ctx.runtime.accountId}:build/${buildId}`,
+        CODEBUILD_BUILD_NUMBER: '1',
+        CODEBUILD_BUILD_IMAGE: 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
+        CODEBUILD_INITIATOR: `codepipeline/${ctx.pipelineName}`,
+        CODEBUILD_SRC_DIR: srcDir,
+        CODEBUILD_RESOLVED_SOURCE_VERSION: commit ?? '',
+        CODEBUILD_SOURCE_VERSION: commit ?? '',
+        CODEBUILD_START_TIME: String(Date.now()),
+        CODEBUILD_BUILD_SUCCEEDING: '1',
+        ...extraEnv,
+        ...spec.variables,
+        ...pipelineEnvironment(config.EnvironmentVariables),
+      };
+      await writeFile(path.join(stateDir, 'cwd'), srcDir);
+      const timeoutMs =
+        this.#options.timeoutMs ?? (ctx.action.timeoutInMinutes ?? DEFAULT_TIMEOUT_MINUTES) * 60_000;
+      const deadline = Date.now() + timeoutMs;
+
+      let succeeding = true;
+      let failure: { phase: string; outcome: PhaseOutcome } | undefined;
+      let skipRest = false;
+      for (const phase of PHASES) {
+        const p = spec.phases[phase];
+        const upper = phase.toUpperCase();
+        if (skipRest) break;
+        if (!p) continue;
+        say(`Entering phase ${upper}`);
+        if (p.runtimeVersions) {
+          say(
+            `[Sandbox] runtime-versions ${JSON.stringify(p.runtimeVersions)} cannot be installed on this machine; the build uses the tools on PATH (node ${process.version})`,
+          );
+        }
+        env.CODEBUILD_BUILD_SUCCEEDING = succeeding ? '1' : '0';
+        const commands = p.commands.filter((c) => {
+          if (phase === 'install' && SYSTEM_PACKAGE_MANAGER.test(c)) {
+            say(`[Sandbox] Skipping command ${c}: system package installs cannot apply on this machine`);
+            return false;
+          }
+          return true;
+        });
+        let outcome = await this.#runPhase(
+          ctx,
+          owner,
+          stateDir,
+          `${phase}`,
+          commands,
+          env,
+          write,
+          say,
+          deadline,
+        );
+        if (p.finally.length > 0 && !outcome.timedOut) {
+          const fin = await this.#runPhase(
+            ctx,
+            owner,
+            stateDir,
+            `${phase}-finally`,
+            p.finally,
+            env,
+            write,
+            say,
+            deadline,
+          );
+          if (outcome.exitCode === 0 && fin.exitCode !== 0) outcome = fin;
+        }
+        if (ctx.signal.aborted) return fail(upper, 'CLIENT_ERROR', 'The sandbox stopped during the build');
+        if (outcome.timedOut) {
+          say(`Phase complete: ${upper} State: TIMED_OUT`);
+          return {
+            status: 'Failed',
+            ...base,
+            errorDetails: {
+              code: 'JobFailed',
+              message: clip(
+                `Build terminated with state: TIMED_OUT. Phase: ${upper}, Build timed out after ${Math.round(timeoutMs / 1000)}s\n--- log tail ---\n${tail.join('')}`,
+                ERROR_LIMIT,
+              ),
+            },
+          };
+        }
+        if (outcome.exitCode === 0) {
+          say(`Phase complete: ${upper} State: SUCCEEDED`);
+          continue;
+        }
+        succeeding = false;
+        failure ??= { phase: upper, outcome };
+        say(`Phase complete: ${upper} State: FAILED`);
+        const onFailure = (p.onFailure ?? '').toUpperCase();
+        // Default transitions (CodeBuild "build phase transitions"): a failed INSTALL or PRE_BUILD ends the
+        // build; a failed BUILD still runs POST_BUILD. on-failure ABORT ends it, CONTINUE goes on.
+        if (onFailure.startsWith('CONTINUE')) continue;
+        if (onFailure.startsWith('ABORT') || phase !== 'build') skipRest = true;
+      }
+      if (failure) {
+        const { phase, outcome } = failure;
+        return fail(
+          phase,
+          'COMMAND_EXECUTION_ERROR',
+          `Error while executing command: ${firstLine(outcome.command ?? '')}. Reason: exit status ${outcome.exitCode}`,
+        );
+      }
+      say('Entering phase UPLOAD_ARTIFACTS');
+      try {
+        for (const [index, output] of ctx.outputArtifacts.entries()) {
+          const artifact = index === 0 ? spec.artifacts : (spec.secondaryArtifacts[output.name] ?? undefined);
+          if (!artifact) {
+            throw new BuildspecError(
+              `CLIENT_ERROR: the action declares output artifact ${output.name} but buildspec.yml has no ${index === 0 ? 'artifacts.files' : `artifacts.secondary-artifacts.${output.name}`}`,
+            );
+          }
+          const count = await collectArtifacts(srcDir, artifact, output.dir);
+          say(`Collected ${count} file(s) into artifact ${output.name}`);
+        }
+      } catch (error) {
+        const [code, ...rest] = (error as Error).message.split(': ');
+        return fail('UPLOAD_ARTIFACTS', code ?? 'CLIENT_ERROR', rest.join(': '));
+      }
+      say('Phase complete: UPLOAD_ARTIFACTS State: SUCCEEDED');
+      const outputVariables = await this.#exported(ctx, owner, stateDir, spec.exportedVariables, env);
+      say('Build succeeded');
+      return {
+        status: 'Succeeded',
+        ...base,
+        summary: `Build ${buildId} succeeded`,
+        ...(outputVariables ? { outputVariables } : {}),
+      };
+    } finally {
+      await endStream(log);
+      await ctx.runtime.processes.kill(owner, 500);
+      this.#owners.delete(owner);
+      await rm(srcDir, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+
+  /** Runs one phase's commands in one bash session; stops at the first failing command. */
+  async #runPhase(
+    ctx: ActionRunContext,
+    owner: string,
+    stateDir: string,
+    phase: string,
+    commands: readonly string[],
+    env: Record<string, string>,
+    write: (text: string) => void,
+    say: (text: string) => void,
+    deadline: number,
+  ): Promise<PhaseOutcome> {
+    if (commands.length === 0) return { exitCode: 0 };
+    const q = shellQuote;
+    const envFile = path.join(stateDir, 'env.sh');
+    const cwdFile = path.join(stateDir, 'cwd');
+    const lines = [
+      'set +e',
+      `[ -f ${q(envFile)} ] && . ${q(envFile)} >/dev/null 2>&1`,
+      `export CODEBUILD_BUILD_SUCCEEDING=${q(env.CODEBUILD_BUILD_SUCCEEDING ?? '1')}`,
+      `cd "$(cat ${q(cwdFile)})" || exit 1`,
+      `__cb_save() { export -p > ${q(envFile)}; pwd > ${q(cwdFile)}; }`,
+      `__cb_ts() { date -u '+%Y/%m/%d %H:%M:%S'; }`,
+    ];
+    for (const [i, command] of commands.entries()) {
+      const file = path.join(stateDir, `${phase}-${i}.sh`);
+      await writeFile(file, command + '\n');
+      lines.push(
+        `echo "[Container] $(__cb_ts) Running command "${q(firstLine(command))}`,
+        `. ${q(file)}`,
+        '__cb_rc=$?',
+        `if [ $__cb_rc -ne 0 ]; then echo "[Container] $(__cb_ts) Command did not exit successfully "${q(firstLine(command))}" exit status $__cb_rc"; __cb_save; echo "__CB_FAILED_AT=${i}" >&3; exit $__cb_rc; fi`,
+      );
+    }
+    lines.push('__cb_save', 'exit 0');
+    const script = path.join(stateDir, `${phase}.sh`);
+    await writeFile(script, lines.join('\n') + '\n');
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return { exitCode: 1, timedOut: true };
+    return new Promise<PhaseOutcome>((resolve) => {
+      const child = ctx.runtime.processes.spawn(owner, 'bash', ['--noprofile', '--norc', script], {
+        cwd: env.CODEBUILD_SRC_DIR,
+        env: env as NodeJS.ProcessEnv,
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      });
+      let failedAt: number | undefined;
+      let timedOut = false;
+      child.stdout?.on('data', (d: Buffer) => write(d.toString()));
+      child.stderr?.on('data', (d: Buffer) => write(d.toString()));
+      (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (d: Buffer) => {
+        const m = /__CB_FAILED_AT=(\d+)/.exec(d.toString());
+        if (m) failedAt = Number(m[1]);
+      });
+      const killGroup = () => void ctx.runtime.processes.kill(owner, 500);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        say(`Build timed out: ${phase} still running at the build timeout`);
+        killGroup();
+      }, remaining);
+      const onAbort = () => killGroup();
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      child.on('error', (error) => write(`[Sandbox] could not start bash: ${error.message}\n`));
+      let done = false;
+      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', onAbort);
+        const exitCode = code ?? (signal ? 128 : 1);
+        const command =
+          failedAt !== undefined ? commands[failedAt] : exitCode !== 0 ? commands.at(-1) : undefined;
+        resolve({
+          exitCode,
+          ...(command !== undefined ? { command } : {}),
+          ...(timedOut ? { timedOut } : {}),
+        });
+      };
+      child.on('close', finish);
+      // A command that leaves a background process holding stdout would delay 'close' forever: the shell's
+      // exit ends the phase, after a moment to drain its output.
+      child.on('exit', (code, signal) => {
+        setTimeout(() => finish(code, signal), 300).unref();
+      });
+    });
+  }
+
+  /** env.exported-variables → the action's output variables. */
+  async #exported(
+    ctx: ActionRunContext,
+    owner: string,
+    stateDir: string,
+    names: readonly string[],
+    env: Record<string, string>,
+  ): Promise<Record<string, string> | undefined> {
+    if (names.length === 0) return undefined;
+    const envFile = path.join(stateDir, 'env.sh');
+    const script = `[ -f ${shellQuote(envFile)} ] && . ${shellQuote(envFile)} >/dev/null 2>&1\nfor n in ${names.map(shellQuote).join(' ')}; do printf '%s\\0%s\\0' "$n" "\${!n}"; done\n`;
+    const out = await new Promise<string>((resolve) => {
+      const child = ctx.runtime.processes.spawn(owner, 'bash', ['--noprofile', '--norc', '-c', script], {
+        env: env as NodeJS.ProcessEnv,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let text = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      child.on('close', () => resolve(text));
+      child.on('error', () => resolve(''));
+    });
+    const parts = out.split('\0');
+    const vars: Record<string, string> = {};
+    for (let i = 0; i + 1 < parts.length; i += 2) vars[parts[i]!] = parts[i + 1]!;
+    return vars;
+  }
+
+  async stop(): Promise<void> {
+    const processes = this.#processes;
+    if (!processes) return;
+    await Promise.all([...this.#owners].map((o) => processes.kill(o, 500)));
+    this.#owners.clear();
+  }
+}
+
+/** Copies the files an artifact spec selects from `srcDir` into `dest`; returns how many. */
+export async function collectArtifacts(srcDir: string, spec: ArtifactSpec, dest: string): Promise<number> {
+  const base = spec.baseDirectory ? path.resolve(srcDir, spec.baseDirectory) : srcDir;
+  if (!base.startsWith(srcDir))
+    throw new BuildspecError(
+      `CLIENT_ERROR: base-directory ${spec.baseDirectory} is outside the source directory`,
+    );
+  try {
+    await access(base);
+  } catch {
+    throw new BuildspecError(`CLIENT_ERROR: base-directory ${spec.baseDirectory} does not exist`);
+  }
+  const files = await glob(spec.files, {
+    cwd: base,
+    dot: true,
+    onlyFiles: true,
+    ignore: spec.excludePaths,
+    expandDirectories: false,
+  });
+  if (files.length === 0) {
+    throw new BuildspecError(
+      `CLIENT_ERROR: no matching artifact paths found (files: ${spec.files.join(', ')})`,
+    );
+  }
+  await mkdir(dest, { recursive: true });
+  for (const file of files) {
+    const target = path.join(dest, spec.discardPaths ? path.basename(file) : file);
+    await mkdir(path.dirname(target), { recursive: true });
+    await cp(path.join(base, file), target);
+  }
+  return files.length;
+}
+
+/** The commit the pipeline's source produced (CODEBUILD_RESOLVED_SOURCE_VERSION). */
+function revisionOf(ctx: ActionRunContext): string | undefined {
+  return ctx.inputRevision;
+}
+
+/** The CodeBuild action's `EnvironmentVariables` configuration: a JSON list of {name, value, type}. */
+function pipelineEnvironment(json: string | undefined): Record<string, string> {
+  if (!json) return {};
+  try {
+    const list = JSON.parse(json) as { name: string; value: string }[];
+    return Object.fromEntries(list.map((v) => [v.name, String(v.value)]));
+  } catch {
+    return {};
+  }
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+function firstLine(command: string): string {
+  return command.split('\n')[0] ?? '';
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace('T', ' ').replace(/-/g, '/').replace('Z', '');
+}
+
+function endStream(stream: WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.end(resolve));
+}

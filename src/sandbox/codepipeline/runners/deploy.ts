@@ -1,0 +1,130 @@
+/**
+ * Deploy/CodeDeploy: hands the input artifact to the sandbox CodeDeploy as a revision and follows the
+ * deployment to its end (aws-semantics 2.8): `externalExecutionId` = deployment id, summary
+ * `Deployment Succeeded`, Failed with the deployment's error information. Abandoning the action does not
+ * stop the deployment.
+ */
+import { failed } from './types.ts';
+import type { ActionResult, ActionRunContext, ActionRunner } from './types.ts';
+
+export interface DeploymentStatus {
+  status: string;
+  errorInformation?: { code?: string; message?: string };
+}
+
+/**
+ * What the Deploy action needs from the sandbox's CodeDeploy (src/sandbox/codedeploy).
+ *
+ * @example
+ * const { deploymentId } = await backend.createDeployment({
+ *   applicationName: 'app', deploymentGroupName: 'dg', artifactDir: '/…/BuildArtifact',
+ *   revision: { revisionType: 'S3', s3Location: { bucket: 'artifacts', key: 'p/BuildArtif/abc1234', bundleType: 'zip' } },
+ * });
+ */
+export interface DeployBackend {
+  createDeployment(args: {
+    applicationName: string;
+    deploymentGroupName: string;
+    artifactDir: string;
+    description?: string;
+    revision?: { revisionType: 'S3'; s3Location: { bucket: string; key: string; bundleType: 'zip' } };
+  }): Promise<{ deploymentId: string }> | { deploymentId: string };
+  getDeploymentStatus(deploymentId: string): Promise<DeploymentStatus> | DeploymentStatus;
+  onDeploymentChange?(deploymentId: string, callback: (status: DeploymentStatus) => void): unknown;
+}
+
+/** The deploy API of `deps.codedeploy`, or undefined while that service lacks it. */
+export function deployBackend(codedeploy: unknown): DeployBackend | undefined {
+  const c = codedeploy as Partial<DeployBackend> | undefined;
+  if (c && typeof c.createDeployment === 'function' && typeof c.getDeploymentStatus === 'function') {
+    return c as DeployBackend;
+  }
+  return undefined;
+}
+
+const FINAL = new Set(['Succeeded', 'Failed', 'Stopped']);
+/** CodeDeploy actions time out after 5 days (CodePipeline quotas); scaled like other AWS durations. */
+const DEPLOY_TIMEOUT_SECONDS = 5 * 24 * 3600;
+
+export class CodeDeployRunner implements ActionRunner {
+  readonly #backend: () => DeployBackend | undefined;
+  readonly #bucket: (pipelineName: string) => string;
+
+  constructor(backend: () => DeployBackend | undefined, bucket: (pipelineName: string) => string) {
+    this.#backend = backend;
+    this.#bucket = bucket;
+  }
+
+  async run(ctx: ActionRunContext): Promise<ActionResult> {
+    const config = ctx.action.configuration ?? {};
+    const applicationName = config.ApplicationName ?? '';
+    const deploymentGroupName = config.DeploymentGroupName ?? '';
+    const backend = this.#backend();
+    if (!backend) {
+      return failed(
+        `The sandbox CodeDeploy service cannot create deployments yet, so action ${ctx.action.name} cannot deploy to ${applicationName}/${deploymentGroupName}`,
+      );
+    }
+    const input = ctx.inputArtifacts[0];
+    if (!input) return failed(`Action ${ctx.action.name} has no input artifact to deploy`);
+    let deploymentId: string;
+    try {
+      const key = `${ctx.pipelineName.slice(0, 20)}/${input.name.slice(0, 10)}/${ctx.pipelineExecutionId.replaceAll('-', '').slice(0, 7)}`;
+      ({ deploymentId } = await backend.createDeployment({
+        applicationName,
+        deploymentGroupName,
+        artifactDir: input.dir,
+        description: `Deployed by CodePipeline ${ctx.pipelineName} execution ${ctx.pipelineExecutionId}`,
+        revision: {
+          revisionType: 'S3',
+          s3Location: { bucket: this.#bucket(ctx.pipelineName), key, bundleType: 'zip' },
+        },
+      }));
+    } catch (error) {
+      const e = error as { name?: string; code?: string; message?: string };
+      return failed(`${e.code ?? e.name ?? 'Error'}: ${e.message ?? String(error)}`);
+    }
+    const region = ctx.runtime.region;
+    const externalExecutionUrl = `https://${region}.console.aws.amazon.com/codedeploy/home?region=${region}#/deployments/${deploymentId}`;
+    ctx.update({ externalExecutionId: deploymentId, externalExecutionUrl });
+    const base = { externalExecutionId: deploymentId, externalExecutionUrl };
+
+    const deadline = AbortSignal.timeout(ctx.runtime.clock.scaled(DEPLOY_TIMEOUT_SECONDS));
+    const ended = AbortSignal.any([ctx.signal, ctx.abandoned, deadline]);
+    const status = await new Promise<DeploymentStatus | undefined>((resolve) => {
+      let done = false;
+      const finish = (s: DeploymentStatus | undefined) => {
+        if (done) return;
+        done = true;
+        cancel();
+        resolve(s);
+      };
+      const check = async () => {
+        try {
+          const s = await backend.getDeploymentStatus(deploymentId);
+          if (FINAL.has(s.status)) finish(s);
+        } catch (error) {
+          finish({ status: 'Failed', errorInformation: { code: 'InternalError', message: String(error) } });
+        }
+      };
+      backend.onDeploymentChange?.(deploymentId, (s) => {
+        if (FINAL.has(s.status)) finish(s);
+      });
+      const cancel = ctx.runtime.clock.every(250, () => void check());
+      ended.addEventListener('abort', () => finish(undefined), { once: true });
+      void check();
+    });
+    if (!status) {
+      if (deadline.aborted)
+        return failed(`Deployment ${deploymentId} did not finish within the action timeout`, base);
+      return failed(`Stopped following deployment ${deploymentId}`, base);
+    }
+    if (status.status === 'Succeeded')
+      return { status: 'Succeeded', summary: 'Deployment Succeeded', ...base };
+    const info = status.errorInformation;
+    return failed(
+      `Deployment ${deploymentId} ${status.status.toLowerCase()}${info ? `: ${info.code ?? ''}${info.code && info.message ? ': ' : ''}${info.message ?? ''}` : ''}`,
+      { ...base, summary: `Deployment ${status.status}` },
+    );
+  }
+}
