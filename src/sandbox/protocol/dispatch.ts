@@ -226,9 +226,10 @@ export class Dispatcher {
   ): Promise<ApiResponse> {
     const { service, model, codec } = binding;
     try {
+      // Faults first: AWS throttles at the front door, before it looks at the input.
+      await this.#options.faults?.apply(service.name, codec.protocol, operation);
       const handler = Object.hasOwn(service.handlers, operation) ? service.handlers[operation] : undefined;
       if (!handler) throw notImplemented(model.metadata.serviceId, operation);
-      await this.#options.faults?.apply(service.name, codec.protocol, operation);
       const input =
         params && codec instanceof QueryCodec
           ? codec.decodeParams(operation, params)
