@@ -12,12 +12,14 @@ import {
   DeleteTargetGroupCommand,
   DeregisterTargetsCommand,
   DescribeListenersCommand,
+  DescribeLoadBalancerAttributesCommand,
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ModifyListenerCommand,
+  ModifyLoadBalancerAttributesCommand,
   ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand,
   RegisterTargetsCommand,
@@ -373,6 +375,45 @@ describe('ELBv2 control plane (SDK v3 + AWS CLI against the sandbox)', () => {
     expect(noLb.name).toBe('LoadBalancerNotFoundException');
     const neither = await rejection(elb().send(new DescribeListenersCommand({})));
     expect(neither.name).toBe('ValidationError');
+  });
+
+  it('describes and modifies load balancer attributes; deletion protection blocks DeleteLoadBalancer', async () => {
+    const alb = await lb('attr-alb');
+    const attrs = await elb().send(
+      new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: alb.LoadBalancerArn }),
+    );
+    const map = Object.fromEntries(attrs.Attributes!.map((a) => [a.Key, a.Value]));
+    expect(map).toMatchObject({
+      'deletion_protection.enabled': 'false',
+      'idle_timeout.timeout_seconds': '60',
+    });
+    await elb().send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: alb.LoadBalancerArn,
+        Attributes: [{ Key: 'deletion_protection.enabled', Value: 'true' }],
+      }),
+    );
+    const refused = await rejection(
+      elb().send(new DeleteLoadBalancerCommand({ LoadBalancerArn: alb.LoadBalancerArn })),
+    );
+    expect(refused.name).toBe('OperationNotPermittedException');
+    const bad = await rejection(
+      elb().send(
+        new ModifyLoadBalancerAttributesCommand({
+          LoadBalancerArn: alb.LoadBalancerArn,
+          Attributes: [{ Key: 'idle_timeout.timeout_seconds', Value: '0' }],
+        }),
+      ),
+    );
+    expect(bad.name).toBe('ValidationError');
+    expect(bad.message).toContain('between 1 and 4000');
+    await elb().send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: alb.LoadBalancerArn,
+        Attributes: [{ Key: 'deletion_protection.enabled', Value: 'false' }],
+      }),
+    );
+    await elb().send(new DeleteLoadBalancerCommand({ LoadBalancerArn: alb.LoadBalancerArn }));
   });
 
   it('deletes a load balancer with its listeners, freeing its target groups; unknown ones succeed', async () => {

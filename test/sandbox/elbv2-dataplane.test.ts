@@ -13,6 +13,7 @@ import {
   DeregisterTargetsCommand,
   DescribeTargetHealthCommand,
   ModifyListenerCommand,
+  ModifyLoadBalancerAttributesCommand,
   ModifyTargetGroupAttributesCommand,
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -145,7 +146,13 @@ describe('load balancer data plane through the edge port', () => {
       cleanup.push(app.close, () => sb.sandbox.services.fleet.terminate(instance.instanceId));
       instances.push({ id: instance.instanceId, app });
     }
-    return { dns: lb.DNSName!, tgArn: tg.TargetGroupArn!, listenerArn: listener.ListenerArn!, instances };
+    return {
+      dns: lb.DNSName!,
+      lbArn: lb.LoadBalancerArn!,
+      tgArn: tg.TargetGroupArn!,
+      listenerArn: listener.ListenerArn!,
+      instances,
+    };
   }
 
   async function registerHealthy(tgArn: string, ids: string[]) {
@@ -260,9 +267,34 @@ describe('load balancer data plane through the edge port', () => {
     const s = await stack('slow', 1);
     await registerHealthy(s.tgArn, [s.instances[0]!.id]);
     s.instances[0]!.app.state.hangRoot = true;
+    await elb().send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: s.lbArn,
+        Attributes: [{ Key: 'idle_timeout.timeout_seconds', Value: '1' }],
+      }),
+    );
+    const started = Date.now();
     const reply = await viaLb(sb.sandbox, s.dns);
     expect(reply.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(4000);
     expect(reply.body).toContain('504 Gateway Time-out');
+  });
+
+  it('stops routing to a terminated instance and reports it unused (Target.InvalidState)', async () => {
+    const s = await stack('term', 2);
+    const [a, b] = s.instances;
+    await registerHealthy(s.tgArn, [a!.id, b!.id]);
+    await sb.sandbox.services.fleet.terminate(a!.id);
+    for (let i = 0; i < 3; i++)
+      expect(JSON.parse((await viaLb(sb.sandbox, s.dns)).body).server).toBe(b!.app.name);
+    const h = await elb().send(
+      new DescribeTargetHealthCommand({ TargetGroupArn: s.tgArn, Targets: [{ Id: a!.id }] }),
+    );
+    expect(h.TargetHealthDescriptions?.[0]?.TargetHealth).toEqual({
+      State: 'unused',
+      Reason: 'Target.InvalidState',
+      Description: 'Target is in the terminated state',
+    });
   });
 
   it('sends no new request to a draining target', async () => {

@@ -21,13 +21,19 @@ import {
   forwardedArns,
   type HealthCheckSettings,
   hexId,
+  LOAD_BALANCER_ATTRIBUTE_DEFAULTS,
   type ListenerRecord,
   type LoadBalancerRecord,
   TARGET_GROUP_ATTRIBUTE_DEFAULTS,
   type TargetGroupRecord,
 } from './store.ts';
 import type { TargetInput, TargetManager } from './targets.ts';
-import { checkHealthCheck, checkName, checkTargetGroupAttribute } from './validate.ts';
+import {
+  checkHealthCheck,
+  checkLoadBalancerAttribute,
+  checkName,
+  checkTargetGroupAttribute,
+} from './validate.ts';
 
 interface Tag {
   Key: string;
@@ -310,6 +316,7 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
         securityGroups,
         vpcId: SANDBOX_VPC_ID,
         createdTime: new Date(),
+        attributes: new Map(Object.entries(LOAD_BALANCER_ATTRIBUTE_DEFAULTS)),
       };
       store.loadBalancers.set(lb.arn, lb);
       setTags(lb.arn, input.Tags);
@@ -341,6 +348,12 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
     DeleteLoadBalancer(input: any) {
       const lb = store.loadBalancers.get(input.LoadBalancerArn);
       if (!lb) return {}; // deleting an unknown or deleted load balancer succeeds (aws-semantics 4.7)
+      if (lb.attributes.get('deletion_protection.enabled') === 'true') {
+        throw new ServiceError(
+          'OperationNotPermitted',
+          `Load balancer '${lb.arn}' cannot be deleted because deletion protection is enabled; set deletion_protection.enabled to false first`,
+        );
+      }
       for (const l of store.listenersOf(lb.arn)) {
         store.listeners.delete(l.arn);
         store.tags.delete(l.arn);
@@ -349,6 +362,22 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
       store.tags.delete(lb.arn);
       targets.topologyChanged();
       return {};
+    },
+
+    DescribeLoadBalancerAttributes(input: any) {
+      const lb = requireLoadBalancer(store, input.LoadBalancerArn);
+      return { Attributes: [...lb.attributes].map(([Key, Value]) => ({ Key, Value })) };
+    },
+
+    ModifyLoadBalancerAttributes(input: any) {
+      const lb = requireLoadBalancer(store, input.LoadBalancerArn);
+      const attrs: { Key?: string; Value?: string }[] = input.Attributes ?? [];
+      for (const a of attrs) {
+        if (!a.Key) throw validation('Attributes: every attribute needs a Key');
+        checkLoadBalancerAttribute(a.Key, a.Value ?? '');
+      }
+      for (const a of attrs) lb.attributes.set(a.Key!, a.Value ?? '');
+      return { Attributes: [...lb.attributes].map(([Key, Value]) => ({ Key, Value })) };
     },
 
     CreateTargetGroup(input: any, ctx) {

@@ -48,8 +48,8 @@ export interface LoadBalancerProxyOptions {
   store: Elbv2Store;
   targets: TargetManager;
   /**
-   * How long a target may take to answer before the client gets a 504 (the ALB idle timeout).
-   * @default clock.scaled(60) but at least 5000 ms — 60 s is the ALB default; real apps answer in real time.
+   * How long a target may take to answer before the client gets a 504, in real ms.
+   * @default from the load balancer's `idle_timeout.timeout_seconds` (see {@link idleTimeoutMs})
    */
   idleTimeoutMs?: number;
 }
@@ -109,7 +109,11 @@ export class LoadBalancerProxy implements HttpRoute {
     if (!target) return [503, `target group '${tg.name}' has no registered, routable targets`];
     const address = this.#options.targets.address(tg, target);
     if (!address) return [502, `target '${target.id}' no longer exists`];
-    this.#forward(req, res, listener, address, false);
+    const idleSeconds = Number(lb.attributes.get('idle_timeout.timeout_seconds') ?? '60');
+    const timeoutMs =
+      this.#options.idleTimeoutMs ??
+      idleTimeoutMs(idleSeconds, this.#options.runtime.clock.scaled(idleSeconds));
+    this.#forward(req, res, listener, address, timeoutMs, false);
     return undefined;
   }
 
@@ -125,7 +129,7 @@ export class LoadBalancerProxy implements HttpRoute {
   #loadBalancerOf(req: IncomingMessage) {
     const host = req.headers.host;
     if (!host) return undefined;
-    const name = host.replace(/:\d+$/, '').replace(/\.$/, '');
+    const name = host.toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
     if (!name.endsWith('.elb.localhost')) return undefined;
     return this.#options.store.loadBalancerByDnsName(name);
   }
@@ -162,7 +166,10 @@ export class LoadBalancerProxy implements HttpRoute {
    * registered target — unless they are all still `initial`, which answers 503 (aws-semantics 4.8).
    */
   #pickTarget(tg: TargetGroupRecord): TargetRecord | undefined {
-    const registered = [...tg.targets.values()].filter((t) => t.state !== 'draining');
+    // Targets whose instance is gone (terminated) are not routable at all.
+    const registered = [...tg.targets.values()].filter(
+      (t) => t.state !== 'draining' && this.#options.targets.address(tg, t) !== undefined,
+    );
     const healthy = registered.filter((t) => t.state === 'healthy');
     const pool =
       healthy.length > 0 ? healthy : registered.every((t) => t.state === 'initial') ? [] : registered;
@@ -191,6 +198,7 @@ export class LoadBalancerProxy implements HttpRoute {
     res: ServerResponse,
     listener: ListenerRecord,
     address: TargetAddress,
+    idleMs: number,
     retried: boolean,
   ): void {
     const { clock } = this.#options.runtime;
@@ -208,7 +216,6 @@ export class LoadBalancerProxy implements HttpRoute {
     }
     const done = new AbortController();
     const timedOut = new AbortController();
-    const idleMs = this.#options.idleTimeoutMs ?? Math.max(clock.scaled(60), 5000);
     clock.sleep(idleMs, AbortSignal.any([done.signal, this.#closing.signal])).then(
       () => timedOut.abort(new Error('target timed out')),
       () => {},
@@ -236,7 +243,7 @@ export class LoadBalancerProxy implements HttpRoute {
       done.abort();
       // A kept-alive socket the target closed at the same moment: retry a body-less request once on a fresh one.
       if (!retried && bodyless && upstream.reusedSocket && !res.headersSent && !timedOut.signal.aborted) {
-        this.#forward(req, res, listener, address, true);
+        this.#forward(req, res, listener, address, idleMs, true);
         return;
       }
       if (res.headersSent) {
@@ -254,6 +261,18 @@ export class LoadBalancerProxy implements HttpRoute {
     if (bodyless && retried) upstream.end();
     else req.pipe(upstream);
   }
+}
+
+/**
+ * The ALB idle timeout (`idle_timeout.timeout_seconds`, default 60 s) under the time scale, but never below
+ * 5 s of real time unless the configured timeout itself is shorter: targets are real processes answering in real
+ * time, and a 60 s timeout scaled to 0.6 s would cut ordinary requests.
+ *
+ * @example
+ * idleTimeoutMs(60, clock.scaled(60)); // 5000 at timeScale 0.01; 60000 at 1
+ */
+export function idleTimeoutMs(seconds: number, scaledMs: number): number {
+  return Math.max(scaledMs, Math.min(5000, seconds * 1000));
 }
 
 function terminalAction(actions: readonly Action[]): Action | undefined {

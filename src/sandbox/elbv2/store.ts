@@ -36,6 +36,7 @@ export interface LoadBalancerRecord {
   readonly securityGroups: readonly string[];
   readonly vpcId: string;
   readonly createdTime: Date;
+  readonly attributes: Map<string, string>;
 }
 
 export interface HealthCheckSettings {
@@ -109,6 +110,28 @@ export const TARGET_GROUP_ATTRIBUTE_DEFAULTS: Readonly<Record<string, string>> =
   'target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage': 'off',
   'target_group_health.dns_failover.minimum_healthy_targets.count': '1',
   'target_group_health.dns_failover.minimum_healthy_targets.percentage': 'off',
+};
+
+/**
+ * Load-balancer attribute defaults of an ALB
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#load-balancer-attributes).
+ */
+export const LOAD_BALANCER_ATTRIBUTE_DEFAULTS: Readonly<Record<string, string>> = {
+  'access_logs.s3.enabled': 'false',
+  'access_logs.s3.bucket': '',
+  'access_logs.s3.prefix': '',
+  'deletion_protection.enabled': 'false',
+  'idle_timeout.timeout_seconds': '60',
+  'client_keep_alive.seconds': '3600',
+  'routing.http2.enabled': 'true',
+  'routing.http.drop_invalid_header_fields.enabled': 'false',
+  'routing.http.desync_mitigation_mode': 'defensive',
+  'routing.http.preserve_host_header.enabled': 'false',
+  'routing.http.xff_client_port.enabled': 'false',
+  'routing.http.xff_header_processing.mode': 'append',
+  'routing.http.x_amzn_tls_version_and_cipher_suite.enabled': 'false',
+  'load_balancing.cross_zone.enabled': 'true',
+  'waf.fail_open.enabled': 'false',
 };
 
 /** 16 lowercase hex digits, the id part of every ELBv2 ARN. */

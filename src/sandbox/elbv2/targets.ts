@@ -54,7 +54,7 @@ export class TargetManager {
     this.checker = new HealthChecker({
       clock: runtime.clock,
       store,
-      address: (tg, target) => this.address(tg, target),
+      address: (tg, target) => this.#healthCheckAddress(tg, target),
       onResult: (tg, target, result) => this.#onResult(tg, target, result),
     });
   }
@@ -63,6 +63,18 @@ export class TargetManager {
   address(tg: TargetGroupRecord, target: { id: string; port: number }): TargetAddress | undefined {
     if (tg.targetType === 'ip') return { host: target.id, port: target.port };
     return this.resolver.resolve(target.id);
+  }
+
+  /**
+   * Where health checks go: an `ip` target on `HealthCheckPort` when it is a number; an instance has exactly one
+   * local port, so `traffic-port` and a numeric port both mean that port.
+   */
+  #healthCheckAddress(tg: TargetGroupRecord, target: TargetRecord): TargetAddress | undefined {
+    const address = this.address(tg, target);
+    if (address && tg.targetType === 'ip' && tg.healthCheck.port !== 'traffic-port') {
+      return { host: address.host, port: Number(tg.healthCheck.port) };
+    }
+    return address;
   }
 
   register(targetGroupArn: string, targets: readonly TargetInput[]): void {
@@ -262,6 +274,16 @@ export class TargetManager {
   }
 
   #view(tg: TargetGroupRecord, t: TargetRecord): TargetHealthView {
+    if (t.state !== 'draining' && tg.targetType === 'instance' && !this.resolver.resolve(t.id)) {
+      // The instance stopped or was terminated after registration (aws-semantics 4.5 `Target.InvalidState`).
+      return {
+        id: t.id,
+        port: t.port,
+        state: 'unused',
+        reason: 'Target.InvalidState',
+        description: 'Target is in the terminated state',
+      };
+    }
     if (t.state !== 'draining' && !this.store.inUse(tg.arn)) {
       return { id: t.id, port: t.port, state: 'unused', reason: 'Target.NotInUse', description: NOT_IN_USE };
     }

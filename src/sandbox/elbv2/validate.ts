@@ -110,6 +110,41 @@ function range(v: string, lo: number, hi: number): string | undefined {
   return /^\d+$/.test(v) && n >= lo && n <= hi ? undefined : `must be an integer between ${lo} and ${hi}`;
 }
 
+/** Known load-balancer attributes and the values AWS accepts. */
+const LB_ATTRIBUTE_RULES: Record<string, (v: string) => string | undefined> = {
+  'access_logs.s3.enabled': (v) => (BOOLEAN.test(v) ? undefined : "must be 'true' or 'false'"),
+  'access_logs.s3.bucket': () => undefined,
+  'access_logs.s3.prefix': () => undefined,
+  'deletion_protection.enabled': (v) => (BOOLEAN.test(v) ? undefined : "must be 'true' or 'false'"),
+  'idle_timeout.timeout_seconds': (v) => range(v, 1, 4000),
+  'client_keep_alive.seconds': (v) => range(v, 60, 604800),
+  'routing.http2.enabled': (v) => (BOOLEAN.test(v) ? undefined : "must be 'true' or 'false'"),
+  'routing.http.drop_invalid_header_fields.enabled': (v) =>
+    BOOLEAN.test(v) ? undefined : "must be 'true' or 'false'",
+  'routing.http.desync_mitigation_mode': (v) =>
+    /^(monitor|defensive|strictest)$/.test(v) ? undefined : "must be 'monitor', 'defensive' or 'strictest'",
+  'routing.http.preserve_host_header.enabled': (v) =>
+    BOOLEAN.test(v) ? undefined : "must be 'true' or 'false'",
+  'routing.http.xff_client_port.enabled': (v) => (BOOLEAN.test(v) ? undefined : "must be 'true' or 'false'"),
+  'routing.http.xff_header_processing.mode': (v) =>
+    /^(append|preserve|remove)$/.test(v) ? undefined : "must be 'append', 'preserve' or 'remove'",
+  'routing.http.x_amzn_tls_version_and_cipher_suite.enabled': (v) =>
+    BOOLEAN.test(v) ? undefined : "must be 'true' or 'false'",
+  'load_balancing.cross_zone.enabled': (v) => (BOOLEAN.test(v) ? undefined : "must be 'true' or 'false'"),
+  'waf.fail_open.enabled': (v) => (BOOLEAN.test(v) ? undefined : "must be 'true' or 'false'"),
+};
+
+export function checkLoadBalancerAttribute(key: string, value: string): void {
+  const rule = LB_ATTRIBUTE_RULES[key];
+  if (!rule) {
+    throw validation(
+      `Load balancer attribute key '${key}' is not recognized; known keys: ${Object.keys(LB_ATTRIBUTE_RULES).join(', ')}`,
+    );
+  }
+  const problem = rule(value);
+  if (problem) throw validation(`Load balancer attribute '${key}' value '${value}' ${problem}`);
+}
+
 export function checkTargetGroupAttribute(key: string, value: string): void {
   const rule = ATTRIBUTE_RULES[key];
   if (!rule) {
