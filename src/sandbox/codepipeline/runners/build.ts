@@ -308,7 +308,7 @@ export class CodeBuildRunner implements ActionRunner {
       `export CODEBUILD_BUILD_SUCCEEDING=${q(env.CODEBUILD_BUILD_SUCCEEDING ?? '1')}`,
       `cd "$(cat ${q(cwdFile)})" || exit 1`,
       `__cb_save() { export -p > ${q(envFile)}; pwd > ${q(cwdFile)}; }`,
-      `__cb_ts() { date -u '+%Y/%m/%d %H:%M:%S'; }`,
+      `__cb_ts() { date -u '+%Y/%m/%d %H:%M:%S.%3N'; }`,
     ];
     for (const [i, command] of commands.entries()) {
       const file = path.join(stateDir, `${phase}-${i}.sh`);
