@@ -1,0 +1,245 @@
+import {
+  BatchGetDeploymentInstancesCommand,
+  BatchGetDeploymentTargetsCommand,
+  CodeDeployClient,
+  GetDeploymentCommand,
+  ListDeploymentInstancesCommand,
+  ListDeploymentTargetsCommand,
+} from '@aws-sdk/client-codedeploy';
+import {
+  CodePipelineClient,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  ListActionExecutionsCommand,
+} from '@aws-sdk/client-codepipeline';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  deploymentOf,
+  deploymentOutcome,
+  rollbackOf,
+  waitForDeployment,
+} from '../../src/deploy/deployment.ts';
+import { lifecycleEvents } from '../../src/deploy/targets.ts';
+import {
+  AccessDeniedError,
+  DeploymentFailedError,
+  DeploymentRolledBackError,
+  WaitTimeoutError,
+} from '../../src/errors.ts';
+
+const cd = mockClient(new CodeDeployClient({ region: 'us-east-1' }));
+const cp = mockClient(new CodePipelineClient({ region: 'us-east-1' }));
+const codedeploy = cd as unknown as CodeDeployClient;
+const fast = { interval: { min: 5, max: 20 } };
+const ID = 'd-ABCDEF123';
+
+function deployment(status: string, extra: Record<string, unknown> = {}): any {
+  return { deploymentInfo: { deploymentId: ID, status, ...extra } };
+}
+
+beforeEach(() => {
+  cd.reset();
+  cp.reset();
+});
+
+describe('deploymentOutcome / waitForDeployment', () => {
+  it('does not take Ready or Baking for final', async () => {
+    cd.on(GetDeploymentCommand)
+      .resolvesOnce(deployment('Created'))
+      .resolvesOnce(deployment('InProgress'))
+      .resolvesOnce(deployment('Ready'))
+      .resolvesOnce(deployment('Baking'))
+      .resolves(deployment('Succeeded'));
+    const seen: string[] = [];
+    const outcome = await waitForDeployment(codedeploy, ID, {
+      ...fast,
+      timeout: 5000,
+      onChange: (s) => seen.push(s),
+    });
+    expect(outcome.status).toBe('Succeeded');
+    expect(seen).toEqual(['Created', 'InProgress', 'Ready', 'Baking', 'Succeeded']);
+  });
+
+  it('treats a rolled-back deployment as a failure, naming the rollback and the failing instance', async () => {
+    cd.on(GetDeploymentCommand).resolves(
+      deployment('Failed', {
+        errorInformation: {
+          code: 'HEALTH_CONSTRAINTS',
+          message: 'too many individual instances failed deployment',
+        },
+        rollbackInfo: { rollbackDeploymentId: 'd-ROLLBACK1' },
+      }),
+    );
+    cd.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['i-1'] });
+    cd.on(BatchGetDeploymentTargetsCommand).resolves({
+      deploymentTargets: [
+        {
+          instanceTarget: {
+            targetId: 'i-1',
+            status: 'Failed',
+            lifecycleEvents: [
+              {
+                lifecycleEventName: 'ValidateService',
+                status: 'Failed',
+                diagnostics: {
+                  errorCode: 'ScriptFailed',
+                  message:
+                    'Script at specified location: scripts/validate_service.sh failed with exit code 1',
+                },
+              },
+              { lifecycleEventName: 'BeforeAllowTraffic', status: 'Skipped' },
+            ],
+          },
+        },
+      ],
+    });
+    const error = (await waitForDeployment(codedeploy, ID, fast).catch(
+      (e: unknown) => e,
+    )) as DeploymentRolledBackError;
+    expect(error).toBeInstanceOf(DeploymentRolledBackError);
+    expect(error).toBeInstanceOf(DeploymentFailedError);
+    expect(error.rollbackDeploymentId).toBe('d-ROLLBACK1');
+    expect(error.message).toMatchInlineSnapshot(
+      `"deployment d-ABCDEF123 Failed (HEALTH_CONSTRAINTS: too many individual instances failed deployment); instance i-1 at ValidateService (Failed: ScriptFailed Script at specified location: scripts/validate_service.sh failed with exit code 1); CodeDeploy rolled it back with deployment d-ROLLBACK1"`,
+    );
+  });
+
+  it('waits for the rollback link when auto-rollback applies to the failure', async () => {
+    const auto = { autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE'] } };
+    cd.on(GetDeploymentCommand)
+      .resolvesOnce(deployment('Failed', auto))
+      .resolves(deployment('Failed', { ...auto, rollbackInfo: { rollbackDeploymentId: 'd-ROLLBACK2' } }));
+    const outcome = await deploymentOutcome(codedeploy, ID, fast);
+    expect(outcome.rollbackDeploymentId).toBe('d-ROLLBACK2');
+  });
+
+  it('reports a stopped deployment without rollback as DeploymentFailedError', async () => {
+    cd.on(GetDeploymentCommand).resolves(
+      deployment('Stopped', { errorInformation: { code: 'MANUAL_STOP', message: 'stopped by user' } }),
+    );
+    cd.on(ListDeploymentTargetsCommand).rejects(
+      Object.assign(new Error('not started'), { name: 'DeploymentNotStartedException' }),
+    );
+    const error = await waitForDeployment(codedeploy, ID, fast).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeploymentFailedError);
+    expect(error).not.toBeInstanceOf(DeploymentRolledBackError);
+    expect((error as Error).message).toBe('deployment d-ABCDEF123 Stopped (MANUAL_STOP: stopped by user)');
+  });
+
+  it('times out naming the last status and where the instances are', async () => {
+    cd.on(GetDeploymentCommand).resolves(
+      deployment('InProgress', { deploymentOverview: { InProgress: 1, Pending: 1 } }),
+    );
+    cd.on(ListDeploymentTargetsCommand).resolves({ targetIds: ['i-1'] });
+    cd.on(BatchGetDeploymentTargetsCommand).resolves({
+      deploymentTargets: [
+        {
+          instanceTarget: {
+            targetId: 'i-1',
+            status: 'InProgress',
+            instanceLabel: 'Green',
+            lifecycleEvents: [{ lifecycleEventName: 'AllowTraffic', status: 'InProgress' }],
+          },
+        },
+      ],
+    });
+    const error = await waitForDeployment(codedeploy, ID, { ...fast, timeout: 60 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WaitTimeoutError);
+    expect((error as Error).message).toMatchInlineSnapshot(
+      `"deployment d-ABCDEF123 still InProgress [Pending 1, InProgress 1] after 60ms; instance i-1 [Green] at AllowTraffic (InProgress)"`,
+    );
+  });
+
+  it('stops at once on AccessDenied: GetDeployment called once', async () => {
+    cd.on(GetDeploymentCommand).rejects(
+      Object.assign(new Error('not authorized to perform codedeploy:GetDeployment'), {
+        name: 'AccessDeniedException',
+      }),
+    );
+    await expect(waitForDeployment(codedeploy, ID, { ...fast, timeout: 5000 })).rejects.toBeInstanceOf(
+      AccessDeniedError,
+    );
+    expect(cd.commandCalls(GetDeploymentCommand)).toHaveLength(1);
+  });
+});
+
+describe('lifecycleEvents', () => {
+  it('falls back to ListDeploymentInstances when the target APIs are not available', async () => {
+    cd.on(ListDeploymentTargetsCommand).rejects(
+      Object.assign(new Error('x'), { name: 'UnknownOperationException' }),
+    );
+    cd.on(ListDeploymentInstancesCommand).resolves({ instancesList: ['i-2'] });
+    cd.on(BatchGetDeploymentInstancesCommand).resolves({
+      instancesSummary: [
+        {
+          instanceId: 'arn:aws:ec2:us-east-1:000000000000:instance/i-2',
+          status: 'Succeeded',
+          lifecycleEvents: [{ lifecycleEventName: 'Install', status: 'Succeeded' }],
+        },
+      ],
+    });
+    const targets = await lifecycleEvents(codedeploy, ID);
+    expect(targets).toEqual([
+      expect.objectContaining({
+        targetId: 'i-2',
+        status: 'Succeeded',
+        events: [expect.objectContaining({ name: 'Install', status: 'Succeeded' })],
+      }),
+    ]);
+  });
+
+  it('reads targets in batches of 25', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `i-${i}`);
+    cd.on(ListDeploymentTargetsCommand).resolves({ targetIds: ids });
+    cd.on(BatchGetDeploymentTargetsCommand).callsFake((input: { targetIds: string[] }) => ({
+      deploymentTargets: input.targetIds.map((targetId) => ({
+        instanceTarget: { targetId, status: 'Succeeded' },
+      })),
+    }));
+    expect(await lifecycleEvents(codedeploy, ID)).toHaveLength(30);
+    expect(
+      cd.commandCalls(BatchGetDeploymentTargetsCommand).map((c) => c.args[0].input.targetIds?.length),
+    ).toEqual([25, 5]);
+  });
+});
+
+describe('deploymentOf / rollbackOf', () => {
+  const ctx = {
+    codepipeline: cp as unknown as CodePipelineClient,
+    pipelineName: 'demo',
+    interval: { min: 5, max: 20 },
+  };
+  const execution = { pipelineName: 'demo', pipelineExecutionId: 'e1' };
+
+  it("reads the Deploy action's deployment id of our execution from ListActionExecutions", async () => {
+    cp.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: { status: 'InProgress' } });
+    cp.on(GetPipelineStateCommand).resolves({
+      stageStates: [
+        { stageName: 'Deploy', latestExecution: { pipelineExecutionId: 'e0', status: 'InProgress' } },
+      ],
+    });
+    cp.on(ListActionExecutionsCommand)
+      .resolvesOnce({ actionExecutionDetails: [] })
+      .resolves({
+        actionExecutionDetails: [
+          {
+            stageName: 'Deploy',
+            actionName: 'Deploy',
+            output: { executionResult: { externalExecutionId: ID } },
+          },
+        ],
+      });
+    expect(await deploymentOf(ctx, execution, 'Deploy', { timeout: 2000 })).toBe(ID);
+  });
+
+  it('returns the rollback link of a deployment', async () => {
+    cd.on(GetDeploymentCommand).resolves(
+      deployment('Failed', { rollbackInfo: { rollbackDeploymentId: 'd-R', rollbackMessage: 'in progress' } }),
+    );
+    expect(await rollbackOf(codedeploy, ID)).toEqual({
+      rollbackDeploymentId: 'd-R',
+      rollbackMessage: 'in progress',
+    });
+  });
+});
