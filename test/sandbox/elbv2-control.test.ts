@@ -192,6 +192,12 @@ describe('ELBv2 control plane (SDK v3 + AWS CLI against the sandbox)', () => {
     }
   });
 
+  it('refuses HTTPS target groups with a clear InvalidConfigurationRequest (local targets speak HTTP)', async () => {
+    const error = await rejection(tg('tg-https', { Protocol: 'HTTPS', Port: 443 }));
+    expect(error.name).toBe('InvalidConfigurationRequestException');
+    expect(error.message).toContain('use HTTP');
+  });
+
   it('describes and modifies target groups and their attributes', async () => {
     const t = await tg('tg-modify');
     const modified = await elb().send(

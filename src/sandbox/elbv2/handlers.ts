@@ -395,6 +395,12 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
           `Target group '${name}': protocol '${input.Protocol}' is for network/gateway load balancers, which the sandbox does not emulate; use HTTP`,
         );
       }
+      if (input.Protocol === 'HTTPS') {
+        throw new ServiceError(
+          'InvalidConfigurationRequest',
+          `Target group '${name}': protocol HTTPS is not supported by the sandbox (local targets serve plain HTTP); use HTTP`,
+        );
+      }
       if (input.Port === undefined) throw validation(`Target group '${name}': a port must be specified`);
       if (!input.VpcId) throw validation(`Target group '${name}': a VPC ID must be specified`);
       checkTags(input.Tags);

@@ -193,8 +193,9 @@ export class HealthChecker {
       const existing = this.#loops.get(tg.arn);
       if (existing?.intervalMs === intervalMs) continue;
       existing?.cancel();
-      const cancel = clock.every(intervalMs, () => this.#tick(tg.arn));
-      this.#loops.set(tg.arn, { intervalMs, cancel });
+      const loop = new AbortController();
+      this.#loops.set(tg.arn, { intervalMs, cancel: () => loop.abort() });
+      void this.#run(tg.arn, intervalMs, AbortSignal.any([loop.signal, this.#controller.signal]));
     }
   }
 
@@ -203,6 +204,18 @@ export class HealthChecker {
     const tg = this.#options.store.targetGroups.get(targetGroupArn);
     const target = tg?.targets.get(key);
     if (tg && target && this.#loops.has(tg.arn)) void this.#check(tg, target);
+  }
+
+  /** One sleep per interval (each removes its abort listener when it ends, unlike a long-lived interval). */
+  async #run(arn: string, intervalMs: number, signal: AbortSignal): Promise<void> {
+    try {
+      for (;;) {
+        await this.#options.clock.sleep(intervalMs, signal);
+        this.#tick(arn);
+      }
+    } catch {
+      // Cancelled: the target group left use, its interval changed, or the checker halted.
+    }
   }
 
   #tick(arn: string): void {

@@ -232,6 +232,10 @@ export class LoadBalancerProxy implements HttpRoute {
     const bodyless = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
     upstream.on('response', (upRes) => {
       done.abort();
+      if (res.destroyed) {
+        upRes.destroy();
+        return;
+      }
       const out: OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(upRes.headers))
         if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
