@@ -33,6 +33,9 @@ export interface EdgeServerOptions {
 /** Thrown while reading a body larger than the limit. */
 class BodyTooLarge extends Error {}
 
+/** The client hung up mid-request: nobody to answer, nothing to log. */
+class ClientAborted extends Error {}
+
 /** Reads a request body up to `limit` bytes; rejects with {@link BodyTooLarge} beyond it. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -54,7 +57,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
-    req.on('aborted', () => reject(new Error('request aborted by the client')));
+    req.on('aborted', () => reject(new ClientAborted('request aborted by the client')));
   });
 }
 
@@ -206,6 +209,10 @@ export class EdgeServer {
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, error: unknown, where: string): void {
+    if (error instanceof ClientAborted || req.destroyed) {
+      res.destroy();
+      return;
+    }
     this.#options.onError?.(error, where);
     if (res.headersSent) {
       res.destroy();
