@@ -312,6 +312,47 @@ describe('load balancer data plane through the edge port', () => {
     expect(draining.TargetHealthDescriptions?.[0]?.TargetHealth?.State).toBe('draining');
   });
 
+  it('serves every request of a continuous loop while blue is swapped for green', async () => {
+    const s = await stack('swap', 4);
+    const blue = s.instances.slice(0, 2);
+    const green = s.instances.slice(2);
+    await registerHealthy(
+      s.tgArn,
+      blue.map((i) => i.id),
+    );
+    const statuses = new Map<number, number>();
+    const servedBy = new Set<string>();
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        const reply = await viaLb(sb.sandbox, s.dns);
+        statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+        if (reply.status === 200) servedBy.add(JSON.parse(reply.body).server);
+      }
+    })();
+    try {
+      await registerHealthy(
+        s.tgArn,
+        green.map((i) => i.id),
+      );
+      await elb().send(
+        new DeregisterTargetsCommand({ TargetGroupArn: s.tgArn, Targets: blue.map((i) => ({ Id: i.id })) }),
+      );
+      await sb.sandbox.services.elbv2.waitForDrained(
+        s.tgArn,
+        blue.map((i) => i.id),
+      );
+      for (const i of blue) await i.app.close();
+      servedBy.clear();
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      running = false;
+      await loop;
+    }
+    expect([...statuses.keys()]).toEqual([200]);
+    expect([...servedBy].sort()).toEqual(green.map((i) => i.app.name).sort());
+  });
+
   it('splits traffic by ForwardConfig weights and answers fixed-response actions itself', async () => {
     const s = await stack('weights', 1);
     const green = (
