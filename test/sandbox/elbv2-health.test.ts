@@ -310,6 +310,43 @@ describe('health transitions of a real target in the sandbox', () => {
     expect(await healthOf(tgArn)).toBeUndefined();
   });
 
+  it('offers the internal API other services use: find, register, health, deregister', async () => {
+    const { tgArn, instance } = await stack('api');
+    const elbv2 = sb.sandbox.services.elbv2;
+    const found = elbv2.findTargetGroupByName('api-tg');
+    expect(found).toMatchObject({
+      TargetGroupArn: tgArn,
+      arn: tgArn,
+      Port: 80,
+      DeregistrationDelaySeconds: 30,
+    });
+    expect(found?.LoadBalancerArns).toHaveLength(1);
+    expect(elbv2.findTargetGroupByName('nope')).toBeUndefined();
+    elbv2.registerTargets(tgArn, [{ Id: instance.instanceId }]);
+    expect(elbv2.targetHealth(tgArn)).toEqual([
+      {
+        id: instance.instanceId,
+        port: 80,
+        state: 'initial',
+        reason: 'Elb.RegistrationInProgress',
+        description: 'Target registration is in progress',
+      },
+    ]);
+    const healthy = await elbv2.waitForHealthy(tgArn, [instance.instanceId]);
+    expect(healthy).toEqual([{ id: instance.instanceId, port: 80, state: 'healthy' }]);
+    expect(() => elbv2.registerTargets(tgArn, [{ Id: 'i-0000000000000dead' }])).toThrowError(
+      expect.objectContaining({ code: 'InvalidTarget' }),
+    );
+    elbv2.deregisterTargets(tgArn, [{ Id: instance.instanceId }]);
+    expect(elbv2.targetHealth(tgArn)[0]?.state).toBe('draining');
+    const aborted = new AbortController();
+    const wait = elbv2.waitForDrained(tgArn, [instance.instanceId], aborted.signal);
+    aborted.abort(new Error('caller gave up'));
+    await expect(wait).rejects.toThrowError('caller gave up');
+    await elbv2.waitForDrained(tgArn, [instance.instanceId]);
+    expect(elbv2.targetHealth(tgArn)).toEqual([]);
+  });
+
   it('fails a wait for health after its deadline with the state it last saw', async () => {
     const { tgArn, instance, target } = await stack('wait');
     target.state.code = 500;

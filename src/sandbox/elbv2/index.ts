@@ -29,6 +29,8 @@ export interface Elbv2Deps {
 /** What {@link Elbv2Service.findTargetGroupByName} returns: the target group as DescribeTargetGroups shows it, plus its delay. */
 export interface TargetGroupSummary {
   TargetGroupArn: string;
+  /** Same as `TargetGroupArn` (the AutoScaling subset's `TargetRegistry` reads `arn`). */
+  arn: string;
   TargetGroupName: string;
   Protocol: string;
   Port: number;
@@ -184,6 +186,7 @@ export class Elbv2Service implements SandboxService {
   #summary(tg: TargetGroupRecord): TargetGroupSummary {
     return {
       TargetGroupArn: tg.arn,
+      arn: tg.arn,
       TargetGroupName: tg.name,
       Protocol: tg.protocol,
       Port: tg.port,
