@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import {
   BatchGetRepositoriesCommand,
   CreateRepositoryCommand,
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushEvent } from '../../src/sandbox/codecommit/index.ts';
 import { awsCli } from './helpers/aws-cli.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
+import { rawRequest } from './helpers/http.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 describe('CodeCommit repositories', () => {
@@ -167,6 +169,26 @@ describe('CodeCommit over git smart HTTP', () => {
     // A second clone sees the pushed history (upload-pack over HTTP).
     await gitRun(work, ['clone', '-q', meta.cloneUrlHttp!, 'again']);
     expect(await readFile(join(work, 'again', 'VERSION'), 'utf8')).toBe('1.0.1\n');
+  });
+
+  it('inflates gzip request bodies (git sends Content-Encoding: gzip for large negotiations)', async () => {
+    const { codecommit } = sb.clients;
+    const meta = (await codecommit.send(new CreateRepositoryCommand({ repositoryName: 'gz' })))
+      .repositoryMetadata!;
+    await gitRun(work, ['clone', '-q', meta.cloneUrlHttp!, 'gz']);
+    const head = await commitFile(join(work, 'gz'), 'README', 'gzip\n', 'For gzip');
+    await gitRun(join(work, 'gz'), ['push', '-q', 'origin', 'HEAD:main']);
+    const pkt = (line: string) => `${(line.length + 4).toString(16).padStart(4, '0')}${line}`;
+    const negotiation = `${pkt(`want ${head} ofs-delta\n`)}0000${pkt('done\n')}`;
+    const res = await rawRequest(meta.cloneUrlHttp!, {
+      path: '/v1/repos/gz/git-upload-pack',
+      headers: { 'content-type': 'application/x-git-upload-pack-request', 'content-encoding': 'gzip' },
+      body: gzipSync(negotiation),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/x-git-upload-pack-result');
+    expect(res.body.startsWith('0008NAK\n')).toBe(true);
+    expect(res.body).toContain('PACK');
   });
 
   it('refuses a clone of an unknown repository with a 404', async () => {

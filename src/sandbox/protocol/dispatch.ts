@@ -228,7 +228,9 @@ export class Dispatcher {
     try {
       // Faults first: AWS throttles at the front door, before it looks at the input.
       await this.#options.faults?.apply(service.name, codec.protocol, operation);
-      const handler = Object.hasOwn(service.handlers, operation) ? service.handlers[operation] : undefined;
+      // `operation` is already known to be an operation of the model, so no prototype name gets here.
+      const handler =
+        typeof service.handlers[operation] === 'function' ? service.handlers[operation] : undefined;
       if (!handler) throw notImplemented(model.metadata.serviceId, operation);
       const input =
         params && codec instanceof QueryCodec
