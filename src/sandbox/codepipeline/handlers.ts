@@ -182,7 +182,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
         }));
         return {
           stageName: stage.name,
-          ...(inbound.length > 0 ? { inboundExecution: inbound.at(-1), inboundExecutions: inbound } : {}),
+          // inboundExecution: the next to enter (the only one in SUPERSEDED mode, the oldest in QUEUED mode).
+          ...(inbound.length > 0 ? { inboundExecution: inbound[0], inboundExecutions: inbound } : {}),
           inboundTransitionState: rt.inbound,
           actionStates: stage.actions.map((action) => {
             const r = rt.actions.get(action.name);

@@ -43,6 +43,7 @@ export class CodePipelineService implements SandboxService {
   readonly #build: CodeBuildRunner;
   readonly #runners: Map<string, ActionRunner>;
   #stopped = false;
+  readonly #unsubscribe: (() => void) | undefined;
 
   constructor(runtime: SandboxRuntime, deps: CodePipelineDeps) {
     this.runtime = runtime;
@@ -70,7 +71,8 @@ export class CodePipelineService implements SandboxService {
       approvals: this.#approvals,
     });
     this.routes = [this.#build.route()];
-    sourceRepositories(deps.codecommit)?.onPush((push) => this.onPush(push));
+    const off = sourceRepositories(deps.codecommit)?.onPush((push) => this.onPush(push));
+    this.#unsubscribe = typeof off === 'function' ? (off as () => void) : undefined;
   }
 
   /**
@@ -125,6 +127,7 @@ export class CodePipelineService implements SandboxService {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#unsubscribe?.();
     await this.#endAll();
   }
 

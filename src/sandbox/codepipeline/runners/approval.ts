@@ -44,7 +44,7 @@ export class ApprovalRunner implements ActionRunner {
         this.#open.set(ctx.actionExecutionId, { token, answer: resolve });
         if (ended.aborted) return resolve('ended');
         ended.addEventListener('abort', () => resolve('ended'), { once: true });
-        ctx.runtime.clock.sleep(timeoutMs, stopTimer.signal).then(
+        sleepLong(ctx, timeoutMs, stopTimer.signal).then(
           () => resolve('timeout'),
           () => {},
         );
@@ -81,5 +81,16 @@ export class ApprovalRunner implements ActionRunner {
 
   async stop(): Promise<void> {
     this.#open.clear();
+  }
+}
+
+/** Node timers overflow past 2^31-1 ms (~24.8 days; approvals may wait 60 days at time scale 1): sleep in slices. */
+async function sleepLong(ctx: ActionRunContext, ms: number, signal: AbortSignal): Promise<void> {
+  const MAX = 2 ** 31 - 1;
+  let left = ms;
+  while (left > 0) {
+    const slice = Math.min(left, MAX);
+    await ctx.runtime.clock.sleep(slice, signal);
+    left -= slice;
   }
 }

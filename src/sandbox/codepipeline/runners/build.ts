@@ -309,21 +309,25 @@ export class CodeBuildRunner implements ActionRunner {
       `cd "$(cat ${q(cwdFile)})" || exit 1`,
       `__cb_save() { export -p > ${q(envFile)}; pwd > ${q(cwdFile)}; }`,
       `__cb_ts() { date -u '+%Y/%m/%d %H:%M:%S.%3N'; }`,
+      // A command may `exit` the session: the state is saved whichever way the shell ends.
+      'trap __cb_save EXIT',
     ];
     for (const [i, command] of commands.entries()) {
       const file = path.join(stateDir, `${phase}-${i}.sh`);
       await writeFile(file, command + '\n');
       lines.push(
+        `echo "__CB_RUNNING=${i}" >&3`,
         `echo "[Container] $(__cb_ts) Running command "${q(firstLine(command))}`,
         `. ${q(file)}`,
         '__cb_rc=$?',
-        `if [ $__cb_rc -ne 0 ]; then echo "[Container] $(__cb_ts) Command did not exit successfully "${q(firstLine(command))}" exit status $__cb_rc"; __cb_save; echo "__CB_FAILED_AT=${i}" >&3; exit $__cb_rc; fi`,
+        `if [ $__cb_rc -ne 0 ]; then echo "[Container] $(__cb_ts) Command did not exit successfully "${q(firstLine(command))}" exit status $__cb_rc"; exit $__cb_rc; fi`,
       );
     }
-    lines.push('__cb_save', 'exit 0');
+    lines.push('exit 0');
     const script = path.join(stateDir, `${phase}.sh`);
     await writeFile(script, lines.join('\n') + '\n');
-    const remaining = deadline - Date.now();
+    // Clamped: Node timers overflow past 2^31-1 ms.
+    const remaining = Math.min(deadline - Date.now(), 2 ** 31 - 1);
     if (remaining <= 0) return { exitCode: 1, timedOut: true };
     return new Promise<PhaseOutcome>((resolve) => {
       const child = ctx.runtime.processes.spawn(owner, 'bash', ['--noprofile', '--norc', script], {
@@ -331,13 +335,12 @@ export class CodeBuildRunner implements ActionRunner {
         env: env as NodeJS.ProcessEnv,
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       });
-      let failedAt: number | undefined;
+      let running: number | undefined;
       let timedOut = false;
       child.stdout?.on('data', (d: Buffer) => write(d.toString()));
       child.stderr?.on('data', (d: Buffer) => write(d.toString()));
       (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (d: Buffer) => {
-        const m = /__CB_FAILED_AT=(\d+)/.exec(d.toString());
-        if (m) failedAt = Number(m[1]);
+        for (const m of d.toString().matchAll(/__CB_RUNNING=(\d+)/g)) running = Number(m[1]);
       });
       const killGroup = () => void ctx.runtime.processes.kill(owner, 500);
       const timer = setTimeout(() => {
@@ -355,8 +358,7 @@ export class CodeBuildRunner implements ActionRunner {
         clearTimeout(timer);
         ctx.signal.removeEventListener('abort', onAbort);
         const exitCode = code ?? (signal ? 128 : 1);
-        const command =
-          failedAt !== undefined ? commands[failedAt] : exitCode !== 0 ? commands.at(-1) : undefined;
+        const command = exitCode !== 0 && running !== undefined ? commands[running] : undefined;
         resolve({
           exitCode,
           ...(command !== undefined ? { command } : {}),

@@ -110,7 +110,15 @@ function list(value: unknown, where: string): string[] {
   if (value === undefined || value === null) return [];
   if (typeof value === 'string') return [value];
   if (!Array.isArray(value)) throw new BuildspecError(`YAML_FILE_ERROR: ${where} must be a list of strings`);
-  return value.map((v) => String(v));
+  return value.map((v, i) => {
+    if (v !== null && typeof v === 'object') {
+      // Typically an unquoted command containing ": " that YAML read as a mapping; CodeBuild refuses it too.
+      throw new BuildspecError(
+        `YAML_FILE_ERROR: Expected ${where}[${i}] to be of string type: found subkeys instead (${JSON.stringify(v)}); quote the whole command`,
+      );
+    }
+    return String(v);
+  });
 }
 
 function stringMap(value: unknown): Record<string, string> {
