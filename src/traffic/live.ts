@@ -1,0 +1,162 @@
+/**
+ * "The new version is live": HTTP through the load balancer until the last `consecutive` answers all carry
+ * the version and (with `everyTarget`) every expected target has answered with it. One core (`checkLive`,
+ * the result form) and the assert form (`expectLive`).
+ */
+import type { Dispatcher } from 'undici';
+import { NotLiveError, WaitTimeoutError, formatDuration } from '../errors.ts';
+import { poll } from '../poll.ts';
+import { localhostAgent } from './agent.ts';
+import { type Sample, describeSample, sample } from './sample.ts';
+
+export interface LiveOptions {
+  /** Good answers in a row required. @default 5 */
+  consecutive?: number;
+  /** Require every expected target to have served the version during the final streak. @default true */
+  everyTarget?: boolean;
+  /**
+   * The targets that must serve it: a count or the instance ids (e.g. from DescribeTargetHealth). Without it,
+   * `everyTarget` can only speak for the instances that answered.
+   */
+  expectedTargets?: number | readonly string[];
+  /** @default 300000 (ms, 5m) */
+  timeout?: number;
+  /** Pause between requests. @default 200 (ms) */
+  intervalMs?: number;
+  /** Per request. @default 2000 (ms) */
+  requestTimeoutMs?: number;
+  /** Path appended to the load balancer URL. @default '/version' */
+  path?: string;
+  /** @default a `localhostAgent()` created and closed by the call */
+  dispatcher?: Dispatcher;
+  signal?: AbortSignal;
+}
+
+export interface LiveResult {
+  live: boolean;
+  url: string;
+  version: string;
+  /** Every response, oldest first: who answered what, when. */
+  evidence: Sample[];
+  /** Last version each instance served. */
+  instances: Record<string, string | undefined>;
+  /** Why it is not live (absent when live). */
+  reason?: string;
+}
+
+interface Progress {
+  streak: number;
+  streakInstances: Set<string>;
+  last?: Sample;
+}
+
+function missingTargets(p: Progress, expected: LiveOptions['expectedTargets']): string[] | number {
+  if (expected === undefined) return 0;
+  if (typeof expected === 'number') return Math.max(0, expected - p.streakInstances.size);
+  return expected.filter((id) => !p.streakInstances.has(id));
+}
+
+function missingCount(m: string[] | number): number {
+  return typeof m === 'number' ? m : m.length;
+}
+
+/**
+ * Result form: never throws for "not live" (only for a bad argument or an abort); returns the evidence.
+ *
+ * @example
+ * ```ts
+ * const result = await checkLive(url, version, { consecutive: 5, expectedTargets: 2 });
+ * if (!result.live) console.log(result.reason, result.evidence);
+ * ```
+ */
+export async function checkLive(
+  url: string,
+  version: string,
+  options: LiveOptions = {},
+): Promise<LiveResult> {
+  const consecutive = options.consecutive ?? 5;
+  const everyTarget = options.everyTarget ?? true;
+  const timeout = options.timeout ?? 5 * 60_000; // ms
+  const intervalMs = options.intervalMs ?? 200; // ms
+  const target = new URL(options.path ?? '/version', url).toString();
+  const dispatcher = options.dispatcher ?? localhostAgent();
+  const evidence: Sample[] = [];
+  const instances: Record<string, string | undefined> = {};
+  const progress: Progress = { streak: 0, streakInstances: new Set() };
+  const done = (p: Progress) =>
+    p.streak >= consecutive &&
+    (!everyTarget || missingCount(missingTargets(p, options.expectedTargets)) === 0);
+  const describe = (p: Progress) =>
+    `${p.streak}/${consecutive} in a row; last: ${p.last ? describeSample(p.last) : 'none'}; instances: ${
+      Object.entries(instances)
+        .map(([id, v]) => `${id}=${v}`)
+        .join(', ') || 'none'
+    }`;
+  try {
+    await poll(
+      async () => {
+        const s = await sample(target, { dispatcher, timeoutMs: options.requestTimeoutMs ?? 2000 });
+        evidence.push(s);
+        if (s.instanceId) instances[s.instanceId] = s.version;
+        if (s.kind === 'ok' && s.version === version) {
+          progress.streak += 1;
+          if (s.instanceId) progress.streakInstances.add(s.instanceId);
+        } else {
+          progress.streak = 0;
+          progress.streakInstances = new Set();
+        }
+        progress.last = s;
+        return { ...progress, streakInstances: new Set(progress.streakInstances) };
+      },
+      {
+        timeout,
+        signal: options.signal,
+        interval: { min: intervalMs, max: intervalMs },
+        what: `${version} live at ${url}`,
+        describe,
+        isDone: done,
+      },
+    );
+    return { live: true, url, version, evidence, instances };
+  } catch (error) {
+    if (!(error instanceof WaitTimeoutError)) throw error;
+    const missing = missingTargets(progress, options.expectedTargets);
+    const other = Object.entries(instances).filter(([, v]) => v !== version);
+    const reasons = [
+      `${progress.streak}/${consecutive} good answers in a row after ${formatDuration(timeout)}`,
+      other.length
+        ? `still serving another version: ${other.map(([id, v]) => `${id}=${v ?? 'none'}`).join(', ')}`
+        : '',
+      everyTarget && missingCount(missing)
+        ? `not seen serving it: ${typeof missing === 'number' ? `${missing} of ${String(options.expectedTargets)} targets` : missing.join(', ')}`
+        : '',
+      `last answers: ${evidence.slice(-3).map(describeSample).join('; ') || 'none'}`,
+    ].filter(Boolean);
+    return { live: false, url, version, evidence, instances, reason: reasons.join('; ') };
+  } finally {
+    if (!options.dispatcher) await dispatcher.close();
+  }
+}
+
+/**
+ * Assert form of `checkLive`.
+ *
+ * @throws NotLiveError with the evidence (who answered what, when) and the reason.
+ * @example
+ * ```ts
+ * const { evidence } = await expectLive(url, version, { consecutive: 5, everyTarget: true, expectedTargets: 2 });
+ * ```
+ */
+export async function expectLive(
+  url: string,
+  version: string,
+  options: LiveOptions = {},
+): Promise<LiveResult> {
+  const result = await checkLive(url, version, options);
+  if (result.live) return result;
+  throw new NotLiveError(`${url} does not serve ${version}: ${result.reason}`, {
+    url,
+    version,
+    evidence: result.evidence,
+  });
+}
