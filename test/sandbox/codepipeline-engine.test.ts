@@ -716,4 +716,120 @@ describe('CodePipeline execution engine', () => {
       'timed out',
     );
   });
+
+  it('cancels a running execution when the pipeline is updated, ending its open approval', async () => {
+    repos.commit('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v1' }, 'v1');
+    h.CreatePipeline({ pipeline: pipeline('p14') }, ctx);
+    const id = h.ListPipelineExecutions({ pipelineName: 'p14' }, ctx).pipelineExecutionSummaries[0]
+      .pipelineExecutionId;
+    const token = await until('token', () => approvalToken('p14'));
+    const updated = h.UpdatePipeline({ pipeline: pipeline('p14') }, ctx);
+    expect(updated.pipeline.version).toBe(2);
+    await until('Cancelled', () => execution('p14', id).status === 'Cancelled');
+    expect(state('p14').stageStates[2].latestExecution.status).toBe('Cancelled');
+    expect(() =>
+      h.PutApprovalResult(
+        {
+          pipelineName: 'p14',
+          stageName: 'Approval',
+          actionName: 'ManualApproval',
+          result: { summary: 'late', status: 'Approved' },
+          token,
+        },
+        ctx,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'InvalidApprovalTokenException' }));
+    // The next execution runs version 2.
+    const next = h.StartPipelineExecution({ name: 'p14' }, ctx).pipelineExecutionId;
+    expect(execution('p14', next).pipelineVersion).toBe(2);
+  });
+
+  it('ends a running build when its pipeline is deleted', async () => {
+    const slow = OK_BUILDSPEC.replace('- echo "building', '- sleep 20\n      - echo "building');
+    repos.commit('app', 'main', { 'buildspec.yml': slow, 'app.txt': 'v1' }, 'v1');
+    h.CreatePipeline({ pipeline: pipeline('p15') }, ctx);
+    await until('build running', () => stageStatus('p15', 'BuildAndTest')?.status === 'InProgress');
+    await until('build process', () => runtime.processes.groups().some((g) => ProcessTracker.alive(g.pgid)));
+    h.DeletePipeline({ name: 'p15' }, ctx);
+    await until(
+      'no build process',
+      () => !runtime.processes.groups().some((g) => ProcessTracker.alive(g.pgid)),
+      5000,
+    );
+    expect(() => state('p15')).toThrow(expect.objectContaining({ code: 'PipelineNotFoundException' }));
+  });
+
+  it('starts from a pinned commit (sourceRevisions COMMIT_ID) and validates the override', async () => {
+    const old = repos.commit('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'old' }, 'old');
+    repos.commit('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'new' }, 'new');
+    h.CreatePipeline({ pipeline: pipeline('p16') }, ctx);
+    const id = h.StartPipelineExecution(
+      {
+        name: 'p16',
+        sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: old }],
+      },
+      ctx,
+    ).pipelineExecutionId;
+    expect(execution('p16', id).trigger.triggerType).toBe('StartPipelineExecution');
+    await until('source done', () => execution('p16', id).artifactRevisions.length > 0);
+    expect(execution('p16', id).artifactRevisions[0]).toMatchObject({
+      revisionId: old,
+      revisionSummary: 'old',
+    });
+    expect(() =>
+      h.StartPipelineExecution(
+        {
+          name: 'p16',
+          sourceRevisions: [{ actionName: 'Nope', revisionType: 'COMMIT_ID', revisionValue: old }],
+        },
+        ctx,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'ValidationException' }));
+    expect(() => h.StartPipelineExecution({ name: 'nope' }, ctx)).toThrow(
+      expect.objectContaining({ code: 'PipelineNotFoundException' }),
+    );
+  });
+
+  it('pages executions and action executions and refuses a foreign next token', async () => {
+    repos.commit('app', 'main', { 'buildspec.yml': FAILING_BUILDSPEC }, 'broken');
+    h.CreatePipeline({ pipeline: pipeline('p17', { pipelineType: 'V2', executionMode: 'PARALLEL' }) }, ctx);
+    h.StartPipelineExecution({ name: 'p17' }, ctx);
+    h.StartPipelineExecution({ name: 'p17' }, ctx);
+    const all = h.ListPipelineExecutions({ pipelineName: 'p17' }, ctx).pipelineExecutionSummaries;
+    expect(all).toHaveLength(3);
+    const page1 = h.ListPipelineExecutions({ pipelineName: 'p17', maxResults: 2 }, ctx);
+    expect(page1.pipelineExecutionSummaries).toHaveLength(2);
+    const page2 = h.ListPipelineExecutions(
+      { pipelineName: 'p17', maxResults: 2, nextToken: page1.nextToken },
+      ctx,
+    );
+    expect(page2.pipelineExecutionSummaries.map((s: any) => s.pipelineExecutionId)).toEqual([
+      all[2].pipelineExecutionId,
+    ]);
+    expect(page2.nextToken).toBeUndefined();
+    expect(() => h.ListPipelineExecutions({ pipelineName: 'p17', nextToken: 'bogus' }, ctx)).toThrow(
+      expect.objectContaining({ code: 'InvalidNextTokenException' }),
+    );
+    for (const s of all)
+      await until('Failed', () => execution('p17', s.pipelineExecutionId).status === 'Failed');
+    const actions = h.ListActionExecutions({ pipelineName: 'p17', maxResults: 4 }, ctx);
+    expect(actions.actionExecutionDetails).toHaveLength(4);
+    expect(actions.nextToken).toBeDefined();
+    expect(() =>
+      h.ListActionExecutions(
+        { pipelineName: 'p17', filter: { pipelineExecutionId: '00000000-0000-0000-0000-000000000000' } },
+        ctx,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'PipelineExecutionNotFoundException' }));
+    const succeeded = h.ListPipelineExecutions(
+      { pipelineName: 'p17', filter: { succeededInStage: { stageName: 'Source' } } },
+      ctx,
+    );
+    expect(succeeded.pipelineExecutionSummaries).toHaveLength(3);
+    const built = h.ListPipelineExecutions(
+      { pipelineName: 'p17', filter: { succeededInStage: { stageName: 'BuildAndTest' } } },
+      ctx,
+    );
+    expect(built.pipelineExecutionSummaries).toHaveLength(0);
+  });
 });
