@@ -81,6 +81,11 @@ describe('CodeCommit repositories', () => {
     await expect(codecommit.send(new GetRepositoryCommand({ repositoryName: '' }))).rejects.toMatchObject({
       name: 'RepositoryNameRequiredException',
     });
+    await expect(
+      codecommit.send(new ListRepositoriesCommand({ sortBy: 'size' as never })),
+    ).rejects.toMatchObject({
+      name: 'InvalidSortByException',
+    });
   });
 
   it('is readable through the AWS CLI', async () => {
@@ -192,6 +197,11 @@ describe('CodeCommit over git smart HTTP', () => {
   });
 
   it('refuses a clone of an unknown repository with a 404', async () => {
+    const odd = await rawRequest(sb.sandbox.endpoint, {
+      method: 'GET',
+      path: '/v1/repos/%E0%A4%A/info/refs',
+    });
+    expect(odd.status).toBe(404);
     await expect(
       gitRun(work, ['clone', '-q', `${sb.sandbox.endpoint}/v1/repos/unknown`, 'x']),
     ).rejects.toThrow(/not found|404/);

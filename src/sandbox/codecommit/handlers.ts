@@ -60,6 +60,22 @@ export function createHandlers(service: CodeCommitService): Record<string, Handl
     },
 
     ListRepositories(input: { sortBy?: string; order?: string }) {
+      if (
+        input.sortBy !== undefined &&
+        input.sortBy !== 'repositoryName' &&
+        input.sortBy !== 'lastModifiedDate'
+      ) {
+        throw new ServiceError(
+          'InvalidSortByException',
+          'The specified sort by value is not valid: use repositoryName or lastModifiedDate.',
+        );
+      }
+      if (input.order !== undefined && input.order !== 'ascending' && input.order !== 'descending') {
+        throw new ServiceError(
+          'InvalidOrderException',
+          'The specified sort order is not valid: use ascending or descending.',
+        );
+      }
       const repos = service.store.all();
       const by = input.sortBy === 'lastModifiedDate' ? 'lastModifiedDate' : 'repositoryName';
       repos.sort((a, b) =>

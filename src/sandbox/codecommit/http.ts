@@ -51,7 +51,12 @@ export class GitHttpRoute implements HttpRoute {
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const rest = url.pathname.slice(PREFIX.length);
     const slash = rest.indexOf('/');
-    const name = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+    let name: string;
+    try {
+      name = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+    } catch {
+      name = ''; // malformed percent-encoding: no such repository
+    }
     const tail = slash < 0 ? '' : rest.slice(slash);
     if (!/^[\w.-]{1,100}$/.test(name) || !this.#options.exists(name)) {
       req.resume();
