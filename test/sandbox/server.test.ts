@@ -310,6 +310,7 @@ describe('startSandbox', () => {
     await sandbox.stop(); // idempotent
     client.destroy();
     expect(ProcessTracker.alive(pgid)).toBe(false);
+    expect(sandbox.runtime.processes.groups().filter((g) => ProcessTracker.alive(g.pgid))).toEqual([]);
     expect(existsSync(dataDir)).toBe(false);
     await new Promise<void>((resolve, reject) => {
       const probe = createServer();
