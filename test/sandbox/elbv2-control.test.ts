@@ -341,18 +341,53 @@ describe('ELBv2 control plane (SDK v3 + AWS CLI against the sandbox)', () => {
     );
     expect(https.name).toBe('ValidationError');
     expect(https.message).toContain('certificate');
-    const acm = await rejection(
+    const badCert = await rejection(
       elb().send(
         new CreateListenerCommand({
           LoadBalancerArn: alb.LoadBalancerArn,
           Protocol: 'HTTPS',
           Port: 443,
-          Certificates: [{ CertificateArn: 'arn:aws:acm:us-east-1:000000000000:certificate/x' }],
+          Certificates: [{ CertificateArn: 'my-cert' }],
           DefaultActions: [{ Type: 'forward', TargetGroupArn: t.TargetGroupArn }],
         }),
       ),
     );
-    expect(acm.name).toBe('CertificateNotFoundException');
+    expect(badCert.name).toBe('CertificateNotFoundException');
+    const cert = 'arn:aws:acm:us-east-1:000000000000:certificate/0f1e2d3c-0000-4000-8000-000000000000';
+    const httpsListener = await elb().send(
+      new CreateListenerCommand({
+        LoadBalancerArn: alb.LoadBalancerArn,
+        Protocol: 'HTTPS',
+        Port: 443,
+        Certificates: [{ CertificateArn: cert }],
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: t.TargetGroupArn }],
+      }),
+    );
+    expect(httpsListener.Listeners?.[0]).toMatchObject({
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: cert }],
+      SslPolicy: 'ELBSecurityPolicy-2016-08',
+    });
+    const toHttp = await elb().send(
+      new ModifyListenerCommand({
+        ListenerArn: httpsListener.Listeners![0]!.ListenerArn,
+        Protocol: 'HTTP',
+        Port: 8080,
+      }),
+    );
+    expect(toHttp.Listeners?.[0]?.Certificates).toBeUndefined();
+    expect(toHttp.Listeners?.[0]?.SslPolicy).toBeUndefined();
+    const badPolicy = await rejection(
+      elb().send(
+        new ModifyListenerCommand({
+          ListenerArn: httpsListener.Listeners![0]!.ListenerArn,
+          Protocol: 'HTTPS',
+          Certificates: [{ CertificateArn: cert }],
+          SslPolicy: 'Modern',
+        }),
+      ),
+    );
+    expect(badPolicy.name).toBe('SSLPolicyNotFoundException');
     const tcp = await rejection(
       elb().send(
         new CreateListenerCommand({

@@ -215,6 +215,40 @@ describe('load balancer data plane through the edge port', () => {
     expect(reply.body).toContain('<title>503 Service Temporarily Unavailable</title>');
   });
 
+  it('picks a listener by the x-sandbox-listener-port header, and does not serve HTTPS listeners', async () => {
+    const s = await stack('ports', 1);
+    await registerHealthy(s.tgArn, [s.instances[0]!.id]);
+    await elb().send(
+      new CreateListenerCommand({
+        LoadBalancerArn: s.lbArn,
+        Protocol: 'HTTP',
+        Port: 8080,
+        DefaultActions: [
+          { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '200', MessageBody: 'on 8080' } },
+        ],
+      }),
+    );
+    await elb().send(
+      new CreateListenerCommand({
+        LoadBalancerArn: s.lbArn,
+        Protocol: 'HTTPS',
+        Port: 443,
+        Certificates: [{ CertificateArn: 'arn:aws:acm:us-east-1:000000000000:certificate/abc' }],
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: s.tgArn }],
+      }),
+    );
+    expect(JSON.parse((await viaLb(sb.sandbox, s.dns)).body).server).toBe('app-0'); // port 80 preferred
+    expect((await viaLb(sb.sandbox, s.dns, { headers: { 'x-sandbox-listener-port': '8080' } })).body).toBe(
+      'on 8080',
+    );
+    const tls = await viaLb(sb.sandbox, s.dns, { headers: { 'x-sandbox-listener-port': '443' } });
+    expect(tls.status).toBe(503);
+    expect(tls.body).toContain('HTTPS listener on port 443 is not served locally');
+    expect((await viaLb(sb.sandbox, s.dns, { headers: { 'x-sandbox-listener-port': '81' } })).status).toBe(
+      503,
+    );
+  });
+
   it('answers 503 while the only targets are still initial', async () => {
     // 300 s interval → 6 s: after the first (timed-out) check the target stays initial for a while.
     const s = await stack('initial', 1, { HealthCheckIntervalSeconds: 300 });

@@ -56,6 +56,10 @@ const ALB_HOSTED_ZONES: Record<string, string> = {
 };
 
 const MAX_LISTENERS_PER_LB = 50;
+/** What CreateListener uses for HTTPS when no SslPolicy is given (ELBv2 API reference). */
+const DEFAULT_SSL_POLICY = 'ELBSecurityPolicy-2016-08';
+const CERTIFICATE_ARN =
+  /^arn:aws[a-z-]*:(acm:[a-z0-9-]+:\d{12}:certificate\/.+|iam::\d{12}:server-certificate\/.+)$/;
 const MAX_TAGS = 50;
 
 /** `Marker`/`PageSize` pagination over an already filtered list; the marker is an opaque offset. */
@@ -189,6 +193,7 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
       Protocol?: string;
       Port?: number;
       Certificates?: { CertificateArn?: string }[];
+      SslPolicy?: string;
       DefaultActions: Action[];
     },
   ): Action[] => {
@@ -201,13 +206,23 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
     }
     if (spec.Port === undefined) throw validation('A listener port must be specified');
     if (spec.Protocol === 'HTTPS') {
+      // Kept and described as on AWS; the data plane serves HTTP listeners only (no TLS locally).
       const cert = spec.Certificates?.[0]?.CertificateArn;
       if (!cert) throw validation('A certificate must be specified for HTTPS listeners');
-      // The sandbox has no ACM: every certificate ARN is unknown, exactly as a wrong ARN is on AWS.
-      throw new ServiceError(
-        'CertificateNotFound',
-        `Certificate '${cert}' not found: the sandbox has no ACM certificates; use an HTTP listener locally`,
-      );
+      for (const c of spec.Certificates ?? []) {
+        if (!c.CertificateArn || !CERTIFICATE_ARN.test(c.CertificateArn)) {
+          throw new ServiceError(
+            'CertificateNotFound',
+            `Certificate '${c.CertificateArn ?? ''}' not found: expected an ACM (arn:aws:acm:<region>:<account>:certificate/<id>) or IAM server certificate ARN`,
+          );
+        }
+      }
+      if (spec.SslPolicy !== undefined && !spec.SslPolicy.startsWith('ELBSecurityPolicy-')) {
+        throw new ServiceError(
+          'SSLPolicyNotFound',
+          `SSL policy '${spec.SslPolicy}' not found; use a predefined policy such as ${DEFAULT_SSL_POLICY}`,
+        );
+      }
     }
     if (spec.DefaultActions.length === 0) throw validation('DefaultActions: at least one action is required');
     const actions = spec.DefaultActions.map((a) => normalizeAction(a));
@@ -261,7 +276,7 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
         default:
           throw new ServiceError(
             'InvalidLoadBalancerAction',
-            `Action type '${action.Type}' is not supported on ${spec.Protocol} listeners (authentication actions need HTTPS)`,
+            `Action type '${action.Type}' is not emulated by the sandbox; use forward, redirect or fixed-response`,
           );
       }
     }
@@ -525,8 +540,13 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
       const actions = checkListener(lb, input);
       checkTags(input.Tags);
       const onPort = store.listenersOf(lb.arn).find((l) => l.port === input.Port);
+      const certificates = input.Protocol === 'HTTPS' ? certificatesOf(input.Certificates) : undefined;
       if (onPort) {
-        if (onPort.protocol === input.Protocol && isDeepStrictEqual(onPort.defaultActions, actions)) {
+        const same =
+          onPort.protocol === input.Protocol &&
+          isDeepStrictEqual(onPort.defaultActions, actions) &&
+          isDeepStrictEqual(onPort.certificates, certificates);
+        if (same) {
           return { Listeners: [listenerOutput(onPort)] }; // identical settings: idempotent
         }
         throw new ServiceError('DuplicateListener', 'A listener with the specified port already exists.');
@@ -544,6 +564,7 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
         port: input.Port,
         protocol: input.Protocol,
         defaultActions: actions,
+        ...(certificates ? { certificates, sslPolicy: input.SslPolicy ?? DEFAULT_SSL_POLICY } : {}),
         ...(input.AlpnPolicy ? { alpnPolicy: input.AlpnPolicy } : {}),
       };
       store.listeners.set(listener.arn, listener);
@@ -577,6 +598,7 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
         Protocol: protocol,
         Port: port,
         Certificates: input.Certificates ?? listener.certificates,
+        SslPolicy: input.SslPolicy,
         DefaultActions: input.DefaultActions ?? listener.defaultActions,
       });
       if (store.listenersOf(lb.arn).some((l) => l !== listener && l.port === port)) {
@@ -589,6 +611,9 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
         // HTTPS → HTTP drops the TLS settings (aws-semantics 4.6).
         delete listener.certificates;
         delete listener.sslPolicy;
+      } else {
+        listener.certificates = certificatesOf(input.Certificates ?? listener.certificates);
+        listener.sslPolicy = input.SslPolicy ?? listener.sslPolicy ?? DEFAULT_SSL_POLICY;
       }
       if (input.AlpnPolicy) listener.alpnPolicy = input.AlpnPolicy;
       targets.topologyChanged();
@@ -663,6 +688,10 @@ export function createHandlers(store: Elbv2Store, targets: TargetManager): Recor
     },
   };
   return handlers;
+}
+
+function certificatesOf(certs: { CertificateArn?: string }[] | undefined): { CertificateArn: string }[] {
+  return (certs ?? []).map((c) => ({ CertificateArn: c.CertificateArn ?? '' }));
 }
 
 function regionOf(arn: string): string {

@@ -78,6 +78,12 @@ export class LoadBalancerProxy implements HttpRoute {
     const lb = this.#loadBalancerOf(req);
     if (!lb) return [503, 'the load balancer was deleted'];
     const listener = this.#listenerFor(lb.arn, req);
+    if (listener && listener.protocol !== 'HTTP') {
+      return [
+        503,
+        `the ${listener.protocol} listener on port ${listener.port} is not served locally (no TLS); use an HTTP listener`,
+      ];
+    }
     if (!listener) {
       return [503, `load balancer '${lb.name}' has no matching HTTP listener`];
     }
@@ -135,9 +141,10 @@ export class LoadBalancerProxy implements HttpRoute {
   }
 
   #listenerFor(lbArn: string, req: IncomingMessage): ListenerRecord | undefined {
-    const listeners = this.#options.store.listenersOf(lbArn).filter((l) => l.protocol === 'HTTP');
+    const all = this.#options.store.listenersOf(lbArn);
     const wanted = req.headers[LISTENER_PORT_HEADER];
-    if (typeof wanted === 'string') return listeners.find((l) => l.port === Number(wanted));
+    if (typeof wanted === 'string') return all.find((l) => l.port === Number(wanted));
+    const listeners = all.filter((l) => l.protocol === 'HTTP');
     return listeners.find((l) => l.port === 80) ?? listeners.sort((a, b) => a.port - b.port)[0];
   }
 
