@@ -4,6 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { devNull } from 'node:os';
 
 /** Any one git command is ended after this long (they are all local and small). */
 const GIT_TIMEOUT_MS = 60_000;
@@ -14,7 +15,7 @@ export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '',
     GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: process.platform === 'win32' ? 'NUL' : '/dev/null',
+    GIT_CONFIG_GLOBAL: devNull,
     GIT_TERMINAL_PROMPT: '0',
     LC_ALL: 'C',
     ...extra,
