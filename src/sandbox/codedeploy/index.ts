@@ -1,20 +1,122 @@
-/** CodeDeploy (stub: replaced by the codedeploy work). */
-import type { SandboxRuntime, SandboxService } from '../types.ts';
-import type { Fleet } from '../fleet/index.ts';
+/**
+ * CodeDeploy (EC2/on-premises) on the sandbox's local fleet: applications, deployment groups, deployment configs,
+ * tags and real deployments (in-place and blue/green, with rollback) whose hooks run on fleet instances.
+ *
+ * Internal API for other services (in-process):
+ * - {@link CodeDeployService.createDeployment}`(input & { artifactDir? })` — what CodePipeline's CodeDeploy action
+ *   calls with the build output directory as the revision; returns `{ deploymentId }`. Throws the same
+ *   `ServiceError`s as the CreateDeployment API (e.g. `DeploymentLimitExceededException`).
+ * - {@link CodeDeployService.getDeploymentInfo}`(id)` — the GetDeployment `deploymentInfo` (or undefined).
+ * - {@link CodeDeployService.onDeploymentChange}`(listener)` — called with the `deploymentInfo` after every change of
+ *   any deployment (status, targets, events); returns an unsubscribe function.
+ * - {@link CodeDeployService.waitForDeployment}`(id, signal?)` — resolves with the final `deploymentInfo`
+ *   (Succeeded / Failed / Stopped).
+ * - {@link CodeDeployService.registerRevision}`(location, dir)` — makes an S3/GitHub revision location deployable
+ *   through the API (the sandbox has no S3): its bundle is `dir`.
+ *
+ * @example
+ * const { deploymentId } = await codedeploy.createDeployment({
+ *   applicationName: 'web', deploymentGroupName: 'web-bg', artifactDir: buildOutputDir,
+ * });
+ * const info = await codedeploy.waitForDeployment(deploymentId, AbortSignal.timeout(600_000));
+ * info.status; // 'Succeeded' | 'Failed' | 'Stopped'; info.rollbackInfo?.rollbackDeploymentId after an auto rollback
+ */
 import type { AutoScalingService } from '../autoscaling/index.ts';
+import { isTargetRegistry, type TargetRegistry } from '../autoscaling/target-registry.ts';
 import type { Elbv2Service } from '../elbv2/index.ts';
+import type { Fleet } from '../fleet/index.ts';
+import type { Handler, SandboxRuntime, SandboxService } from '../types.ts';
+import { Agent } from './agent.ts';
+import { deploymentHandlers } from './deployment-handlers.ts';
+import { type CreateDeploymentInput, Deployments } from './deployments.ts';
+import { DeploymentEngine } from './engine.ts';
+import { configHandlers } from './handlers.ts';
+import { CodeDeployStore, type RevisionLocation } from './store.ts';
+import { Traffic } from './traffic.ts';
+import { deploymentInfo } from './views.ts';
 
-export interface CodeDeployDeps { fleet: Fleet; autoscaling: AutoScalingService; elbv2: Elbv2Service }
+export type { CreateDeploymentInput } from './deployments.ts';
+export type { RevisionLocation } from './store.ts';
+
+export interface CodeDeployDeps {
+  fleet: Fleet;
+  autoscaling: AutoScalingService;
+  elbv2: Elbv2Service;
+}
+
+/** The GetDeployment `deploymentInfo` shape. */
+export type DeploymentInfo = ReturnType<typeof deploymentInfo>;
 
 export class CodeDeployService implements SandboxService {
   readonly name = 'codedeploy' as const;
-  readonly handlers = {};
+  readonly handlers: Readonly<Record<string, Handler>>;
   readonly runtime: SandboxRuntime;
   readonly deps: CodeDeployDeps;
+  readonly store = new CodeDeployStore();
+  readonly agent: Agent;
+  readonly engine: DeploymentEngine;
+  readonly deployments: Deployments;
+
   constructor(runtime: SandboxRuntime, deps: CodeDeployDeps) {
     this.runtime = runtime;
     this.deps = deps;
+    // ELBv2 is built after AutoScaling, so CodeDeploy (built after both) hands it to AutoScaling.
+    const registry = (): TargetRegistry | undefined =>
+      isTargetRegistry(deps.elbv2) ? deps.elbv2 : undefined;
+    const lb = registry();
+    if (lb) deps.autoscaling.useTargetRegistry(lb);
+    this.agent = new Agent(runtime);
+    this.engine = new DeploymentEngine({
+      runtime,
+      store: this.store,
+      fleet: deps.fleet,
+      autoscaling: deps.autoscaling,
+      agent: this.agent,
+      traffic: new Traffic(runtime, registry),
+    });
+    this.deployments = new Deployments(runtime, this.store, this.engine);
+    this.handlers = {
+      ...configHandlers({ runtime, store: this.store, autoscaling: deps.autoscaling }),
+      ...deploymentHandlers(this.deployments),
+    };
   }
-  async reset(): Promise<void> {}
-  async stop(): Promise<void> {}
+
+  /** Creates and starts a deployment; `artifactDir` is the local revision (e.g. the build output). */
+  async createDeployment(
+    input: CreateDeploymentInput & { artifactDir?: string },
+  ): Promise<{ deploymentId: string }> {
+    const d = await this.deployments.create(input);
+    return { deploymentId: d.deploymentId };
+  }
+
+  getDeploymentInfo(deploymentId: string): DeploymentInfo | undefined {
+    const d = this.store.deployments.get(deploymentId);
+    return d ? deploymentInfo(d) : undefined;
+  }
+
+  onDeploymentChange(listener: (info: DeploymentInfo) => void): () => void {
+    return this.engine.onChange((d) => listener(deploymentInfo(d)));
+  }
+
+  /** Resolves with the final deploymentInfo; rejects when `signal` aborts or the deployment does not exist. */
+  async waitForDeployment(deploymentId: string, signal?: AbortSignal): Promise<DeploymentInfo> {
+    const d = this.store.deployments.get(deploymentId);
+    if (!d) throw new Error(`waitForDeployment: no deployment ${deploymentId} in this sandbox`);
+    return deploymentInfo(await this.engine.waitFor(d, signal));
+  }
+
+  registerRevision(location: RevisionLocation, dir: string): Promise<void> {
+    return this.deployments.registerRevision(location, dir);
+  }
+
+  async reset(): Promise<void> {
+    await this.engine.halt();
+    this.store.clear();
+    this.agent.clear();
+    this.deployments.revisions.clear();
+  }
+
+  async stop(): Promise<void> {
+    await this.engine.halt();
+  }
 }

@@ -1,0 +1,50 @@
+/** AutoScaling state: groups and their instances. Pure data; rules live in `groups.ts`. */
+
+export interface AsgInstance {
+  readonly instanceId: string;
+  readonly availabilityZone: string;
+  lifecycleState: 'Pending' | 'InService' | 'Terminating' | 'Terminated';
+  healthStatus: 'Healthy' | 'Unhealthy';
+  readonly launchedAt: Date;
+}
+
+export interface AsgTag {
+  Key: string;
+  Value: string;
+  PropagateAtLaunch: boolean;
+}
+
+export interface AutoScalingGroupRecord {
+  readonly name: string;
+  readonly arn: string;
+  launchConfigurationName?: string;
+  launchTemplate?: { LaunchTemplateId?: string; LaunchTemplateName?: string; Version?: string };
+  mixedInstancesPolicy?: unknown;
+  minSize: number;
+  maxSize: number;
+  desiredCapacity: number;
+  defaultCooldown: number;
+  availabilityZones: string[];
+  vpcZoneIdentifier?: string;
+  healthCheckType: string;
+  healthCheckGracePeriod: number;
+  targetGroupArns: string[];
+  terminationPolicies: string[];
+  newInstancesProtectedFromScaleIn: boolean;
+  tags: AsgTag[];
+  readonly createdTime: Date;
+  /** In launch order (oldest first). */
+  readonly instances: Map<string, AsgInstance>;
+  /** Launches or terminations under way (DeleteAutoScalingGroup refuses while > 0 without ForceDelete). */
+  activities: number;
+  /** `Delete in progress` while a delete runs. */
+  status?: string;
+}
+
+export class AutoScalingStore {
+  readonly groups = new Map<string, AutoScalingGroupRecord>();
+
+  clear(): void {
+    this.groups.clear();
+  }
+}

@@ -1,0 +1,519 @@
+/**
+ * CodeDeploy handlers for applications, deployment groups, deployment configs and tags (JSON 1.1, camelCase).
+ * Deployment operations are in `deployment-handlers.ts`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AutoScalingService } from '../autoscaling/index.ts';
+import type { Handler, RequestContext, SandboxRuntime } from '../types.ts';
+import {
+  checkApplicationName,
+  checkGroupName,
+  err,
+  page,
+  requireApplication,
+  requireConfigName,
+  requireGroup,
+} from './errors.ts';
+import { applicationArn, deploymentConfigArn, deploymentGroupArn } from './ids.ts';
+import type { CodeDeployStore, DeploymentGroupRecord } from './store.ts';
+import { applicationInfo, deploymentConfigInfo, deploymentGroupInfo } from './views.ts';
+
+export interface HandlerDeps {
+  runtime: SandboxRuntime;
+  store: CodeDeployStore;
+  autoscaling: AutoScalingService;
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
+const ROLLBACK_EVENTS = new Set([
+  'DEPLOYMENT_FAILURE',
+  'DEPLOYMENT_STOP_ON_ALARM',
+  'DEPLOYMENT_STOP_ON_REQUEST',
+]);
+/** EC2 maximum for the blue termination wait (aws-semantics 3.2). */
+const MAX_TERMINATION_WAIT_MINUTES = 2880;
+
+function tagsOf(store: CodeDeployStore, arn: string): Map<string, string> {
+  let tags = store.tags.get(arn);
+  if (!tags) {
+    tags = new Map();
+    store.tags.set(arn, tags);
+  }
+  return tags;
+}
+
+function addTags(store: CodeDeployStore, arn: string, tags: unknown): void {
+  for (const t of (tags ?? []) as { Key?: string; Value?: string }[]) {
+    if (!t.Key) throw err('InvalidTagsToAddException', 'Each tag needs a Key (1-128 characters).');
+    tagsOf(store, arn).set(t.Key, t.Value ?? '');
+  }
+}
+
+/** Checks and normalises the group settings shared by Create and Update (aws-semantics 3.2). */
+function checkGroupSettings(
+  deps: HandlerDeps,
+  input: any,
+  current?: DeploymentGroupRecord,
+): Partial<DeploymentGroupRecord> {
+  const out: Partial<DeploymentGroupRecord> = {};
+  if (input.serviceRoleArn !== undefined) {
+    if (!ROLE_ARN.test(input.serviceRoleArn)) {
+      throw err(
+        'InvalidRoleException',
+        `The service role ARN '${input.serviceRoleArn}' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).`,
+      );
+    }
+    out.serviceRoleArn = input.serviceRoleArn;
+  }
+  if (input.deploymentConfigName !== undefined)
+    out.deploymentConfigName = requireConfigName(deps.store, input.deploymentConfigName).deploymentConfigName;
+  if (input.autoScalingGroups !== undefined) {
+    for (const name of input.autoScalingGroups as string[]) {
+      if (!deps.autoscaling.group(name)) {
+        throw err(
+          'InvalidAutoScalingGroupException',
+          `Auto Scaling group '${name}' does not exist; create it first or fix autoScalingGroups.`,
+        );
+      }
+    }
+    out.autoScalingGroups = [...new Set(input.autoScalingGroups as string[])];
+  }
+  if (input.ec2TagFilters !== undefined && input.ec2TagSet !== undefined && input.ec2TagFilters.length > 0) {
+    throw err(
+      'InvalidEC2TagCombinationException',
+      'A deployment group can use ec2TagFilters or ec2TagSet, not both.',
+    );
+  }
+  if (input.ec2TagFilters !== undefined) out.ec2TagFilters = input.ec2TagFilters;
+  if (input.ec2TagSet !== undefined) out.ec2TagSet = input.ec2TagSet;
+  if (input.onPremisesInstanceTagFilters !== undefined)
+    out.onPremisesInstanceTagFilters = input.onPremisesInstanceTagFilters;
+  if (input.onPremisesTagSet !== undefined) out.onPremisesTagSet = input.onPremisesTagSet;
+  if (input.triggerConfigurations !== undefined) out.triggerConfigurations = input.triggerConfigurations;
+  if (input.alarmConfiguration !== undefined) out.alarmConfiguration = input.alarmConfiguration;
+  if (input.outdatedInstancesStrategy !== undefined)
+    out.outdatedInstancesStrategy = input.outdatedInstancesStrategy;
+  if (input.terminationHookEnabled !== undefined) out.terminationHookEnabled = input.terminationHookEnabled;
+  if (input.autoRollbackConfiguration !== undefined) {
+    const arc = input.autoRollbackConfiguration;
+    if (arc.enabled && !(arc.events?.length > 0)) {
+      throw err(
+        'InvalidAutoRollbackConfigException',
+        'Automatic rollback is enabled but no events are specified; give events such as DEPLOYMENT_FAILURE.',
+      );
+    }
+    for (const e of arc.events ?? []) {
+      if (!ROLLBACK_EVENTS.has(e))
+        throw err(
+          'InvalidAutoRollbackConfigException',
+          `The automatic rollback event '${e}' is invalid; use DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM or DEPLOYMENT_STOP_ON_REQUEST.`,
+        );
+    }
+    out.autoRollbackConfiguration = {
+      enabled: arc.enabled ?? false,
+      ...(arc.events ? { events: arc.events } : {}),
+    };
+  }
+  if (input.deploymentStyle !== undefined) {
+    out.deploymentStyle = {
+      deploymentType: input.deploymentStyle.deploymentType ?? 'IN_PLACE',
+      deploymentOption: input.deploymentStyle.deploymentOption ?? 'WITHOUT_TRAFFIC_CONTROL',
+    };
+  }
+  if (input.loadBalancerInfo !== undefined) {
+    const lbi = input.loadBalancerInfo;
+    if ((lbi.targetGroupInfoList?.length ?? 0) > 10)
+      throw err(
+        'InvalidLoadBalancerInfoException',
+        'At most 10 target groups can be listed in targetGroupInfoList.',
+      );
+    for (const tg of lbi.targetGroupInfoList ?? []) {
+      if (!tg.name)
+        throw err(
+          'InvalidLoadBalancerInfoException',
+          'Each targetGroupInfoList entry needs the target group name.',
+        );
+    }
+    out.loadBalancerInfo = lbi;
+  }
+  if (input.blueGreenDeploymentConfiguration !== undefined) {
+    const bgc = input.blueGreenDeploymentConfiguration;
+    const wait = bgc.terminateBlueInstancesOnDeploymentSuccess?.terminationWaitTimeInMinutes;
+    if (wait !== undefined && (wait < 0 || wait > MAX_TERMINATION_WAIT_MINUTES)) {
+      throw err(
+        'InvalidBlueGreenDeploymentConfigurationException',
+        `terminationWaitTimeInMinutes must be between 0 and ${MAX_TERMINATION_WAIT_MINUTES} (got ${wait}).`,
+      );
+    }
+    out.blueGreenDeploymentConfiguration = bgc;
+  }
+  // Cross-field rules on the merged result.
+  const style = out.deploymentStyle ??
+    current?.deploymentStyle ?? { deploymentType: 'IN_PLACE', deploymentOption: 'WITHOUT_TRAFFIC_CONTROL' };
+  const lbi = out.loadBalancerInfo ?? current?.loadBalancerInfo;
+  const bgc = out.blueGreenDeploymentConfiguration ?? current?.blueGreenDeploymentConfiguration;
+  const asgs = out.autoScalingGroups ?? current?.autoScalingGroups ?? [];
+  const hasLb = (lbi?.targetGroupInfoList?.length ?? 0) + (lbi?.elbInfoList?.length ?? 0) > 0;
+  if (style.deploymentOption === 'WITH_TRAFFIC_CONTROL' && !hasLb) {
+    throw err(
+      'InvalidLoadBalancerInfoException',
+      'The deployment style WITH_TRAFFIC_CONTROL needs loadBalancerInfo with a target group (targetGroupInfoList).',
+    );
+  }
+  if (style.deploymentType === 'BLUE_GREEN') {
+    if (!hasLb)
+      throw err(
+        'InvalidLoadBalancerInfoException',
+        'A BLUE_GREEN deployment group needs loadBalancerInfo: blue/green deployments shift traffic through a load balancer.',
+      );
+    if (bgc?.greenFleetProvisioningOption?.action === 'COPY_AUTO_SCALING_GROUP' && asgs.length !== 1) {
+      // Observed AWS message (aws-semantics 3.2).
+      throw err(
+        'InvalidBlueGreenDeploymentConfigurationException',
+        'Exactly one AutoScaling group must be specified when selecting the COPY_AUTO_SCALING_GROUP green fleet provisioning option',
+      );
+    }
+  }
+  return out;
+}
+
+export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
+  const { store, runtime } = deps;
+  const dgArn = (g: DeploymentGroupRecord) =>
+    deploymentGroupArn(runtime.region, runtime.accountId, g.applicationName, g.deploymentGroupName);
+  const hookName = (dg: string) =>
+    `CodeDeploy-managed-automatic-launch-deployment-hook-${dg}-${randomUUID().slice(0, 8)}`;
+
+  return {
+    // ---- applications ----
+    CreateApplication(input: any) {
+      const name = checkApplicationName(input.applicationName);
+      if (store.applications.has(name))
+        throw err(
+          'ApplicationAlreadyExistsException',
+          `The application ${name} already exists with the user or AWS account.`,
+        );
+      const computePlatform = input.computePlatform ?? 'Server';
+      const app = {
+        applicationId: randomUUID(),
+        applicationName: name,
+        createTime: runtime.clock.now(),
+        computePlatform,
+      };
+      store.applications.set(name, app);
+      addTags(store, applicationArn(runtime.region, runtime.accountId, name), input.tags);
+      return { applicationId: app.applicationId };
+    },
+    GetApplication(input: any) {
+      return { application: applicationInfo(requireApplication(store, input.applicationName)) };
+    },
+    BatchGetApplications(input: any) {
+      const names: string[] = input.applicationNames ?? [];
+      if (names.length > 100)
+        throw err(
+          'BatchLimitExceededException',
+          'The maximum number of names or IDs allowed for this request (100) was exceeded.',
+        );
+      return { applicationsInfo: names.map((n) => applicationInfo(requireApplication(store, n))) };
+    },
+    ListApplications(input: any) {
+      const names = [...store.applications.keys()].sort();
+      const p = page(names, input.nextToken);
+      return { applications: p.items, ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
+    },
+    UpdateApplication(input: any) {
+      const app = requireApplication(store, input.applicationName);
+      const newName = input.newApplicationName;
+      if (newName && newName !== app.applicationName) {
+        checkApplicationName(newName);
+        if (store.applications.has(newName))
+          throw err(
+            'ApplicationAlreadyExistsException',
+            `The application ${newName} already exists with the user or AWS account.`,
+          );
+        store.applications.delete(app.applicationName);
+        for (const g of store.groupsOf(app.applicationName)) {
+          store.groups.delete(`${g.applicationName}/${g.deploymentGroupName}`);
+          g.applicationName = newName;
+          store.groups.set(`${newName}/${g.deploymentGroupName}`, g);
+        }
+        app.applicationName = newName;
+        store.applications.set(newName, app);
+      }
+      return {};
+    },
+    DeleteApplication(input: any) {
+      const name = checkApplicationName(input.applicationName);
+      // Deleting the application removes its deployment groups' records; instances and ASGs stay (aws-semantics 3.11).
+      for (const g of store.groupsOf(name)) {
+        store.groups.delete(`${name}/${g.deploymentGroupName}`);
+        store.tags.delete(dgArn(g));
+      }
+      store.applications.delete(name);
+      store.tags.delete(applicationArn(runtime.region, runtime.accountId, name));
+      return {};
+    },
+
+    // ---- deployment groups ----
+    CreateDeploymentGroup(input: any) {
+      const app = requireApplication(store, input.applicationName);
+      const name = checkGroupName(input.deploymentGroupName);
+      if (store.group(app.applicationName, name)) {
+        throw err(
+          'DeploymentGroupAlreadyExistsException',
+          `The deployment group ${name} already exists with the user or AWS account.`,
+        );
+      }
+      if (!input.serviceRoleArn) throw err('RoleRequiredException', 'The role ID was not specified.');
+      const settings = checkGroupSettings(deps, input);
+      const autoScalingGroups = settings.autoScalingGroups ?? [];
+      const g: DeploymentGroupRecord = {
+        applicationName: app.applicationName,
+        deploymentGroupId: randomUUID(),
+        deploymentGroupName: name,
+        deploymentConfigName: 'CodeDeployDefault.OneAtATime',
+        serviceRoleArn: input.serviceRoleArn,
+        autoScalingGroups,
+        hooks: new Map(autoScalingGroups.map((n) => [n, hookName(name)])),
+        ec2TagFilters: [],
+        onPremisesInstanceTagFilters: [],
+        triggerConfigurations: [],
+        alarmConfiguration: { enabled: false, ignorePollAlarmFailure: false, alarms: [] },
+        deploymentStyle: { deploymentType: 'IN_PLACE', deploymentOption: 'WITHOUT_TRAFFIC_CONTROL' },
+        outdatedInstancesStrategy: 'UPDATE',
+        computePlatform: 'Server',
+        terminationHookEnabled: false,
+        ...settings,
+      };
+      store.groups.set(`${app.applicationName}/${name}`, g);
+      addTags(store, dgArn(g), input.tags);
+      return { deploymentGroupId: g.deploymentGroupId };
+    },
+    GetDeploymentGroup(input: any) {
+      const app = requireApplication(store, input.applicationName);
+      return {
+        deploymentGroupInfo: deploymentGroupInfo(
+          requireGroup(store, app.applicationName, input.deploymentGroupName),
+        ),
+      };
+    },
+    BatchGetDeploymentGroups(input: any) {
+      const app = requireApplication(store, input.applicationName);
+      const names: string[] = input.deploymentGroupNames ?? [];
+      if (names.length === 0)
+        throw err('DeploymentGroupNameRequiredException', 'The deployment group name was not specified.');
+      if (names.length > 100)
+        throw err(
+          'BatchLimitExceededException',
+          'The maximum number of names or IDs allowed for this request (100) was exceeded.',
+        );
+      const found = names.map((n) => store.group(app.applicationName, n));
+      const missing = names.filter((_, i) => !found[i]);
+      return {
+        deploymentGroupsInfo: found.filter((g) => g !== undefined).map(deploymentGroupInfo),
+        ...(missing.length ? { errorMessage: `Deployment groups not found: ${missing.join(', ')}` } : {}),
+      };
+    },
+    ListDeploymentGroups(input: any) {
+      const app = requireApplication(store, input.applicationName);
+      const names = store
+        .groupsOf(app.applicationName)
+        .map((g) => g.deploymentGroupName)
+        .sort();
+      const p = page(names, input.nextToken);
+      return {
+        applicationName: app.applicationName,
+        deploymentGroups: p.items,
+        ...(p.nextToken ? { nextToken: p.nextToken } : {}),
+      };
+    },
+    UpdateDeploymentGroup(input: any) {
+      const app = requireApplication(store, input.applicationName);
+      const g = requireGroup(store, app.applicationName, input.currentDeploymentGroupName);
+      const settings = checkGroupSettings(deps, input, g);
+      const newName = input.newDeploymentGroupName;
+      if (newName && newName !== g.deploymentGroupName) {
+        checkGroupName(newName);
+        if (store.group(app.applicationName, newName)) {
+          throw err(
+            'DeploymentGroupAlreadyExistsException',
+            `The deployment group ${newName} already exists with the user or AWS account.`,
+          );
+        }
+        const oldArn = dgArn(g);
+        store.groups.delete(`${app.applicationName}/${g.deploymentGroupName}`);
+        g.deploymentGroupName = newName;
+        store.groups.set(`${app.applicationName}/${newName}`, g);
+        const tags = store.tags.get(oldArn);
+        store.tags.delete(oldArn);
+        if (tags) store.tags.set(dgArn(g), tags);
+      }
+      if (settings.autoScalingGroups) {
+        const hooks = new Map(
+          settings.autoScalingGroups.map((n) => [n, g.hooks.get(n) ?? hookName(g.deploymentGroupName)]),
+        );
+        g.hooks.clear();
+        for (const [k, v] of hooks) g.hooks.set(k, v);
+      }
+      Object.assign(g, settings);
+      return { hooksNotCleanedUp: [] };
+    },
+    DeleteDeploymentGroup(input: any) {
+      const app = requireApplication(store, input.applicationName);
+      const name = checkGroupName(input.deploymentGroupName);
+      const g = store.group(app.applicationName, name);
+      // Unknown groups delete successfully: the model lists no DeploymentGroupDoesNotExistException here (3.2).
+      if (g) {
+        store.groups.delete(`${app.applicationName}/${name}`);
+        store.tags.delete(dgArn(g));
+      }
+      return { hooksNotCleanedUp: [] };
+    },
+
+    // ---- deployment configs ----
+    CreateDeploymentConfig(input: any) {
+      const name = input.deploymentConfigName;
+      if (!name)
+        throw err(
+          'DeploymentConfigNameRequiredException',
+          'The deployment configuration name was not specified.',
+        );
+      if (!/^[A-Za-z0-9._+=,@-]{1,100}$/.test(name) || name.startsWith('CodeDeployDefault.')) {
+        throw err(
+          'InvalidDeploymentConfigNameException',
+          `The deployment configuration name '${name}' is invalid (1-100 of letters, digits, ._+=,@- and not starting with CodeDeployDefault.).`,
+        );
+      }
+      if (store.configs.has(name))
+        throw err(
+          'DeploymentConfigAlreadyExistsException',
+          `A deployment configuration with the name ${name} already exists with the user or AWS account.`,
+        );
+      const computePlatform = input.computePlatform ?? 'Server';
+      const mhh = input.minimumHealthyHosts;
+      if (computePlatform === 'Server') {
+        if (
+          !mhh ||
+          (mhh.type !== 'HOST_COUNT' && mhh.type !== 'FLEET_PERCENT') ||
+          typeof mhh.value !== 'number' ||
+          mhh.value < 0
+        ) {
+          throw err(
+            'InvalidMinimumHealthyHostValueException',
+            'minimumHealthyHosts needs a type (HOST_COUNT or FLEET_PERCENT) and a value >= 0.',
+          );
+        }
+        if (mhh.type === 'FLEET_PERCENT' && mhh.value > 99) {
+          throw err(
+            'InvalidMinimumHealthyHostValueException',
+            'A FLEET_PERCENT minimumHealthyHosts value must be between 0 and 99.',
+          );
+        }
+      }
+      const config = {
+        deploymentConfigId: randomUUID(),
+        deploymentConfigName: name,
+        ...(mhh ? { minimumHealthyHosts: { type: mhh.type, value: mhh.value } } : {}),
+        createTime: runtime.clock.now(),
+        computePlatform,
+        ...(input.trafficRoutingConfig ? { trafficRoutingConfig: input.trafficRoutingConfig } : {}),
+        ...(input.zonalConfig ? { zonalConfig: input.zonalConfig } : {}),
+        builtIn: false,
+      };
+      store.configs.set(name, config);
+      return { deploymentConfigId: config.deploymentConfigId };
+    },
+    GetDeploymentConfig(input: any) {
+      return {
+        deploymentConfigInfo: deploymentConfigInfo(requireConfigName(store, input.deploymentConfigName)),
+      };
+    },
+    ListDeploymentConfigs(input: any) {
+      const p = page([...store.configs.keys()].sort(), input.nextToken);
+      return { deploymentConfigsList: p.items, ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
+    },
+    DeleteDeploymentConfig(input: any) {
+      const name = input.deploymentConfigName;
+      if (!name)
+        throw err(
+          'DeploymentConfigNameRequiredException',
+          'The deployment configuration name was not specified.',
+        );
+      const config = store.configs.get(name);
+      if (config?.builtIn || String(name).startsWith('CodeDeployDefault.')) {
+        throw err(
+          'InvalidOperationException',
+          `The predefined deployment configuration ${name} cannot be deleted.`,
+        );
+      }
+      if ([...store.groups.values()].some((g) => g.deploymentConfigName === name)) {
+        throw err(
+          'DeploymentConfigInUseException',
+          `The deployment configuration ${name} is still in use by a deployment group.`,
+        );
+      }
+      store.configs.delete(name);
+      return {};
+    },
+
+    // ---- tags ----
+    TagResource(input: any, ctx: RequestContext) {
+      const arn = requireTaggable(deps, input.ResourceArn, ctx);
+      if (!input.Tags?.length) throw err('TagRequiredException', 'A tag was not specified.');
+      addTags(store, arn, input.Tags);
+      return {};
+    },
+    UntagResource(input: any, ctx: RequestContext) {
+      const arn = requireTaggable(deps, input.ResourceArn, ctx);
+      const tags = store.tags.get(arn);
+      for (const k of (input.TagKeys ?? []) as string[]) tags?.delete(k);
+      return {};
+    },
+    ListTagsForResource(input: any, ctx: RequestContext) {
+      const arn = requireTaggable(deps, input.ResourceArn, ctx);
+      const tags = [...(store.tags.get(arn) ?? new Map()).entries()].map(([Key, Value]) => ({ Key, Value }));
+      const p = page(tags, input.NextToken);
+      return { Tags: p.items, ...(p.nextToken ? { NextToken: p.nextToken } : {}) };
+    },
+  };
+}
+
+/** Resolves a taggable ARN (application, deployment group, deployment config) or throws the matching error. */
+function requireTaggable(deps: HandlerDeps, arn: unknown, _ctx: RequestContext): string {
+  const { store } = deps;
+  if (!arn)
+    throw err('ResourceArnRequiredException', 'The ARN of a resource is required, but was not found.');
+  const m =
+    /^arn:aws[a-z-]*:codedeploy:[^:]*:\d{12}:(application|deploymentgroup|deploymentconfig):(.+)$/.exec(
+      String(arn),
+    );
+  if (!m)
+    throw err(
+      'InvalidArnException',
+      `The specified ARN '${String(arn)}' is not in a valid format: arn:aws:codedeploy:<region>:<account>:application:<name>.`,
+    );
+  const [, type, rest = ''] = m;
+  if (type === 'application' && !store.applications.has(rest)) {
+    throw err(
+      'ApplicationDoesNotExistException',
+      `The application ${rest} does not exist with the user or AWS account.`,
+    );
+  }
+  if (type === 'deploymentgroup') {
+    const [app = '', dg = ''] = rest.split('/');
+    if (!store.group(app, dg))
+      throw err(
+        'DeploymentGroupDoesNotExistException',
+        `The deployment group ${dg} does not exist with the user or AWS account.`,
+      );
+  }
+  if (type === 'deploymentconfig' && !store.configs.has(rest)) {
+    throw err(
+      'DeploymentConfigDoesNotExistException',
+      `The deployment configuration ${rest} does not exist with the user or AWS account.`,
+    );
+  }
+  return String(arn);
+}
+
+export { deploymentConfigArn };
