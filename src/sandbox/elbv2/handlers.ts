@@ -112,6 +112,13 @@ function normalizeAction(action: Action): Action {
   return out;
 }
 
+/**
+ * The operation table of the service (operation name as in the model → handler).
+ *
+ * @example
+ * const handlers = createHandlers(store, targets);
+ * handlers.CreateTargetGroup!({ Name: 'web', Protocol: 'HTTP', Port: 80, VpcId: 'vpc-1' }, ctx);
+ */
 export function createHandlers(store: Elbv2Store, targets: TargetManager): Record<string, Handler> {
   const arnPrefix = (ctx: RequestContext) => `arn:aws:elasticloadbalancing:${ctx.region}:${ctx.accountId}`;
 

@@ -57,6 +57,11 @@ export function parseHttpCodeMatcher(spec: string): (status: number) => boolean 
  * One health check: a GET with keep-alive off (each check is its own connection, like the ELB checker).
  * Never rejects: every failure maps to an AWS reason code.
  */
+/**
+ * @example
+ * await checkOnce({ address: { host: '127.0.0.1', port: 4123 }, path: '/health', matcher: '200', timeoutMs: 5000, clock, signal });
+ * // { ok: false, reason: 'Target.ResponseCodeMismatch', description: 'Health checks failed with these codes: [500]' }
+ */
 export async function checkOnce(options: {
   address: TargetAddress;
   path: string;
@@ -166,6 +171,11 @@ export interface HealthCheckerOptions {
 /**
  * Runs one interval loop per target group in use; {@link HealthChecker.sync} reconciles the loops with the store
  * after any change (listener, target group settings, registration).
+ *
+ * @example
+ * const checker = new HealthChecker({ clock, store, address: (tg, t) => fleet.resolve(t.id), onResult });
+ * checker.sync(); // after a listener starts forwarding to a target group
+ * checker.halt(); // on stop
  */
 export class HealthChecker {
   readonly #options: HealthCheckerOptions;

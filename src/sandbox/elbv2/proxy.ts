@@ -54,6 +54,14 @@ export interface LoadBalancerProxyOptions {
   idleTimeoutMs?: number;
 }
 
+/**
+ * The data plane as an edge-server route.
+ *
+ * @example
+ * const proxy = new LoadBalancerProxy({ runtime, store, targets });
+ * if (proxy.match(req)) proxy.handle(req, res); // Host: web-alb-123456789.elb.localhost:4566
+ * proxy.close(); // on stop: upstream sockets closed
+ */
 export class LoadBalancerProxy implements HttpRoute {
   readonly #options: LoadBalancerProxyOptions;
   readonly #agents = new Map<string, Agent>();

@@ -157,6 +157,11 @@ export function forwardedArns(action: Action): string[] {
   return [...arns];
 }
 
+/**
+ * @example
+ * const store = new Elbv2Store();
+ * store.inUse(tgArn); // true once a listener forwards to it
+ */
 export class Elbv2Store {
   readonly loadBalancers = new Map<string, LoadBalancerRecord>();
   readonly targetGroups = new Map<string, TargetGroupRecord>();

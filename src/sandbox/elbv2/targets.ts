@@ -37,6 +37,15 @@ export interface TargetInput {
 
 const NOT_IN_USE = 'Target group is not configured to receive traffic from the load balancer';
 
+/**
+ * Owns every registered target's lifecycle: registration, health (through its {@link HealthChecker}),
+ * draining, the state events and the waits. Handlers, the proxy and the internal API all go through it.
+ *
+ * @example
+ * const targets = new TargetManager(runtime, store, fleet);
+ * targets.register(tgArn, [{ Id: 'i-0abc' }]);
+ * targets.health(tgArn); // [{ id: 'i-0abc', port: 80, state: 'initial', reason: 'Elb.RegistrationInProgress', ... }]
+ */
 export class TargetManager {
   readonly runtime: SandboxRuntime;
   readonly store: Elbv2Store;
