@@ -30,16 +30,51 @@ export interface DeployBackend {
     revision?: { revisionType: 'S3'; s3Location: { bucket: string; key: string; bundleType: 'zip' } };
   }): Promise<{ deploymentId: string }> | { deploymentId: string };
   getDeploymentStatus(deploymentId: string): Promise<DeploymentStatus> | DeploymentStatus;
-  onDeploymentChange?(deploymentId: string, callback: (status: DeploymentStatus) => void): unknown;
+  /** Calls back on changes of one deployment; returns an unsubscribe function. */
+  onDeploymentChange?(
+    deploymentId: string,
+    callback: (status: DeploymentStatus) => void,
+  ): (() => void) | undefined;
+}
+
+/** The sandbox CodeDeploy's own internal API (src/sandbox/codedeploy/index.ts). */
+interface CodeDeployInternal {
+  createDeployment: DeployBackend['createDeployment'];
+  getDeploymentInfo(deploymentId: string): (DeploymentStatus & { deploymentId?: string }) | undefined;
+  onDeploymentChange?(listener: (info: DeploymentStatus & { deploymentId?: string }) => void): () => void;
 }
 
 /** The deploy API of `deps.codedeploy`, or undefined while that service lacks it. */
 export function deployBackend(codedeploy: unknown): DeployBackend | undefined {
-  const c = codedeploy as Partial<DeployBackend> | undefined;
-  if (c && typeof c.createDeployment === 'function' && typeof c.getDeploymentStatus === 'function') {
-    return c as DeployBackend;
-  }
-  return undefined;
+  const c = codedeploy as Partial<DeployBackend> & Partial<CodeDeployInternal>;
+  if (!c || typeof c.createDeployment !== 'function') return undefined;
+  if (typeof c.getDeploymentStatus === 'function') return c as DeployBackend;
+  if (typeof c.getDeploymentInfo !== 'function') return undefined;
+  const internal = c as CodeDeployInternal;
+  return {
+    createDeployment: (args) => internal.createDeployment(args),
+    getDeploymentStatus: (id) => {
+      const info = internal.getDeploymentInfo(id);
+      if (!info) {
+        return {
+          status: 'Failed',
+          errorInformation: { code: 'DEPLOYMENT_MISSING', message: `Deployment ${id} no longer exists` },
+        };
+      }
+      return {
+        status: info.status,
+        ...(info.errorInformation ? { errorInformation: info.errorInformation } : {}),
+      };
+    },
+    ...(typeof internal.onDeploymentChange === 'function'
+      ? {
+          onDeploymentChange: (id: string, callback: (s: DeploymentStatus) => void) =>
+            internal.onDeploymentChange!((info) => {
+              if (info.deploymentId === id) callback(info);
+            }),
+        }
+      : {}),
+  };
 }
 
 const FINAL = new Set(['Succeeded', 'Failed', 'Stopped']);
@@ -107,10 +142,15 @@ export class CodeDeployRunner implements ActionRunner {
           finish({ status: 'Failed', errorInformation: { code: 'InternalError', message: String(error) } });
         }
       };
-      backend.onDeploymentChange?.(deploymentId, (s) => {
+      const off = backend.onDeploymentChange?.(deploymentId, (s) => {
         if (FINAL.has(s.status)) finish(s);
       });
-      const cancel = ctx.runtime.clock.every(250, () => void check());
+      const every = ctx.runtime.clock.every(250, () => void check());
+      const cancel = () => {
+        every();
+        off?.();
+      };
+      if (ended.aborted) finish(undefined);
       ended.addEventListener('abort', () => finish(undefined), { once: true });
       void check();
     });
