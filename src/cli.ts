@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * `codepipeline-harness <command>`:
+ *   sandbox   run the local AWS sandbox in the foreground
+ */
+import { runSandboxCommand } from './sandbox/cli.ts';
+
+const USAGE = `Usage: codepipeline-harness <command> [options]
+
+Commands:
+  sandbox   run the local AWS sandbox (CodePipeline, CodeDeploy, ELBv2, AutoScaling, CodeCommit) in the foreground
+
+Run 'codepipeline-harness <command> --help' for a command's options.
+`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'sandbox':
+      return runSandboxCommand(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`codepipeline-harness: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
