@@ -1,0 +1,136 @@
+/**
+ * The ledger of everything a run created, each with its delete action. Teardown runs in reverse order, is
+ * idempotent ("already gone" counts as deleted), retries each delete, and collects every failure into one
+ * `LeakError` instead of stopping at the first.
+ */
+import pRetry, { AbortError } from 'p-retry';
+import { LeakError } from '../errors.ts';
+import { errorLine, isAccessDenied } from '../poll.ts';
+
+export interface LedgerEntry {
+  /** e.g. `pipeline`, `deployment-group`, `load-balancer`, `auto-scaling-group`, `process`, `temp-dir`. */
+  kind: string;
+  /** Name, ARN, pid, path: whatever identifies it for a human and for the guard. */
+  id: string;
+  /** Deletes it. May throw a not-found error when it is already gone: that counts as deleted. */
+  delete: () => Promise<void>;
+  /** One line for reports. @default `${kind} ${id}` */
+  describe?: string;
+}
+
+export interface TeardownOptions {
+  /** Retries per resource after the first attempt. @default 4 */
+  retries?: number;
+  /** First retry delay, doubled each time, jittered. @default 250 (ms) */
+  minDelayMs?: number;
+  /** Longest delay between retries. @default 5000 (ms) */
+  maxDelayMs?: number;
+  /** Per-resource time budget for retries. @default 120000 (ms) */
+  maxRetryTimeMs?: number;
+}
+
+export interface TeardownReport {
+  deleted: string[];
+  /** Deleted by someone else (or an earlier teardown) before us: fine. */
+  alreadyGone: string[];
+  failed: { kind: string; id: string; reason: string }[];
+}
+
+/** True for "it is not there": `*NotFound*`, `*DoesNotExist*`, `NoSuch*`, ENOENT/ESRCH, AutoScaling's "not found". */
+export function isGone(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; message?: string };
+  const name = `${e?.name ?? ''} ${e?.code ?? ''}`;
+  if (/NotFound|DoesNotExist|NoSuch|ENOENT|ESRCH/.test(name)) return true;
+  return /ValidationError/.test(name) && /not found|does not exist/i.test(e?.message ?? '');
+}
+
+/**
+ * @example
+ * ```ts
+ * const ledger = new Ledger();
+ * ledger.add({ kind: 'pipeline', id: name, delete: () => codepipeline.send(new DeletePipelineCommand({ name })).then(() => {}) });
+ * try { await runScenario(); } finally { await ledger.teardown(); }
+ * ```
+ */
+export class Ledger {
+  readonly #entries: LedgerEntry[] = [];
+
+  /** Records a created resource. Adding the same kind+id again replaces the delete action, keeping its place. */
+  add(entry: LedgerEntry): void {
+    const i = this.#entries.findIndex((e) => e.kind === entry.kind && e.id === entry.id);
+    if (i >= 0) this.#entries[i] = entry;
+    else this.#entries.push(entry);
+  }
+
+  /** Forgets a resource without deleting it (e.g. deleted by the scenario itself). */
+  forget(kind: string, id: string): void {
+    const i = this.#entries.findIndex((e) => e.kind === kind && e.id === id);
+    if (i >= 0) this.#entries.splice(i, 1);
+  }
+
+  /** Did this run create it (and not yet tear it down)? */
+  has(kind: string, id: string): boolean {
+    return this.#entries.some((e) => e.kind === kind && e.id === id);
+  }
+
+  /** What is still recorded, in creation order. */
+  get entries(): readonly LedgerEntry[] {
+    return [...this.#entries];
+  }
+
+  /** Result form: deletes everything in reverse order and reports; never throws for a failed delete. */
+  async tryTeardown(options: TeardownOptions = {}): Promise<TeardownReport> {
+    const report: TeardownReport = { deleted: [], alreadyGone: [], failed: [] };
+    for (const entry of [...this.#entries].reverse()) {
+      const label = entry.describe ?? `${entry.kind} ${entry.id}`;
+      let gone = false;
+      try {
+        await pRetry(
+          async () => {
+            try {
+              await entry.delete();
+            } catch (error) {
+              if (isGone(error)) {
+                gone = true;
+                return;
+              }
+              // Permissions do not heal with retries.
+              if (isAccessDenied(error)) throw new AbortError(error as Error);
+              throw error;
+            }
+          },
+          {
+            retries: options.retries ?? 4,
+            minTimeout: options.minDelayMs ?? 250, // ms
+            maxTimeout: options.maxDelayMs ?? 5000, // ms
+            maxRetryTime: options.maxRetryTimeMs ?? 120_000, // ms
+            randomize: true,
+          },
+        );
+        (gone ? report.alreadyGone : report.deleted).push(label);
+        this.forget(entry.kind, entry.id);
+      } catch (error) {
+        report.failed.push({ kind: entry.kind, id: entry.id, reason: errorLine(error) });
+      }
+    }
+    return report;
+  }
+
+  /**
+   * Assert form: like `tryTeardown`, then throws one `LeakError` listing every resource it could not delete.
+   * Safe to call again: what was deleted is no longer in the ledger.
+   */
+  async teardown(options: TeardownOptions = {}): Promise<TeardownReport> {
+    const report = await this.tryTeardown(options);
+    if (report.failed.length) {
+      throw new LeakError(
+        `teardown could not delete ${report.failed.length} resource(s): ` +
+          report.failed.map((f) => `${f.kind} ${f.id} (${f.reason})`).join('; ') +
+          '; run `codepipeline-harness sweep` or delete them by hand',
+        report.failed,
+        { lastState: report },
+      );
+    }
+    return report;
+  }
+}
