@@ -20,6 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Clock } from '../../src/sandbox/clock.ts';
 import { applyCheck, checkOnce, parseHttpCodeMatcher } from '../../src/sandbox/elbv2/health.ts';
 import type { HealthCheckSettings, TargetRecord } from '../../src/sandbox/elbv2/store.ts';
+import { awsCli } from './helpers/aws-cli.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 /** A real target: answers `/health` with `status.code` (or never, when `hang`), `/` with 200. */
@@ -345,6 +346,28 @@ describe('health transitions of a real target in the sandbox', () => {
     await expect(wait).rejects.toThrowError('caller gave up');
     await elbv2.waitForDrained(tgArn, [instance.instanceId]);
     expect(elbv2.targetHealth(tgArn)).toEqual([]);
+  });
+
+  it('satisfies the AWS CLI waiters target-in-service and target-deregistered', async () => {
+    const { tgArn, instance } = await stack('waiter');
+    await elb().send(
+      new RegisterTargetsCommand({ TargetGroupArn: tgArn, Targets: [{ Id: instance.instanceId }] }),
+    );
+    await sb.sandbox.services.elbv2.waitForHealthy(tgArn, [instance.instanceId]);
+    const targets = ['--target-group-arn', tgArn, '--targets', `Id=${instance.instanceId}`];
+    const inService = await awsCli(sb.sandbox.endpoint, ['elbv2', 'wait', 'target-in-service', ...targets]);
+    expect(inService).toMatchObject({ code: 0, stderr: '' });
+    await elb().send(
+      new DeregisterTargetsCommand({ TargetGroupArn: tgArn, Targets: [{ Id: instance.instanceId }] }),
+    );
+    await sb.sandbox.services.elbv2.waitForDrained(tgArn, [instance.instanceId]);
+    const deregistered = await awsCli(sb.sandbox.endpoint, [
+      'elbv2',
+      'wait',
+      'target-deregistered',
+      ...targets,
+    ]);
+    expect(deregistered).toMatchObject({ code: 0, stderr: '' });
   });
 
   it('fails a wait for health after its deadline with the state it last saw', async () => {
