@@ -297,6 +297,32 @@ describe('load balancer data plane through the edge port', () => {
     expect(reply.body).toContain('502 Bad Gateway');
   });
 
+  it('retries a GET once on a fresh connection when a kept-alive target socket dies under it', async () => {
+    const s = await stack('reuse', 0);
+    const instance = await sb.sandbox.services.fleet.launch();
+    // Answers the first request of each connection and drops the connection on the second, as a target
+    // closing an idle keep-alive socket at the moment the load balancer reuses it does.
+    const perSocket = new WeakMap<object, number>();
+    const server = createServer((req, res) => {
+      if (req.url === '/health') return void res.end();
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n > 1) return void req.socket.destroy();
+      res.end('fresh');
+    });
+    server.listen(instance.port, '127.0.0.1');
+    await once(server, 'listening');
+    cleanup.push(
+      () => new Promise<void>((resolve) => server.close(() => resolve())),
+      () => sb.sandbox.services.fleet.terminate(instance.instanceId),
+    );
+    await registerHealthy(s.tgArn, [instance.instanceId]);
+    for (let i = 0; i < 3; i++)
+      expect(await viaLb(sb.sandbox, s.dns)).toMatchObject({ status: 200, body: 'fresh' });
+    const post = await viaLb(sb.sandbox, s.dns, { method: 'POST', body: Buffer.from('x') });
+    expect(post.status).toBe(502); // a request with a body is not replayed
+  });
+
   it('answers 504 when the target does not answer within the idle timeout', async () => {
     const s = await stack('slow', 1);
     await registerHealthy(s.tgArn, [s.instances[0]!.id]);
