@@ -832,4 +832,65 @@ describe('CodePipeline execution engine', () => {
     );
     expect(built.pipelineExecutionSummaries).toHaveLength(0);
   });
+
+  it('fails the Deploy action at once, with a clear message, when CodeDeploy cannot deploy or refuses', async () => {
+    repos.commit('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v1' }, 'v1');
+    const approveAndFail = async (name: string) => {
+      h.CreatePipeline({ pipeline: pipeline(name, {}, true) }, ctx);
+      const id = h.ListPipelineExecutions({ pipelineName: name }, ctx).pipelineExecutionSummaries[0]
+        .pipelineExecutionId;
+      const token = await until('token', () => approvalToken(name));
+      h.PutApprovalResult(
+        {
+          pipelineName: name,
+          stageName: 'Approval',
+          actionName: 'ManualApproval',
+          result: { summary: 'ok', status: 'Approved' },
+          token,
+        },
+        ctx,
+      );
+      await until('Failed', () => execution(name, id).status === 'Failed', 5000);
+      return state(name).stageStates[3].actionStates[0].latestExecution;
+    };
+    // No deploy API at all (the CodeDeploy service of an older sandbox).
+    const bare = new CodePipelineService(runtime, {
+      codecommit: repos as unknown as CodeCommitService,
+      codedeploy: {} as unknown as CodeDeployService,
+    });
+    const saved = h;
+    h = bare.handlers;
+    try {
+      const action = await approveAndFail('p18');
+      expect(action.errorDetails.message).toContain(
+        'The sandbox CodeDeploy service cannot create deployments yet',
+      );
+      expect(action.errorDetails.message).toContain('app/app-dg');
+    } finally {
+      await bare.stop();
+      h = saved;
+    }
+    // A refusal of CreateDeployment names the AWS error.
+    const refusing = new CodePipelineService(runtime, {
+      codecommit: repos as unknown as CodeCommitService,
+      codedeploy: {
+        createDeployment: () => {
+          throw Object.assign(new Error("The deployment group 'app-dg' does not exist"), {
+            code: 'DeploymentGroupDoesNotExistException',
+          });
+        },
+        getDeploymentStatus: () => ({ status: 'Succeeded' }),
+      } as unknown as CodeDeployService,
+    });
+    h = refusing.handlers;
+    try {
+      const action = await approveAndFail('p19');
+      expect(action.errorDetails.message).toBe(
+        "DeploymentGroupDoesNotExistException: The deployment group 'app-dg' does not exist",
+      );
+    } finally {
+      await refusing.stop();
+      h = saved;
+    }
+  });
 });

@@ -224,6 +224,32 @@ describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
     const approved = await answer('flow-approve', token, true, 'release v3');
     expect(approved.approvedAt).toBeInstanceOf(Date);
     await until('Succeeded', async () => (await status('flow-approve', id)) === 'Succeeded');
+    // Every state change of the execution is in the event log, in order.
+    const events = (await (await fetch(`${sb.sandbox.endpoint}/_sandbox/events`)).json()) as {
+      service: string;
+      kind: string;
+      status: string;
+      executionId?: string;
+      stage?: string;
+      action?: string;
+    }[];
+    const mine = events.filter((e) => e.service === 'codepipeline' && e.executionId === id);
+    expect(mine.map((e) => [e.kind, e.stage ?? '', e.action ?? '', e.status])).toEqual([
+      ['pipelineExecution', '', '', 'InProgress'],
+      ['stage', 'Source', '', 'InProgress'],
+      ['action', 'Source', 'Source', 'InProgress'],
+      ['action', 'Source', 'Source', 'Succeeded'],
+      ['stage', 'Source', '', 'Succeeded'],
+      ['stage', 'BuildAndTest', '', 'InProgress'],
+      ['action', 'BuildAndTest', 'BuildAndTest', 'InProgress'],
+      ['action', 'BuildAndTest', 'BuildAndTest', 'Succeeded'],
+      ['stage', 'BuildAndTest', '', 'Succeeded'],
+      ['stage', 'Approval', '', 'InProgress'],
+      ['action', 'Approval', 'ManualApproval', 'InProgress'],
+      ['action', 'Approval', 'ManualApproval', 'Succeeded'],
+      ['stage', 'Approval', '', 'Succeeded'],
+      ['pipelineExecution', '', '', 'Succeeded'],
+    ]);
     const after = (await state('flow-approve')).stageStates![2]!.actionStates![0]!.latestExecution!;
     expect(after).toMatchObject({ status: 'Succeeded', summary: 'release v3' });
     expect(after.token).toBeUndefined();
