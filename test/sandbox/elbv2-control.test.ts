@@ -591,6 +591,14 @@ describe('ELBv2 control plane (SDK v3 + AWS CLI against the sandbox)', () => {
     expect(health.json.TargetHealthDescriptions[0].TargetHealth.State).toBe('unused');
     const lbs = await awsCli(sb.sandbox.endpoint, ['elbv2', 'describe-load-balancers', '--names', 'cli-alb']);
     expect(lbs.json.LoadBalancers[0].DNSName).toBe(alb.DNSName);
+    const available = await awsCli(sb.sandbox.endpoint, [
+      'elbv2',
+      'wait',
+      'load-balancer-available',
+      '--names',
+      'cli-alb',
+    ]);
+    expect(available).toMatchObject({ code: 0, stderr: '' });
     const missing = await awsCli(sb.sandbox.endpoint, ['elbv2', 'describe-target-groups', '--names', 'nope']);
     expect(missing.code).not.toBe(0);
     expect(missing.errorCode).toBe('TargetGroupNotFound');
