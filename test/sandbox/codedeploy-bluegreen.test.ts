@@ -1,0 +1,390 @@
+/**
+ * Blue/green (COPY_AUTO_SCALING_GROUP) and in-place-with-load-balancer deployments behind a real sandbox ALB:
+ * green is installed, registered and healthy before blue is deregistered, blue is terminated after the scaled
+ * wait, a probe through the load balancer never fails and never sees a broken version, a failing green is rolled
+ * back with blue still serving, and a STOP_DEPLOYMENT group waits in Ready until ContinueDeployment (AWS CLI).
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  CreateApplicationCommand,
+  CreateDeploymentCommand,
+  CreateDeploymentGroupCommand,
+  GetDeploymentCommand,
+  GetDeploymentGroupCommand,
+  GetDeploymentTargetCommand,
+  ListDeploymentTargetsCommand,
+  UpdateDeploymentGroupCommand,
+} from '@aws-sdk/client-codedeploy';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  DescribeTargetHealthCommand,
+  ModifyTargetGroupAttributesCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessTracker } from '../../src/sandbox/processes.ts';
+import { awsCli } from './helpers/aws-cli.ts';
+import { useSandbox } from './helpers/sandbox.ts';
+
+const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
+
+/** A revision whose app answers `/` with its VERSION and `/health` with 200 (500 when `unhealthy`). */
+async function writeRevision(dir: string, version: string, options: { unhealthy?: boolean } = {}) {
+  await mkdir(join(dir, 'scripts'), { recursive: true });
+  await writeFile(join(dir, 'VERSION'), version);
+  await writeFile(
+    join(dir, 'appspec.yml'),
+    [
+      'version: 0.0',
+      'os: linux',
+      'files:',
+      '  - source: /',
+      '    destination: /opt/app',
+      'hooks:',
+      ...[
+        'ApplicationStop',
+        'ApplicationStart',
+        'ValidateService',
+        'BeforeAllowTraffic',
+        'AfterBlockTraffic',
+      ].flatMap((e) => [`  ${e}:`, `    - location: scripts/${e}.sh`, '      timeout: 30']),
+      '',
+    ].join('\n'),
+  );
+  const health = options.unhealthy ? 500 : 200;
+  const scripts: Record<string, string> = {
+    ApplicationStop:
+      '[ -f "$DEPLOY_ROOT/app.pid" ] && kill "$(cat "$DEPLOY_ROOT/app.pid")" 2>/dev/null; rm -f "$DEPLOY_ROOT/app.pid"; sleep 0.2; exit 0',
+    ApplicationStart: `VERSION=$(cat "$DEPLOY_ROOT/opt/app/VERSION") nohup node -e "require('http').createServer((q,s)=>{if(q.url==='/health'){s.writeHead(${health});return s.end()}s.setHeader('x-instance-id',process.env.INSTANCE_ID);s.end(process.env.VERSION)}).listen(process.env.PORT,'127.0.0.1')" >/dev/null 2>&1 &\necho $! > "$DEPLOY_ROOT/app.pid"`,
+    ValidateService: `for i in $(seq 1 100); do\n  code=$(node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>console.log(r.status),()=>console.log(0))")\n  [ "$code" = 200 ] && exit 0\n  [ "$code" = 500 ] && { echo "health answered 500" >&2; exit 1; }\n  sleep 0.1\ndone\nexit 1`,
+    BeforeAllowTraffic: 'echo "$LIFECYCLE_EVENT on $INSTANCE_ID" >> "$DEPLOY_ROOT/traffic.log"',
+    AfterBlockTraffic: 'echo "$LIFECYCLE_EVENT on $INSTANCE_ID" >> "$DEPLOY_ROOT/traffic.log"',
+  };
+  for (const [e, body] of Object.entries(scripts)) {
+    await writeFile(join(dir, 'scripts', `${e}.sh`), `#!/usr/bin/env bash\n${body}\n`);
+  }
+}
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+/** One GET through the load balancer: the edge port with `Host: <DNSName>:<edge port>`. */
+function viaLb(port: number, dnsName: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        agent: false,
+        headers: { host: `${dnsName}:${port}` },
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request through the load balancer timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Requests through the load balancer in a loop until stopped; records every answer. */
+function probe(port: number, dnsName: string) {
+  const answers: Reply[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      answers.push(await viaLb(port, dnsName).catch((e: Error) => ({ status: 0, body: e.message })));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    answers,
+    async stop() {
+      running = false;
+      await loop;
+      return answers;
+    },
+  };
+}
+
+describe('CodeDeploy blue/green behind a load balancer', () => {
+  const sb = useSandbox({ timeScale: 0.01 });
+  let work: string;
+  let dns: string;
+  const rev = (key: string) => ({
+    revisionType: 'S3' as const,
+    s3Location: { bucket: 'releases', key, bundleType: 'zip' as const },
+  });
+  const cd = () => sb.clients.codedeploy;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'cd-bg-'));
+    for (const [key, version, unhealthy] of [
+      ['v1', 'v1', false],
+      ['v2', 'v2', false],
+      ['broken', 'broken', true],
+      ['v3', 'v3', false],
+    ] as const) {
+      await writeRevision(join(work, key), version, { unhealthy });
+      await sb.sandbox.services.codedeploy.registerRevision(rev(key), join(work, key));
+    }
+    const elb = sb.clients.elbv2;
+    const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'web-alb', Subnets: ['s-1', 's-2'] })))
+      .LoadBalancers![0]!;
+    dns = lb.DNSName!;
+    const tg = (
+      await elb.send(
+        new CreateTargetGroupCommand({
+          Name: 'web-tg',
+          Protocol: 'HTTP',
+          Port: 80,
+          VpcId: 'vpc-1',
+          HealthCheckPath: '/health',
+          HealthCheckIntervalSeconds: 5,
+          HealthCheckTimeoutSeconds: 2,
+          HealthyThresholdCount: 2,
+          UnhealthyThresholdCount: 2,
+        }),
+      )
+    ).TargetGroups![0]!;
+    await elb.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: tg.TargetGroupArn,
+        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '20' }],
+      }),
+    );
+    await elb.send(
+      new CreateListenerCommand({
+        LoadBalancerArn: lb.LoadBalancerArn,
+        Protocol: 'HTTP',
+        Port: 80,
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
+      }),
+    );
+    await sb.clients.autoscaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'web-blue',
+        MinSize: 2,
+        MaxSize: 4,
+        DesiredCapacity: 2,
+        LaunchTemplate: { LaunchTemplateName: 'web' },
+        TargetGroupARNs: [tg.TargetGroupArn!],
+      }),
+    );
+    await cd().send(new CreateApplicationCommand({ applicationName: 'shop' }));
+    await cd().send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'shop',
+        deploymentGroupName: 'shop-bg',
+        serviceRoleArn: ROLE,
+        autoScalingGroups: ['web-blue'],
+        deploymentConfigName: 'CodeDeployDefault.AllAtOnce',
+        deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+        loadBalancerInfo: { targetGroupInfoList: [{ name: 'web-tg' }] },
+        autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE'] },
+        blueGreenDeploymentConfiguration: {
+          terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 1 },
+          deploymentReadyOption: { actionOnTimeout: 'CONTINUE_DEPLOYMENT' },
+          greenFleetProvisioningOption: { action: 'COPY_AUTO_SCALING_GROUP' },
+        },
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  async function deploy(key: string) {
+    const out = await cd().send(
+      new CreateDeploymentCommand({
+        applicationName: 'shop',
+        deploymentGroupName: 'shop-bg',
+        revision: rev(key),
+      }),
+    );
+    return out.deploymentId!;
+  }
+  const wait = (id: string) =>
+    sb.sandbox.services.codedeploy.waitForDeployment(id, AbortSignal.timeout(60_000));
+  const currentGroup = async () =>
+    (
+      await cd().send(
+        new GetDeploymentGroupCommand({ applicationName: 'shop', deploymentGroupName: 'shop-bg' }),
+      )
+    ).deploymentGroupInfo!.autoScalingGroups![0]!.name!;
+
+  it('replaces blue with green: green serves through the ALB, the group moves to green, blue is terminated', async () => {
+    const first = await deploy('v1');
+    const info = await wait(first);
+    expect(info.status).toBe('Succeeded');
+    expect(info.instanceTerminationWaitTimeStarted).toBe(true);
+    const green = `CodeDeploy_shop-bg_${first}`;
+    expect(await currentGroup()).toBe(green);
+    const groups = await sb.clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({}));
+    expect(groups.AutoScalingGroups?.map((g) => g.AutoScalingGroupName)).toEqual([green]);
+    expect(groups.AutoScalingGroups?.[0]?.Instances).toHaveLength(2);
+    expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v1');
+
+    const blueTargets = await cd().send(
+      new ListDeploymentTargetsCommand({
+        deploymentId: first,
+        targetFilters: { ServerInstanceLabel: ['Blue'] },
+      }),
+    );
+    expect(blueTargets.targetIds).toHaveLength(2);
+    const blue = await cd().send(
+      new GetDeploymentTargetCommand({ deploymentId: first, targetId: blueTargets.targetIds![0] }),
+    );
+    expect(blue.deploymentTarget?.instanceTarget?.lifecycleEvents?.map((e) => e.lifecycleEventName)).toEqual([
+      'BeforeBlockTraffic',
+      'BlockTraffic',
+      'AfterBlockTraffic',
+    ]);
+    for (const id of blueTargets.targetIds!) {
+      expect(sb.sandbox.services.fleet.get(id)).toBeUndefined();
+      expect(sb.sandbox.runtime.processes.groups(`instance:${id}`)).toEqual([]);
+    }
+  });
+
+  it('shifts traffic from v1 to v2 without a failed request, and the old processes and ports are gone', async () => {
+    const blueIds = sb.sandbox.services.autoscaling.instancesOf(await currentGroup());
+    const blue = blueIds.map((id) => sb.sandbox.services.fleet.get(id)!);
+    const pgids = blueIds.flatMap((id) =>
+      sb.sandbox.runtime.processes.groups(`instance:${id}`).map((g) => g.pgid),
+    );
+    expect(pgids.some((g) => ProcessTracker.alive(g))).toBe(true);
+    const p = probe(sb.sandbox.port, dns);
+    const id = await deploy('v2');
+    const info = await wait(id);
+    const answers = await p.stop();
+    expect(info.status).toBe('Succeeded');
+    expect(answers.length).toBeGreaterThan(10);
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    expect(new Set(answers.map((a) => a.body))).toEqual(new Set(['v1', 'v2']));
+    expect(answers.at(-1)?.body).toBe('v2');
+    expect(pgids.some((g) => ProcessTracker.alive(g))).toBe(false);
+    for (const i of blue) await expect(fetch(`http://127.0.0.1:${i.port}/`)).rejects.toThrow();
+    const health = await sb.clients.elbv2.send(
+      new DescribeTargetHealthCommand({
+        TargetGroupArn: sb.sandbox.services.elbv2.findTargetGroupByName('web-tg')!.arn,
+      }),
+    );
+    expect(health.TargetHealthDescriptions?.map((t) => t.Target?.Id).sort()).toEqual(
+      sb.sandbox.services.autoscaling.instancesOf(`CodeDeploy_shop-bg_${id}`).sort(),
+    );
+  });
+
+  it('a green that fails ValidateService fails the deployment; the rollback keeps blue serving and never serves the broken version', async () => {
+    const blueGroup = await currentGroup();
+    const p = probe(sb.sandbox.port, dns);
+    const id = await deploy('broken');
+    const failed = await wait(id);
+    expect(failed.status).toBe('Failed');
+    expect(failed.errorInformation?.code).toBe('HEALTH_CONSTRAINTS');
+    const rollback = await wait(failed.rollbackInfo!.rollbackDeploymentId!);
+    const answers = await p.stop();
+    expect(rollback).toMatchObject({
+      status: 'Succeeded',
+      creator: 'codeDeployRollback',
+      rollbackInfo: { rollbackTriggeringDeploymentId: id },
+    });
+    expect(answers.filter((a) => a.status !== 200 || a.body !== 'v2')).toEqual([]);
+    expect(await currentGroup()).toBe(blueGroup);
+    expect(sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`)).toBeUndefined();
+    const labels = await cd().send(
+      new ListDeploymentTargetsCommand({
+        deploymentId: rollback.deploymentId!,
+        targetFilters: { ServerInstanceLabel: ['Blue'] },
+      }),
+    );
+    const t = await cd().send(
+      new GetDeploymentTargetCommand({
+        deploymentId: rollback.deploymentId!,
+        targetId: labels.targetIds![0],
+      }),
+    );
+    expect(
+      t.deploymentTarget?.instanceTarget?.lifecycleEvents?.map((e) => [e.lifecycleEventName, e.status]),
+    ).toEqual([
+      ['BeforeAllowTraffic', 'Succeeded'],
+      ['AllowTraffic', 'Succeeded'],
+      ['AfterAllowTraffic', 'Succeeded'],
+    ]);
+  });
+
+  it('waits in Ready with STOP_DEPLOYMENT until ContinueDeployment (AWS CLI) reroutes', async () => {
+    await cd().send(
+      new UpdateDeploymentGroupCommand({
+        applicationName: 'shop',
+        currentDeploymentGroupName: 'shop-bg',
+        blueGreenDeploymentConfiguration: {
+          terminateBlueInstancesOnDeploymentSuccess: {
+            action: 'TERMINATE',
+            terminationWaitTimeInMinutes: 60,
+          },
+          deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 60 },
+          greenFleetProvisioningOption: { action: 'COPY_AUTO_SCALING_GROUP' },
+        },
+      }),
+    );
+    const id = await deploy('v3');
+    const deadline = Date.now() + 30_000;
+    let status = '';
+    while (status !== 'Ready' && Date.now() < deadline) {
+      status = (await cd().send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo!.status!;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe('Ready');
+    const info = (await cd().send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo!;
+    expect(info.deploymentOverview).toMatchObject({ Ready: 2, Pending: 2 });
+    expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v2'); // not rerouted yet
+    const go = await awsCli(sb.sandbox.endpoint, [
+      'deploy',
+      'continue-deployment',
+      '--deployment-id',
+      id,
+      '--deployment-wait-type',
+      'READY_WAIT',
+    ]);
+    expect(go.code).toBe(0);
+    // Traffic moves; then the 60 (scaled) minute termination wait is skipped.
+    const until = Date.now() + 30_000;
+    while (
+      !(await sb.sandbox.services.codedeploy.getDeploymentInfo(id))?.instanceTerminationWaitTimeStarted &&
+      Date.now() < until
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v3');
+    const skip = await awsCli(sb.sandbox.endpoint, [
+      'deploy',
+      'continue-deployment',
+      '--deployment-id',
+      id,
+      '--deployment-wait-type',
+      'TERMINATION_WAIT',
+    ]);
+    expect(skip.code).toBe(0);
+    expect((await wait(id)).status).toBe('Succeeded');
+    const again = await awsCli(sb.sandbox.endpoint, ['deploy', 'continue-deployment', '--deployment-id', id]);
+    expect(again.errorCode).toBe('DeploymentAlreadyCompletedException');
+  });
+});
