@@ -1,0 +1,97 @@
+/**
+ * Running git for a push without ever exposing a secret: credentials come from a credential helper (CodeCommit)
+ * or from GIT_ASKPASS reading an env var of the git process (GitHub token), never from argv, URLs or logs.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, SourcePushError } from '../errors.ts';
+
+/** How git authenticates to the remote (`source.auth` in config). */
+export type SourceAuth =
+  | { type: 'none' }
+  | { type: 'codecommit-credential-helper' }
+  | { type: 'github-token' /** NAME of the env var holding the token */; tokenEnv: string };
+
+/** Removes secrets from text: the token itself and any `user:password@` in URLs. */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+  for (const s of secrets) if (s) out = out.split(s).join('***');
+  return out;
+}
+
+export interface GitSession {
+  /** Runs `git <args>` in `cwd`; throws SourcePushError with redacted output. */
+  run(args: string[], cwd: string, what: string): Promise<string>;
+}
+
+/**
+ * Prepares git invocations for `auth`: config flags for the credential helper, or an askpass script (in
+ * `scratch`) that prints the token from the git process's environment.
+ */
+export async function gitSession(
+  auth: SourceAuth,
+  scratch: string,
+  options: { env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): Promise<GitSession> {
+  const env = options.env ?? process.env;
+  const secrets: string[] = [];
+  // Reset inherited helpers first so a developer's own helper never answers for the harness.
+  const flags: string[] = ['-c', 'credential.helper='];
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
+  };
+  if (auth.type === 'codecommit-credential-helper') {
+    // AWS: https://docs.aws.amazon.com/codecommit/latest/userguide/setting-up-https-unixes.html
+    flags.push(
+      '-c',
+      'credential.helper=!aws codecommit credential-helper $@',
+      '-c',
+      'credential.UseHttpPath=true',
+    );
+  } else if (auth.type === 'github-token') {
+    const token = env[auth.tokenEnv];
+    if (!token) {
+      throw new ConfigError(
+        `the env var ${auth.tokenEnv} named by source.auth.tokenEnv is empty; export the GitHub token in it ` +
+          '(or set HARNESS_SOURCE_TOKEN_ENV to the variable that holds it)',
+        { key: 'source.auth.tokenEnv', source: auth.tokenEnv },
+      );
+    }
+    secrets.push(token);
+    const askpass = join(scratch, 'askpass.sh');
+    // The script holds no secret: it echoes the variable git inherits from us.
+    await writeFile(
+      askpass,
+      '#!/bin/sh\ncase "$1" in\n  Username*) echo x-access-token ;;\n  *) printf "%s\\n" "$HARNESS_GIT_TOKEN" ;;\nesac\n',
+    );
+    await chmod(askpass, 0o700);
+    childEnv.GIT_ASKPASS = askpass;
+    childEnv.HARNESS_GIT_TOKEN = token;
+  }
+  return {
+    run(args, cwd, what) {
+      return new Promise((resolve, reject) => {
+        execFile(
+          'git',
+          [...flags, ...args],
+          { cwd, env: childEnv, timeout: options.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 },
+          (error, stdout, stderr) => {
+            if (!error) return resolve(stdout.trim());
+            const output = redact(`${stderr}`.trim(), secrets);
+            const killed = (error as { killed?: boolean }).killed ? ' (timed out)' : '';
+            reject(
+              new SourcePushError(
+                `${what} failed${killed}: ${output.split('\n').slice(-3).join(' / ')}`,
+                output,
+              ),
+            );
+          },
+        );
+      });
+    },
+  };
+}
