@@ -244,7 +244,11 @@ export class LoadBalancerProxy implements HttpRoute {
       agent: this.#agent(address),
       signal: AbortSignal.any([timedOut.signal, this.#closing.signal]),
     });
-    const bodyless = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
+    // Only a request without a body can be replayed: its body stream was consumed by the first attempt.
+    const bodyless =
+      (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') &&
+      !req.headers['transfer-encoding'] &&
+      Number(req.headers['content-length'] ?? '0') === 0;
     upstream.on('response', (upRes) => {
       done.abort();
       if (res.destroyed) {
