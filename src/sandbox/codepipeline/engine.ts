@@ -37,6 +37,11 @@ export type RunnerLookup = (action: ActionDeclaration) => ActionRunner | undefin
 
 const ACTIVE: readonly PipelineExecutionStatus[] = ['InProgress', 'Stopping'];
 
+/**
+ * @example
+ * const engine = new ExecutionEngine(runtime, store, (action) => runners.get(action.actionTypeId.provider));
+ * const id = engine.start(pipeline, { trigger: { triggerType: 'StartPipelineExecution', triggerDetail: arn } });
+ */
 export class ExecutionEngine {
   readonly #runtime: SandboxRuntime;
   readonly #store: PipelineStore;

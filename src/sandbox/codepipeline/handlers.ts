@@ -24,11 +24,22 @@ export interface HandlerDeps {
   approvals: ApprovalRunner;
 }
 
-/** The caller, as CodePipeline records it (`triggerDetail`, `lastChangedBy`); the sandbox has no IAM. */
+/**
+ * The caller, as CodePipeline records it (`triggerDetail`, `lastChangedBy`); the sandbox has no IAM.
+ *
+ * @example
+ * callerArn('000000000000'); // 'arn:aws:iam::000000000000:root'
+ */
 export function callerArn(accountId: string): string {
   return `arn:aws:iam::${accountId}:root`;
 }
 
+/**
+ * `arn:aws:codepipeline:<region>:<account>:<pipeline>` (aws-semantics 2.1).
+ *
+ * @example
+ * pipelineArn('us-east-1', '000000000000', 'web'); // 'arn:aws:codepipeline:us-east-1:000000000000:web'
+ */
 export function pipelineArn(region: string, accountId: string, name: string): string {
   return `arn:aws:codepipeline:${region}:${accountId}:${name}`;
 }
@@ -375,10 +386,12 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       );
     }
     const latest = stage.actions.get(input.actionName);
-    if (latest && latest.token === input.token && latest.status !== 'InProgress' && latest.answered) {
+    // A second answer to the same approval request (aws-semantics 2.9); a token of an older, expired or
+    // abandoned request is InvalidApprovalTokenException below.
+    if (latest?.answered && latest.token === input.token) {
       throw new ServiceError(
         'ApprovalAlreadyCompletedException',
-        `The approval request for action '${input.actionName}' was already ${latest.status === 'Succeeded' ? 'approved' : 'rejected'}`,
+        `The approval request for action '${input.actionName}' of pipeline '${input.pipelineName}' was already answered (${latest.answered})`,
       );
     }
     const open = latest?.status === 'InProgress' ? latest : undefined;
@@ -390,7 +403,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
         `The approval action '${input.actionName}' for pipeline '${input.pipelineName}' has already received a response or has expired, or the token '${input.token}' is not the token of its open approval request; read the current token from GetPipelineState`,
       );
     }
-    open.answered = true;
+    open.answered = input.result.status;
     return { approvedAt: now() };
   };
 
@@ -571,6 +584,7 @@ function entityUrl(provider: string, config: Record<string, string>, region: str
       entityUrl: `${console}/codesuite/codebuild/projects/${config.ProjectName}/history?region=${region}`,
     };
   }
+  if (provider === 'Manual' && config.ExternalEntityLink) return { entityUrl: config.ExternalEntityLink };
   if (provider === 'CodeDeploy' && config.ApplicationName) {
     return {
       entityUrl: `${console}/codedeploy/home?region=${region}#/applications/${config.ApplicationName}`,

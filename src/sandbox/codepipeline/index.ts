@@ -121,6 +121,7 @@ export class CodePipelineService implements SandboxService {
   async reset(): Promise<void> {
     await this.#endAll();
     this.store.clear();
+    this.#build.clear();
     await rm(path.join(this.runtime.dataDir, 'codepipeline'), { recursive: true, force: true });
   }
 

@@ -38,7 +38,7 @@ export interface ActionExecutionRecord {
   /** Approval token; shown only while the action is InProgress. */
   token?: string;
   /** Set when an approval got its answer (distinguishes "already completed" from "expired"). */
-  answered?: boolean;
+  answered?: 'Approved' | 'Rejected';
   lastUpdatedBy?: string;
   externalExecutionId?: string;
   externalExecutionUrl?: string;
@@ -106,10 +106,23 @@ export interface PipelineRecord {
   actionExecutions: ActionExecutionRecord[];
 }
 
+/**
+ * A stage's runtime state before any execution: transitions enabled, unlocked, nobody waiting.
+ *
+ * @example
+ * record.stages.set('Deploy', newStageRuntime());
+ */
 export function newStageRuntime(): StageRuntime {
   return { inbound: { enabled: true }, outboundEnabled: true, waiting: [], actions: new Map() };
 }
 
+/**
+ * All pipelines of one sandbox, by name.
+ *
+ * @example
+ * const store = new PipelineStore();
+ * store.get('web')?.executions.at(-1)?.status; // 'InProgress'
+ */
 export class PipelineStore {
   readonly pipelines = new Map<string, PipelineRecord>();
 

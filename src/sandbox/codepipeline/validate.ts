@@ -85,7 +85,12 @@ const AWS_ACTION_TYPES: Record<string, Record<string, ActionTypeSpec>> = {
   },
 };
 
-/** The spec of an action type, or undefined when CodePipeline would not offer it in the region. */
+/**
+ * The spec of an action type, or undefined when CodePipeline would not offer it in the region.
+ *
+ * @example
+ * actionTypeSpec({ category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' })?.inputs; // [1, 1]
+ */
 export function actionTypeSpec(id: ActionTypeId): ActionTypeSpec | undefined {
   if (id.owner === 'AWS' && id.version === '1') return AWS_ACTION_TYPES[id.category]?.[id.provider];
   if (

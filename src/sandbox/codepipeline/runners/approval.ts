@@ -15,6 +15,13 @@ export interface ApprovalAnswer {
 /** Default approval timeout: 7 days. */
 const DEFAULT_TIMEOUT_MINUTES = 7 * 24 * 60;
 
+/**
+ * Runs Approval/Manual actions and takes PutApprovalResult answers for them.
+ *
+ * @example
+ * const approvals = new ApprovalRunner();
+ * approvals.answer(actionExecutionId, token, { status: 'Approved', summary: 'ok', by: callerArn });
+ */
 export class ApprovalRunner implements ActionRunner {
   /** Open approvals by action execution id. */
   readonly #open = new Map<string, { token: string; answer: (a: ApprovalAnswer) => void }>();
@@ -36,8 +43,7 @@ export class ApprovalRunner implements ActionRunner {
     const minutes = ctx.action.timeoutInMinutes ?? DEFAULT_TIMEOUT_MINUTES;
     const timeoutMs = ctx.runtime.clock.scaled(minutes * 60);
     const ended = AbortSignal.any([ctx.signal, ctx.abandoned]);
-    const externalLink = ctx.action.configuration?.ExternalEntityLink;
-    ctx.update({ token, ...(externalLink ? { externalExecutionUrl: externalLink } : {}) });
+    ctx.update({ token });
     const stopTimer = new AbortController();
     try {
       const answer = await new Promise<ApprovalAnswer | 'timeout' | 'ended'>((resolve) => {

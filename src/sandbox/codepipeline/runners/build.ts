@@ -33,6 +33,14 @@ interface PhaseOutcome {
   timedOut?: boolean;
 }
 
+/**
+ * Runs Build/Test CodeBuild actions for real and serves their logs.
+ *
+ * @example
+ * const build = new CodeBuildRunner({ timeoutMs: 600_000 });
+ * const service = { routes: [build.route()] };
+ * const result = await build.run(ctx); // { status: 'Failed', errorDetails: { code: 'JobFailed', message: 'Build terminated …' } }
+ */
 export class CodeBuildRunner implements ActionRunner {
   readonly #options: BuildRunnerOptions;
   /** buildId → log file. */
@@ -63,6 +71,11 @@ export class CodeBuildRunner implements ActionRunner {
           .pipe(res);
       },
     };
+  }
+
+  /** Forgets the logs (reset removes their files). */
+  clear(): void {
+    this.#logs.clear();
   }
 
   /** The log file of a build, if this sandbox ran it. */
@@ -411,7 +424,12 @@ export class CodeBuildRunner implements ActionRunner {
   }
 }
 
-/** Copies the files an artifact spec selects from `srcDir` into `dest`; returns how many. */
+/**
+ * Copies the files an artifact spec selects from `srcDir` into `dest`; returns how many.
+ *
+ * @example
+ * await collectArtifacts(src, { files: ['server.js', 'lib/**'], baseDirectory: 'dist', discardPaths: false, excludePaths: [] }, out);
+ */
 export async function collectArtifacts(srcDir: string, spec: ArtifactSpec, dest: string): Promise<number> {
   const base = spec.baseDirectory ? path.resolve(srcDir, spec.baseDirectory) : srcDir;
   if (!base.startsWith(srcDir))

@@ -44,7 +44,12 @@ interface CodeDeployInternal {
   onDeploymentChange?(listener: (info: DeploymentStatus & { deploymentId?: string }) => void): () => void;
 }
 
-/** The deploy API of `deps.codedeploy`, or undefined while that service lacks it. */
+/**
+ * The deploy API of `deps.codedeploy` (either shape above), or undefined while that service has none.
+ *
+ * @example
+ * const backend = deployBackend(deps.codedeploy); // undefined → the action fails with a clear message
+ */
 export function deployBackend(codedeploy: unknown): DeployBackend | undefined {
   const c = codedeploy as Partial<DeployBackend> & Partial<CodeDeployInternal>;
   if (!c || typeof c.createDeployment !== 'function') return undefined;
@@ -81,6 +86,13 @@ const FINAL = new Set(['Succeeded', 'Failed', 'Stopped']);
 /** CodeDeploy actions time out after 5 days (CodePipeline quotas); scaled like other AWS durations. */
 const DEPLOY_TIMEOUT_SECONDS = 5 * 24 * 3600;
 
+/**
+ * Runs Deploy/CodeDeploy actions: one deployment per action execution, followed to its end.
+ *
+ * @example
+ * const deploy = new CodeDeployRunner(() => deployBackend(codedeploy), () => 'artifact-bucket');
+ * (await deploy.run(ctx)).externalExecutionId; // 'd-ABCDEF123'
+ */
 export class CodeDeployRunner implements ActionRunner {
   readonly #backend: () => DeployBackend | undefined;
   readonly #bucket: (pipelineName: string) => string;

@@ -36,7 +36,12 @@ export interface SourceRepositories {
   exportTree(repositoryName: string, commitId: string, destDir: string): Promise<unknown> | unknown;
 }
 
-/** The CodeCommit API of `deps.codecommit`, or undefined while that service lacks it. */
+/**
+ * The CodeCommit API of `deps.codecommit`, or undefined while that service lacks it.
+ *
+ * @example
+ * sourceRepositories(deps.codecommit)?.onPush((push) => console.log(push.after));
+ */
 export function sourceRepositories(codecommit: unknown): SourceRepositories | undefined {
   const c = codecommit as Partial<SourceRepositories> | undefined;
   if (
@@ -51,6 +56,13 @@ export function sourceRepositories(codecommit: unknown): SourceRepositories | un
   return undefined;
 }
 
+/**
+ * Runs Source/CodeCommit actions against the sandbox CodeCommit.
+ *
+ * @example
+ * const source = new CodeCommitSourceRunner(() => sourceRepositories(codecommit));
+ * (await source.run(ctx)).outputVariables?.CommitId; // the 40-char commit id
+ */
 export class CodeCommitSourceRunner implements ActionRunner {
   readonly #repos: () => SourceRepositories | undefined;
 

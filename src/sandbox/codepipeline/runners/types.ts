@@ -63,12 +63,22 @@ export interface ActionRunner {
   stop?(): Promise<void>;
 }
 
-/** A failed result with AWS's `JobFailed` code. */
+/**
+ * A failed result with AWS's `JobFailed` code.
+ *
+ * @example
+ * return failed(`Repository ${name} does not exist`);
+ */
 export function failed(message: string, extra: Partial<ActionResult> = {}): ActionResult {
   return { status: 'Failed', errorDetails: { code: 'JobFailed', message: clip(message, 5000) }, ...extra };
 }
 
-/** Clips text to a model length limit, keeping the end (the end of a log says why it failed). */
+/**
+ * Clips text to a model length limit, keeping the end (the end of a log says why it failed).
+ *
+ * @example
+ * clip('abcdef', 5); // '...ef'
+ */
 export function clip(text: string, max: number): string {
   if (text.length <= max) return text;
   return '...' + text.slice(text.length - (max - 3));
