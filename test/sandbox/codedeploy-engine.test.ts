@@ -1,0 +1,335 @@
+/**
+ * The deployment engine's rules: in-place with a load balancer (13 events, BlockTraffic/AllowTraffic really
+ * deregister and re-register, OneAtATime keeps serving), batch sizes of the deployment configs, hook timeouts,
+ * the internal API CodePipeline uses (artifactDir, change listener), and a sandbox stop that leaves nothing behind.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  CreateApplicationCommand,
+  CreateDeploymentGroupCommand,
+  GetDeploymentTargetCommand,
+} from '@aws-sdk/client-codedeploy';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  ModifyTargetGroupAttributesCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox } from '../../src/sandbox/index.ts';
+import { ProcessTracker } from '../../src/sandbox/processes.ts';
+import { sdkClients } from './helpers/clients.ts';
+import { useSandbox } from './helpers/sandbox.ts';
+
+const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
+
+/** A revision whose ApplicationStart serves VERSION on $PORT; `extra` adds hook scripts (event → bash body, timeout). */
+async function writeRevision(
+  dir: string,
+  version: string,
+  extra: Record<string, { body: string; timeout?: number }> = {},
+) {
+  await mkdir(join(dir, 'scripts'), { recursive: true });
+  await writeFile(join(dir, 'VERSION'), version);
+  const scripts: Record<string, { body: string; timeout?: number }> = {
+    ApplicationStop: {
+      body: '[ -f "$DEPLOY_ROOT/app.pid" ] && kill "$(cat "$DEPLOY_ROOT/app.pid")" 2>/dev/null; rm -f "$DEPLOY_ROOT/app.pid"; sleep 0.2; exit 0',
+    },
+    ApplicationStart: {
+      body: `VERSION=$(cat "$DEPLOY_ROOT/opt/app/VERSION") nohup node -e "require('http').createServer((q,s)=>s.end(process.env.VERSION)).listen(process.env.PORT,'127.0.0.1')" >/dev/null 2>&1 &\necho $! > "$DEPLOY_ROOT/app.pid"`,
+    },
+    ValidateService: {
+      body: "for i in $(seq 1 100); do node -e \"fetch('http://127.0.0.1:'+process.env.PORT+'/').then(()=>process.exit(0),()=>process.exit(1))\" && exit 0; sleep 0.1; done; exit 1",
+    },
+    ...extra,
+  };
+  const hooks = Object.entries(scripts)
+    .map(([e, s]) => `  ${e}:\n    - location: scripts/${e}.sh\n      timeout: ${s.timeout ?? 30}\n`)
+    .join('');
+  await writeFile(
+    join(dir, 'appspec.yml'),
+    `version: 0.0\nos: linux\nfiles:\n  - source: /\n    destination: /opt/app\nhooks:\n${hooks}`,
+  );
+  for (const [e, s] of Object.entries(scripts))
+    await writeFile(join(dir, 'scripts', `${e}.sh`), `#!/usr/bin/env bash\n${s.body}\n`);
+}
+
+function viaLb(port: number, dnsName: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        agent: false,
+        headers: { host: `${dnsName}:${port}` },
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request through the load balancer timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('deployment engine', () => {
+  const sb = useSandbox({ timeScale: 0.01 });
+  let work: string;
+  let dns: string;
+  const cd = () => sb.sandbox.services.codedeploy;
+
+  async function group(name: string, size: number, extra: Record<string, unknown> = {}) {
+    await sb.clients.autoscaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: `${name}-asg`,
+        MinSize: size,
+        MaxSize: size,
+        DesiredCapacity: size,
+        LaunchConfigurationName: 'lc',
+      }),
+    );
+    await sb.clients.codedeploy.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'eng',
+        deploymentGroupName: name,
+        serviceRoleArn: ROLE,
+        autoScalingGroups: [`${name}-asg`],
+        ...extra,
+      }),
+    );
+  }
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'cd-engine-'));
+    await sb.clients.codedeploy.send(new CreateApplicationCommand({ applicationName: 'eng' }));
+    const elb = sb.clients.elbv2;
+    const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'eng-alb', Subnets: ['s-1', 's-2'] })))
+      .LoadBalancers![0]!;
+    dns = lb.DNSName!;
+    const tg = (
+      await elb.send(
+        new CreateTargetGroupCommand({
+          Name: 'eng-tg',
+          Protocol: 'HTTP',
+          Port: 80,
+          VpcId: 'vpc-1',
+          HealthCheckPath: '/',
+          HealthCheckIntervalSeconds: 5,
+          HealthCheckTimeoutSeconds: 2,
+          HealthyThresholdCount: 2,
+        }),
+      )
+    ).TargetGroups![0]!;
+    await elb.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: tg.TargetGroupArn,
+        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '20' }],
+      }),
+    );
+    await elb.send(
+      new CreateListenerCommand({
+        LoadBalancerArn: lb.LoadBalancerArn,
+        Protocol: 'HTTP',
+        Port: 80,
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('in-place with a load balancer: 13 events per instance, traffic blocked and allowed, OneAtATime always serves', async () => {
+    await group('lb', 3, {
+      deploymentStyle: { deploymentType: 'IN_PLACE', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+      loadBalancerInfo: { targetGroupInfoList: [{ name: 'eng-tg' }] },
+    });
+    for (const v of ['v1', 'v2']) await writeRevision(join(work, `lb-${v}`), v);
+    const first = await cd().createDeployment({
+      applicationName: 'eng',
+      deploymentGroupName: 'lb',
+      artifactDir: join(work, 'lb-v1'),
+    });
+    expect((await cd().waitForDeployment(first.deploymentId, AbortSignal.timeout(60_000))).status).toBe(
+      'Succeeded',
+    );
+    expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v1');
+
+    const answers: { status: number; body: string }[] = [];
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        answers.push(await viaLb(sb.sandbox.port, dns).catch((e: Error) => ({ status: 0, body: e.message })));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const second = await cd().createDeployment({
+      applicationName: 'eng',
+      deploymentGroupName: 'lb',
+      artifactDir: join(work, 'lb-v2'),
+    });
+    const info = await cd().waitForDeployment(second.deploymentId, AbortSignal.timeout(60_000));
+    running = false;
+    await loop;
+    expect(info.status).toBe('Succeeded');
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    expect(new Set(answers.map((a) => a.body))).toEqual(new Set(['v1', 'v2']));
+
+    const id = sb.sandbox.services.autoscaling.instancesOf('lb-asg')[0]!;
+    const target = await sb.clients.codedeploy.send(
+      new GetDeploymentTargetCommand({ deploymentId: second.deploymentId, targetId: id }),
+    );
+    expect(
+      target.deploymentTarget?.instanceTarget?.lifecycleEvents?.map((e) => e.lifecycleEventName),
+    ).toEqual([
+      'BeforeBlockTraffic',
+      'BlockTraffic',
+      'AfterBlockTraffic',
+      'ApplicationStop',
+      'DownloadBundle',
+      'BeforeInstall',
+      'Install',
+      'AfterInstall',
+      'ApplicationStart',
+      'ValidateService',
+      'BeforeAllowTraffic',
+      'AllowTraffic',
+      'AfterAllowTraffic',
+    ]);
+    const health = sb.sandbox.runtime.events
+      .since(0)
+      .filter((e) => e.kind === 'targetHealth' && e.targetId === id)
+      .map((e) => e.status);
+    expect(health).toEqual(expect.arrayContaining(['draining', 'healthy']));
+  });
+
+  it('sizes batches by the deployment config: AllAtOnce overlaps every instance, HalfAtATime two of four', async () => {
+    await writeRevision(join(work, 'batch'), 'b1', { BeforeInstall: { body: 'sleep 0.5' } });
+    const overlap = async (name: string, size: number, config: string) => {
+      await group(name, size, { deploymentConfigName: config });
+      const { deploymentId } = await cd().createDeployment({
+        applicationName: 'eng',
+        deploymentGroupName: name,
+        artifactDir: join(work, 'batch'),
+      });
+      expect((await cd().waitForDeployment(deploymentId, AbortSignal.timeout(60_000))).status).toBe(
+        'Succeeded',
+      );
+      const d = cd().store.deployments.get(deploymentId)!;
+      const spans = [...d.targets.values()].map((t) => {
+        const e = t.lifecycleEvents.find((x) => x.lifecycleEventName === 'BeforeInstall')!;
+        return [e.startTime!.getTime(), e.endTime!.getTime()] as const;
+      });
+      // The most BeforeInstall hooks running at one moment.
+      return Math.max(...spans.map(([s]) => spans.filter(([s2, e2]) => s2 <= s && s < e2).length));
+    };
+    expect(await overlap('all', 2, 'CodeDeployDefault.AllAtOnce')).toBe(2);
+    expect(await overlap('half', 4, 'CodeDeployDefault.HalfAtATime')).toBe(2);
+    expect(await overlap('one', 2, 'CodeDeployDefault.OneAtATime')).toBe(1);
+  });
+
+  it('kills a hook that outlives its timeout (ScriptTimedOut) and reports changes to listeners', async () => {
+    await group('slow', 1);
+    await writeRevision(join(work, 'slow'), 's1', {
+      BeforeInstall: {
+        body: 'echo "$$" > "$DEPLOY_ROOT/sleeper.pid"; echo going to sleep; sleep 30',
+        timeout: 1,
+      },
+    });
+    const seen: string[] = [];
+    const off = cd().onDeploymentChange((info) => {
+      if (seen.at(-1) !== info.status) seen.push(info.status!);
+    });
+    const { deploymentId } = await cd().createDeployment({
+      applicationName: 'eng',
+      deploymentGroupName: 'slow',
+      artifactDir: join(work, 'slow'),
+    });
+    const info = await cd().waitForDeployment(deploymentId, AbortSignal.timeout(30_000));
+    off();
+    expect(info.status).toBe('Failed');
+    expect(seen).toEqual(['InProgress', 'Failed']);
+    const target = [...cd().store.deployments.get(deploymentId)!.targets.values()][0]!;
+    const event = target.lifecycleEvents.find((e) => e.lifecycleEventName === 'BeforeInstall')!;
+    expect(event.status).toBe('Failed');
+    expect(event.diagnostics).toMatchObject({
+      errorCode: 'ScriptTimedOut',
+      scriptName: 'scripts/BeforeInstall.sh',
+      message: 'Script at specified location: scripts/BeforeInstall.sh failed to complete in 1 seconds',
+    });
+    expect(event.diagnostics?.logTail).toContain('[stdout]going to sleep');
+    expect(
+      target.lifecycleEvents.filter((e) => e.status === 'Skipped').map((e) => e.lifecycleEventName),
+    ).toEqual(['Install', 'AfterInstall', 'ApplicationStart', 'ValidateService']);
+    const instance = sb.sandbox.services.fleet.get(target.targetId)!;
+    const pid = Number((await import('node:fs')).readFileSync(join(instance.root, 'sleeper.pid'), 'utf8'));
+    expect(ProcessTracker.alive(pid)).toBe(false);
+  });
+
+  it('a stopped sandbox leaves no process group alive and no instance port open', async () => {
+    const other = await startSandbox({ timeScale: 0.01 });
+    const clients = sdkClients(other.endpoint);
+    try {
+      await clients.autoscaling.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: 'x',
+          MinSize: 2,
+          MaxSize: 2,
+          LaunchConfigurationName: 'lc',
+        }),
+      );
+      await clients.codedeploy.send(new CreateApplicationCommand({ applicationName: 'x' }));
+      await clients.codedeploy.send(
+        new CreateDeploymentGroupCommand({
+          applicationName: 'x',
+          deploymentGroupName: 'x',
+          serviceRoleArn: ROLE,
+          autoScalingGroups: ['x'],
+        }),
+      );
+      await writeRevision(join(work, 'stop'), 'st');
+      const { deploymentId } = await other.services.codedeploy.createDeployment({
+        applicationName: 'x',
+        deploymentGroupName: 'x',
+        artifactDir: join(work, 'stop'),
+      });
+      expect(
+        (await other.services.codedeploy.waitForDeployment(deploymentId, AbortSignal.timeout(60_000))).status,
+      ).toBe('Succeeded');
+    } finally {
+      clients.destroy();
+    }
+    const ports = other.services.fleet.list().map((i) => i.port);
+    const pgids = other.runtime.processes.groups().map((g) => g.pgid);
+    expect(ports).toHaveLength(2);
+    for (const port of ports) expect(await listening(port)).toBe(true);
+    expect(pgids.some((g) => ProcessTracker.alive(g))).toBe(true);
+    await other.stop();
+    expect(pgids.filter((g) => ProcessTracker.alive(g))).toEqual([]);
+    for (const port of ports) expect(await listening(port)).toBe(false);
+  });
+});
