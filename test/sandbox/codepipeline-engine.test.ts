@@ -893,4 +893,43 @@ describe('CodePipeline execution engine', () => {
       h = saved;
     }
   });
+
+  it('resolves #{namespace.variable} references in action configuration from earlier output variables', async () => {
+    const commit = repos.commit(
+      'app',
+      'main',
+      {
+        'buildspec.yml': OK_BUILDSPEC.replace(
+          '- cp app.txt out/',
+          '- cp app.txt out/\n      - echo "commit from variables=$COMMIT"',
+        ),
+        'app.txt': 'v1',
+      },
+      'v1',
+    );
+    const decl = pipeline('p20');
+    (decl.stages[0].actions[0] as any).namespace = 'SourceVariables';
+    decl.stages[1].actions[0].configuration.EnvironmentVariables = JSON.stringify([
+      { name: 'COMMIT', value: '#{SourceVariables.CommitId}', type: 'PLAINTEXT' },
+    ]);
+    h.CreatePipeline({ pipeline: decl }, ctx);
+    const id = h.ListPipelineExecutions({ pipelineName: 'p20' }, ctx).pipelineExecutionSummaries[0]
+      .pipelineExecutionId;
+    await until('approval', () => approvalToken('p20'));
+    const build = h
+      .ListActionExecutions({ pipelineName: 'p20', filter: { pipelineExecutionId: id } }, ctx)
+      .actionExecutionDetails.find((a: any) => a.actionName === 'Build');
+    expect(build.input.configuration.EnvironmentVariables).toContain('#{SourceVariables.CommitId}');
+    expect(JSON.parse(build.input.resolvedConfiguration.EnvironmentVariables)[0].value).toBe(commit);
+    const log = await readFile(service.buildLog(build.output.executionResult.externalExecutionId)!, 'utf8');
+    expect(log).toContain(`commit from variables=${commit}`);
+    const bad = pipeline('p21');
+    bad.stages[1].actions[0].configuration.EnvironmentVariables = '#{Nope.CommitId}';
+    expect(() => h.CreatePipeline({ pipeline: bad }, ctx)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidActionDeclarationException',
+        message: expect.stringContaining("namespace 'Nope'"),
+      }),
+    );
+  });
 });

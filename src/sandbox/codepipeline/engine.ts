@@ -24,6 +24,7 @@ import type {
 } from './model.ts';
 import type { ActionResult, ActionRunner } from './runners/types.ts';
 import type { ActionExecutionRecord, ExecutionRecord, PipelineRecord, PipelineStore } from './store.ts';
+import { resolveConfiguration } from './variables.ts';
 
 export interface StartOptions {
   trigger: ExecutionTrigger;
@@ -89,6 +90,7 @@ export class ExecutionEngine {
       sourceRevisions: [],
       pinnedRevisions: options.pinnedRevisions ?? new Map(),
       artifactDirs: new Map(),
+      namespaces: new Map(),
       stageIndex: 0,
       where: 'waiting',
       stageStatus: new Map(),
@@ -501,8 +503,23 @@ export class ExecutionEngine {
     const signal = AbortSignal.any([this.#teardown.signal, pipelineSignal.signal]);
 
     const runner = this.#runnerFor(action);
+    const variables = resolveConfiguration(action.configuration ?? {}, {
+      pipelineExecutionId: execution.pipelineExecutionId,
+      pipeline: new Map((execution.variables ?? []).map((v) => [v.name, v.resolvedValue])),
+      namespaces: execution.namespaces,
+    });
+    if (variables.resolved) record.resolvedConfiguration = variables.resolved;
     let result: ActionResult;
-    if (!runner) {
+    if (variables.unresolved !== undefined) {
+      // AWS fails the action when a referenced variable has no value at run time.
+      result = {
+        status: 'Failed',
+        errorDetails: {
+          code: 'JobFailed',
+          message: `Action ${action.name} references the variable #{${variables.unresolved}}, which has no value in execution ${execution.pipelineExecutionId}; check the namespace of the action that should produce it`,
+        },
+      };
+    } else if (!runner) {
       const id = action.actionTypeId;
       result = {
         status: 'Failed',
@@ -522,7 +539,7 @@ export class ExecutionEngine {
           pipelineName: pipeline.declaration.name,
           pipelineExecutionId: execution.pipelineExecutionId,
           stageName: stage.name,
-          action,
+          action: { ...action, configuration: variables.resolved ?? {} },
           actionExecutionId: record.actionExecutionId,
           inputArtifacts: inputs,
           outputArtifacts: outputs,
@@ -574,6 +591,7 @@ export class ExecutionEngine {
     if (result.lastUpdatedBy) record.lastUpdatedBy = result.lastUpdatedBy;
     if (result.status === 'Succeeded') {
       for (const o of outputs) execution.artifactDirs.set(o.name, o.dir);
+      if (action.namespace) execution.namespaces.set(action.namespace, result.outputVariables ?? {});
       if (result.revision) {
         const rev = result.revision;
         const created = rev.created ?? this.#runtime.clock.now();

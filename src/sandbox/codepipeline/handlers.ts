@@ -553,7 +553,7 @@ function actionExecutionDetail(
     input: {
       actionTypeId: r.action.actionTypeId,
       configuration,
-      resolvedConfiguration: configuration,
+      resolvedConfiguration: r.resolvedConfiguration ?? configuration,
       ...(r.action.roleArn ? { roleArn: r.action.roleArn } : {}),
       region: r.action.region ?? region,
       inputArtifacts: r.inputArtifacts.map((a) => ({ name: a.name, s3location: { bucket, key: a.key } })),

@@ -45,6 +45,8 @@ export interface ActionExecutionRecord {
   percentComplete?: number;
   errorDetails?: ErrorDetails;
   outputVariables?: Record<string, string>;
+  /** The configuration with variables resolved (ListActionExecutions `resolvedConfiguration`). */
+  resolvedConfiguration?: Record<string, string>;
   inputArtifacts: { name: string; key: string }[];
   outputArtifacts: { name: string; key: string }[];
   currentRevision?: { revisionId: string; revisionChangeId: string; created: Date };
@@ -81,6 +83,8 @@ export interface ExecutionRecord {
   variables?: { name: string; resolvedValue: string }[];
   /** Source action name → revision to fetch (a push, or StartPipelineExecution sourceRevisions). */
   pinnedRevisions: Map<string, string>;
+  /** Action namespace → output variables of the action that declared it. */
+  namespaces: Map<string, Record<string, string>>;
   /** Artifact name → local directory. */
   artifactDirs: Map<string, string>;
   /** Index of the stage the execution is in or waiting for. */

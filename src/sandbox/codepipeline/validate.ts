@@ -6,6 +6,7 @@
  */
 import { ServiceError } from '../protocol/errors.ts';
 import type { ActionDeclaration, ActionTypeId, PipelineDeclaration } from './model.ts';
+import { referencedNamespaces } from './variables.ts';
 
 /** Input/output artifact counts and configuration keys of an action type the sandbox knows. */
 interface ActionTypeSpec {
@@ -146,6 +147,9 @@ export function validatePipeline(pipeline: PipelineDeclaration, region: string):
 
   const stageNames = new Set<string>();
   const produced = new Map<string, { stage: number; runOrder: number; action: string }>();
+  /** Namespace → the action declaring it, from earlier stages only (same stage: checked by runOrder below). */
+  const namespaces = new Map<string, string>();
+  const pipelineVariables = new Set((pipeline.variables ?? []).map((v) => v.name));
   let actionCount = 0;
   stages.forEach((stage, stageIndex) => {
     if (stageNames.has(stage.name)) {
@@ -204,6 +208,39 @@ export function validatePipeline(pipeline: PipelineDeclaration, region: string):
           );
         }
       }
+    }
+    // Variables: a reference needs a namespace declared by an action that runs earlier (reference-variables doc).
+    for (const action of actions) {
+      const runOrder = action.runOrder ?? 1;
+      for (const ns of referencedNamespaces(action.configuration ?? {})) {
+        if (ns === 'codepipeline') continue;
+        if (ns === 'variables') continue;
+        const earlierInStage = actions.some((a) => a.namespace === ns && (a.runOrder ?? 1) < runOrder);
+        if (!namespaces.has(ns) && !earlierInStage) {
+          throw actionError(
+            `Action '${action.name}' in stage '${stage.name}' references variables of namespace '${ns}', which no earlier action declares; set "namespace": "${ns}" on the action that produces them`,
+          );
+        }
+      }
+      for (const key of Object.values(action.configuration ?? {}).flatMap((v) =>
+        [...v.matchAll(/#\{variables\.([^}]+)\}/g)].map((m) => m[1]!),
+      )) {
+        if (!pipelineVariables.has(key)) {
+          throw actionError(
+            `Action '${action.name}' references pipeline variable '${key}', which the pipeline does not declare under "variables"`,
+          );
+        }
+      }
+    }
+    for (const action of actions) {
+      if (action.namespace === undefined) continue;
+      const clash = namespaces.get(action.namespace);
+      if (clash) {
+        throw actionError(
+          `Namespace '${action.namespace}' of action '${action.name}' is already used by action '${clash}'; namespaces must be unique in a pipeline`,
+        );
+      }
+      namespaces.set(action.namespace, action.name);
     }
     for (const action of actions) {
       for (const output of action.outputArtifacts ?? []) {
