@@ -1,0 +1,146 @@
+/**
+ * A server started as a child process in its own process group, ended with its whole group (so a wrapper
+ * such as a pyenv shim never leaves the real server behind), and a safety net that ends it if the bench exits
+ * early.
+ *
+ * @example
+ * const server = await startServerProcess('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+ *   port, ready: () => probe(port), timeoutMs: 30_000,
+ * });
+ * await server.stop();
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { waitPortFree } from './ports.ts';
+
+export interface ServerProcessOptions {
+  port: number;
+  /** Resolves true once the server answers what we need (an API call). */
+  ready: () => Promise<boolean>;
+  /** Deadline for `ready`. */
+  timeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface ServerProcess {
+  readonly port: number;
+  readonly pid: number;
+  /** ms from spawn to the first `ready()` that resolved true. */
+  readonly readyMs: number;
+  /** Ends the process group (SIGTERM, then SIGKILL after 3 s) and waits until the port is free. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+let netInstalled = false;
+
+/** Ends every server still running when the bench process exits (crash, Ctrl-C, deadline). */
+function installSafetyNet(): void {
+  if (netInstalled) return;
+  netInstalled = true;
+  const killAll = () => {
+    for (const child of live) {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+/** Spawns `command` in its own process group and resolves once `ready()` answers true. */
+export async function startServerProcess(
+  command: string,
+  args: readonly string[],
+  options: ServerProcessOptions,
+): Promise<ServerProcess> {
+  installSafetyNet();
+  const started = performance.now();
+  const child = spawn(command, [...args], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+  });
+  live.add(child);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2000);
+  });
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    child.once('exit', () => resolve());
+  });
+  child.once('exit', () => live.delete(child));
+  let spawnError: Error | undefined;
+  child.once('error', (e) => {
+    spawnError = e;
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const pid = child.pid;
+      if (pid && child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-pid, 'SIGTERM');
+        } catch {
+          // group already gone
+        }
+        const killed = await Promise.race([
+          exited.then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref()),
+        ]);
+        if (!killed) {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            // gone meanwhile
+          }
+          await exited;
+        }
+      }
+      // Children of the group may outlive the leader for a moment; the port tells.
+      try {
+        process.kill(-(pid ?? 0), 0);
+        process.kill(-(pid ?? 0), 'SIGKILL');
+      } catch {
+        // no member left
+      }
+      live.delete(child);
+      await waitPortFree(options.port, 5000);
+    })();
+    return stopping;
+  };
+
+  const deadline = Date.now() + options.timeoutMs;
+  try {
+    for (;;) {
+      if (spawnError) throw new Error(`${command} could not start: ${spawnError.message}`);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(
+          `${command} exited (${child.exitCode ?? child.signalCode}) before answering on port ${options.port}: ${stderr.trim().slice(-500)}`,
+        );
+      }
+      if (await options.ready().catch(() => false)) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${command} did not answer on port ${options.port} within ${options.timeoutMs} ms: ${stderr.trim().slice(-500)}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port: options.port, pid: child.pid ?? 0, readyMs: performance.now() - started, stop };
+}

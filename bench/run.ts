@@ -1,0 +1,164 @@
+/**
+ * `npm run bench`: runs every bench section in order, prints one table per section (medians over several
+ * runs, ratios to the reference) and writes `bench/results.json` with the machine's facts.
+ *
+ *   node bench/run.ts [--quick] [--only <section>[,<section>...]] [--out <file>]
+ *
+ * Each section has its own time budget; a section that fails or runs out is reported and the rest still run.
+ */
+import { writeFile } from 'node:fs/promises';
+import { arch, cpus, platform, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { coldStart } from './cold-start.ts';
+import type { Section, SectionResult } from './lib/section.ts';
+import { table } from './lib/stats.ts';
+import { throughput } from './throughput.ts';
+
+const SECTIONS: readonly Section[] = [coldStart, throughput];
+
+const USAGE = `Usage: node bench/run.ts [--quick] [--only <section>[,<section>...]] [--out <file>]
+
+Sections: ${SECTIONS.map((s) => s.name).join(', ')}
+  --quick        fewer runs, shorter load windows
+  --only NAMES   run only these sections (comma-separated)
+  --out FILE     where to write the JSON results (default bench/results.json)
+`;
+
+interface SectionRecord {
+  name: string;
+  title: string;
+  ok: boolean;
+  error?: string;
+  wallMs: number;
+  result?: SectionResult;
+}
+
+function parse(): { quick: boolean; only?: string[]; out: string } {
+  let values: { quick?: boolean; only?: string; out?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        quick: { type: 'boolean' },
+        only: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = only?.filter((n) => !SECTIONS.some((s) => s.name === n)) ?? [];
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `bench: unknown section(s) ${unknown.join(', ')}; choose from ${SECTIONS.map((s) => s.name).join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+  return { quick: values.quick ?? false, only, out: values.out ?? join(import.meta.dirname, 'results.json') };
+}
+
+async function runSection(section: Section, quick: boolean): Promise<SectionRecord> {
+  const controller = new AbortController();
+  const started = performance.now();
+  const log = (message: string) => process.stderr.write(`[${section.name}] ${message}\n`);
+  let timer: NodeJS.Timeout | undefined;
+  // The hard stop: a section past its budget plus a grace period is abandoned so the bench never hangs.
+  const hardStop = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      timer = setTimeout(
+        () =>
+          reject(new Error(`did not finish within its budget of ${section.budgetMs / 1000} s (+30 s grace)`)),
+        30_000,
+      );
+    }, section.budgetMs);
+  });
+  try {
+    const result = await Promise.race([section.run({ quick, signal: controller.signal, log }), hardStop]);
+    return {
+      name: section.name,
+      title: section.title,
+      ok: true,
+      wallMs: performance.now() - started,
+      result,
+    };
+  } catch (error) {
+    return {
+      name: section.name,
+      title: section.title,
+      ok: false,
+      error: (error as Error)?.stack ?? String(error),
+      wallMs: performance.now() - started,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function print(record: SectionRecord): void {
+  const out: string[] = [];
+  if (!record.ok || !record.result) {
+    out.push(
+      `== ${record.title}`,
+      `FAILED after ${(record.wallMs / 1000).toFixed(1)} s: ${record.error?.split('\n')[0]}`,
+    );
+  } else {
+    for (const t of record.result.tables) out.push(`== ${t.title}`, table(t.header, t.rows), '');
+    for (const n of record.result.notes) out.push(`  note: ${n}`);
+    out.push(`  (section took ${(record.wallMs / 1000).toFixed(1)} s)`);
+  }
+  process.stdout.write(`${out.join('\n')}\n\n`);
+}
+
+async function main(): Promise<number> {
+  const { quick, only, out } = parse();
+  const started = Date.now();
+  const records: SectionRecord[] = [];
+  for (const section of SECTIONS) {
+    if (only && !only.includes(section.name)) continue;
+    process.stderr.write(`[bench] ${section.title}\n`);
+    const record = await runSection(section, quick);
+    records.push(record);
+    print(record);
+  }
+  const cpu = cpus();
+  const results = {
+    date: new Date(started).toISOString(),
+    quick,
+    totalSeconds: (Date.now() - started) / 1000,
+    machine: {
+      cores: cpu.length,
+      cpuModel: cpu[0]?.model ?? 'unknown',
+      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+      node: process.version,
+      platform: `${platform()} ${release()} ${arch()}`,
+    },
+    sections: Object.fromEntries(
+      records.map((r) => [
+        r.name,
+        r.ok
+          ? { title: r.title, wallSeconds: r.wallMs / 1000, ...r.result?.data, notes: r.result?.notes }
+          : { title: r.title, wallSeconds: r.wallMs / 1000, error: r.error },
+      ]),
+    ),
+  };
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(
+    `bench: ${records.filter((r) => r.ok).length}/${records.length} sections ok in ${results.totalSeconds.toFixed(0)} s on ${cpu.length} cores, ${process.version}; results in ${out}\n`,
+  );
+  return records.every((r) => r.ok) ? 0 : 1;
+}
+
+process.exitCode = await main();
