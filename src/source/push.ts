@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SourcePushError } from '../errors.ts';
 import { type SourceAuth, gitSession, redact } from './git.ts';
 
@@ -24,6 +24,8 @@ export interface PushOptions {
   env?: Record<string, string | undefined>;
   /** Write `config/health.json` = `{"healthy": false}`: a revision whose ValidateService fails. @default false */
   unhealthy?: boolean;
+  /** Extra files to write, paths relative to the app dir (e.g. a failing unit test for the build gate). */
+  files?: Readonly<Record<string, string>>;
   /** Parent of the temporary clone. @default os.tmpdir() */
   workDir?: string;
   /** Per git command. @default 120000 (ms) */
@@ -112,6 +114,17 @@ export async function pushRevision(options: PushOptions): Promise<PushResult> {
     if (options.unhealthy || existsSync(health)) {
       await mkdir(join(app, 'config'), { recursive: true });
       await writeFile(health, `{ "healthy": ${options.unhealthy ? 'false' : 'true'} }\n`);
+    }
+    for (const [path, content] of Object.entries(options.files ?? {})) {
+      const target = join(app, path);
+      if (!target.startsWith(join(app, '/'))) {
+        throw new SourcePushError(
+          `extra file '${path}' is outside the app directory; use a relative path inside it`,
+          '',
+        );
+      }
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, content);
     }
     const message =
       `Release ${version} (codepipeline-harness run ${options.runId})` +

@@ -22,7 +22,11 @@ import {
   DeleteApplicationCommand,
   DeleteDeploymentGroupCommand,
 } from '@aws-sdk/client-codedeploy';
-import { CreatePipelineCommand, DeletePipelineCommand, type PipelineDeclaration } from '@aws-sdk/client-codepipeline';
+import {
+  CreatePipelineCommand,
+  DeletePipelineCommand,
+  type PipelineDeclaration,
+} from '@aws-sdk/client-codepipeline';
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -111,7 +115,7 @@ export async function createSandboxStack(options: SandboxStackOptions): Promise<
     }),
   );
   ledger.add({
-    kind: 'codecommit:repository',
+    kind: 'repository',
     id: names.repositoryName,
     delete: async () => {
       await codecommit.send(new DeleteRepositoryCommand({ repositoryName: names.repositoryName }));
@@ -119,8 +123,8 @@ export async function createSandboxStack(options: SandboxStackOptions): Promise<
   });
   const repositoryUrl =
     repo.repositoryMetadata?.cloneUrlHttp ??
-    (await codecommit.send(new GetRepositoryCommand({ repositoryName: names.repositoryName }))).repositoryMetadata
-      ?.cloneUrlHttp;
+    (await codecommit.send(new GetRepositoryCommand({ repositoryName: names.repositoryName })))
+      .repositoryMetadata?.cloneUrlHttp;
   if (!repositoryUrl) throw new Error(`CreateRepository ${names.repositoryName} returned no cloneUrlHttp`);
 
   // Target group: the app's health check, short thresholds (the sandbox scales the intervals).
@@ -143,7 +147,7 @@ export async function createSandboxStack(options: SandboxStackOptions): Promise<
   const targetGroupArn = tg.TargetGroups?.[0]?.TargetGroupArn;
   if (!targetGroupArn) throw new Error(`CreateTargetGroup ${names.targetGroupName} returned no ARN`);
   ledger.add({
-    kind: 'elbv2:target-group',
+    kind: 'target-group',
     id: targetGroupArn,
     delete: async () => {
       await clients.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
@@ -172,7 +176,7 @@ export async function createSandboxStack(options: SandboxStackOptions): Promise<
   }
   const loadBalancerArn = loadBalancer.LoadBalancerArn;
   ledger.add({
-    kind: 'elbv2:load-balancer',
+    kind: 'load-balancer',
     id: loadBalancerArn,
     delete: async () => {
       await clients.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancerArn }));
@@ -189,10 +193,12 @@ export async function createSandboxStack(options: SandboxStackOptions): Promise<
   const listenerArn = listener.Listeners?.[0]?.ListenerArn;
   if (!listenerArn) throw new Error(`CreateListener on ${names.loadBalancerName} returned no ARN`);
   ledger.add({
-    kind: 'elbv2:listener',
+    kind: 'listener',
     id: listenerArn,
     delete: async () => {
-      await clients.elbv2.send(new DeleteListenerCommand({ ListenerArn: listenerArn })).catch(ignore('ListenerNotFound'));
+      await clients.elbv2
+        .send(new DeleteListenerCommand({ ListenerArn: listenerArn }))
+        .catch(ignore('ListenerNotFound'));
     },
   });
 
@@ -211,17 +217,21 @@ export async function createSandboxStack(options: SandboxStackOptions): Promise<
     }),
   );
   ledger.add({
-    kind: 'autoscaling:group',
+    kind: 'auto-scaling-group',
     id: names.autoScalingGroupName,
     delete: () => deleteGroupsOf(clients, names),
   });
 
   // CodeDeploy application and deployment group.
   await clients.codedeploy.send(
-    new CreateApplicationCommand({ applicationName: names.applicationName, computePlatform: 'Server', tags: elbTags }),
+    new CreateApplicationCommand({
+      applicationName: names.applicationName,
+      computePlatform: 'Server',
+      tags: elbTags,
+    }),
   );
   ledger.add({
-    kind: 'codedeploy:application',
+    kind: 'application',
     id: names.applicationName,
     delete: async () => {
       await clients.codedeploy.send(new DeleteApplicationCommand({ applicationName: names.applicationName }));
@@ -262,7 +272,7 @@ export async function createSandboxStack(options: SandboxStackOptions): Promise<
     }),
   );
   ledger.add({
-    kind: 'codedeploy:deployment-group',
+    kind: 'deployment-group',
     id: names.deploymentGroupName,
     delete: async () => {
       await clients.codedeploy.send(
@@ -276,10 +286,13 @@ export async function createSandboxStack(options: SandboxStackOptions): Promise<
 
   // The pipeline: Source → BuildAndTest → Approval → Deploy.
   await clients.codepipeline.send(
-    new CreatePipelineCommand({ pipeline: pipelineDeclaration(names, options.executionMode ?? 'SUPERSEDED'), tags }),
+    new CreatePipelineCommand({
+      pipeline: pipelineDeclaration(names, options.executionMode ?? 'SUPERSEDED'),
+      tags,
+    }),
   );
   ledger.add({
-    kind: 'codepipeline:pipeline',
+    kind: 'pipeline',
     id: names.pipelineName,
     delete: async () => {
       await clients.codepipeline.send(new DeletePipelineCommand({ name: names.pipelineName }));
@@ -376,7 +389,9 @@ async function deleteGroupsOf(clients: HarnessClients, names: StackNames): Promi
       (n) => n === names.autoScalingGroupName || n.startsWith(`CodeDeploy_${names.deploymentGroupName}_`),
     );
   for (const name of ours) {
-    await clients.autoscaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }));
+    await clients.autoscaling.send(
+      new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }),
+    );
   }
 }
 
@@ -386,4 +401,3 @@ function ignore(code: string) {
     throw error;
   };
 }
-

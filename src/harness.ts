@@ -1,0 +1,553 @@
+/**
+ * `Harness`: one run against one pipeline. It holds the config, the clients, the ledger and the timeline, and
+ * offers the release flow of DESIGN.md §5.2 as methods that call the library's functions. The cucumber World,
+ * the vitest helper and the CLI all use it; none of them has logic of its own.
+ */
+import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { createClients, destroyClients, type HarnessClients } from './aws/clients.ts';
+import { type HarnessConfig, type HarnessConfigInput, loadConfig } from './config.ts';
+import {
+  type DeploymentOutcome,
+  deploymentOf,
+  deploymentOutcome,
+  rollbackOf,
+  waitForDeployment,
+} from './deploy/deployment.ts';
+import { lifecycleEvents, type TargetLifecycle } from './deploy/targets.ts';
+import { ExecutionFailedError, HarnessError, RollbackNotProvenError } from './errors.ts';
+import type { ApprovalResult } from './pipeline/approval.ts';
+import type { ExecutionRef, StageObservation } from './pipeline/observe.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
+import type { StageStatus } from './pipeline/stages.ts';
+import { Timeline } from './pipeline/timeline.ts';
+import { poll } from './poll.ts';
+import { type PushResult, pushRevision } from './source/push.ts';
+import { newRunId, RUN_TAG, type StackNames, stackNames } from './stack/names.ts';
+import { createSandboxStack, type SandboxStack, type SandboxStackOptions } from './stack/sandbox-stack.ts';
+import { seedRepository } from './stack/seed.ts';
+import { Guard, awsTagLookup } from './teardown/guard.ts';
+import { type LeakReport, leakCheck } from './teardown/leaks.ts';
+import { Ledger, type TeardownReport } from './teardown/ledger.ts';
+import { checkLive, type LiveResult } from './traffic/live.ts';
+import { probeTraffic, type ProbeReport, type TrafficProbe } from './traffic/probe.ts';
+import { loadBalancerUrl } from './traffic/url.ts';
+
+/** A sandbox the harness can run against: what `startSandbox()` returns. */
+export interface SandboxHandle {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link Harness.start}. */
+export interface HarnessOptions {
+  /** Configuration from code; merged over the file and `HARNESS_*` env (see `loadConfig`). */
+  config?: HarnessConfigInput;
+  /** Environment to read `HARNESS_*` from. @default process.env */
+  env?: Record<string, string | undefined>;
+  /** Config file (JSON or YAML). */
+  configFile?: string;
+  /** Clients you built (e.g. with your own credentials, or mocked). */
+  clients?: Partial<HarnessClients>;
+  /**
+   * For the sandbox target: a running sandbox to use. Without one (and without `config.endpoint`), the
+   * harness starts its own and stops it in `close()`.
+   */
+  sandbox?: SandboxHandle;
+  /** Time scale of a sandbox the harness starts. @default 0.02 */
+  timeScale?: number;
+  /** Progress lines (stage changes as they happen). @default none */
+  log?: (line: string) => void;
+}
+
+/** One push followed through the pipeline. */
+export interface Release {
+  push: PushResult;
+  execution: ExecutionRef;
+  deploymentId?: string;
+  outcome?: DeploymentOutcome;
+  live?: LiveResult;
+  probe?: ProbeReport;
+}
+
+/** A deployment made to fail on purpose, with what was observed. */
+export interface ForcedFailure {
+  kind: 'bad-revision' | 'stop-deployment';
+  push: PushResult;
+  execution: ExecutionRef;
+  deploymentId: string;
+  /** The forced deployment's end (Failed or Stopped), with its rollback link. */
+  outcome: DeploymentOutcome;
+}
+
+/** What `expectRollback` proved. */
+export interface RollbackProof {
+  deploymentId: string;
+  rollbackDeploymentId: string;
+  rollbackOutcome: DeploymentOutcome;
+  pipelineStage: StageObservation;
+  live: LiveResult;
+}
+
+/**
+ * One run of the harness.
+ *
+ * @example
+ * ```ts
+ * const harness = await Harness.start();              // sandbox: starts one
+ * try {
+ *   await harness.provision();                         // sample stack, first version live
+ *   const release = await harness.release();           // push → stages → approve → deploy → live
+ *   console.log(release.live?.version, release.probe?.failures.total);
+ * } finally {
+ *   await harness.close();                             // teardown + leak check + stop
+ * }
+ * ```
+ */
+export class Harness {
+  readonly config: HarnessConfig;
+  readonly clients: HarnessClients;
+  readonly ledger = new Ledger();
+  readonly timeline = new Timeline();
+  readonly guard: Guard;
+  #pipeline: Pipeline;
+  #names: StackNames | undefined;
+  #stack: SandboxStack | undefined;
+  #url: string | undefined;
+  #currentVersion: string | undefined;
+  readonly #ownedSandbox: SandboxHandle | undefined;
+  readonly #log: (line: string) => void;
+  readonly #probes = new Set<TrafficProbe>();
+  #closed = false;
+
+  private constructor(
+    config: HarnessConfig,
+    clients: HarnessClients,
+    owned: SandboxHandle | undefined,
+    log?: (line: string) => void,
+  ) {
+    this.config = config;
+    this.clients = clients;
+    this.#ownedSandbox = owned;
+    this.#log = log ?? (() => {});
+    this.guard = new Guard({
+      ledger: this.ledger,
+      testTargetTag: config.testTargetTag,
+      tagsOf: awsTagLookup(clients),
+    });
+    this.#pipeline = Pipeline.fromConfig(config, clients, { timeline: this.timeline });
+    this.timeline.onChange((e) =>
+      this.#log(
+        `${e.at.toISOString().slice(11, 23)} ${[e.stage ?? 'execution', e.action].filter(Boolean).join(' / ')} → ${e.status}`,
+      ),
+    );
+  }
+
+  /**
+   * Loads the config, connects to the target (starting a sandbox when the target is the sandbox and none is
+   * given) and builds the clients.
+   */
+  static async start(options: HarnessOptions = {}): Promise<Harness> {
+    let config = loadConfig({
+      ...(options.config ? { overrides: options.config } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.configFile ? { file: options.configFile } : {}),
+    });
+    let owned: SandboxHandle | undefined;
+    if (config.target === 'sandbox' && !config.endpoint) {
+      const sandbox = options.sandbox ?? (owned = await startOwnSandbox(options.timeScale ?? 0.02));
+      config = { ...config, endpoint: sandbox.endpoint };
+    }
+    try {
+      return new Harness(config, createClients(config, options.clients), owned, options.log);
+    } catch (error) {
+      await owned?.stop();
+      throw error;
+    }
+  }
+
+  /** The pipeline follower (names and timeouts from config, or from the provisioned stack). */
+  get pipeline(): Pipeline {
+    return this.#pipeline;
+  }
+
+  /** Names of the stack in use: the provisioned one, else those of the config. */
+  get names(): StackNames | undefined {
+    return this.#names;
+  }
+
+  /** The version the load balancer is expected to serve now (the last successful release's). */
+  get currentVersion(): string | undefined {
+    return this.#currentVersion;
+  }
+
+  /**
+   * Creates the sample stack on the sandbox and releases its first version through the pipeline, so the
+   * load balancer serves a known version before anything else happens.
+   */
+  async provision(
+    options: Pick<
+      SandboxStackOptions,
+      'deploymentType' | 'executionMode' | 'instances' | 'deploymentConfigName'
+    > = {},
+  ): Promise<Release> {
+    if (this.config.target !== 'sandbox' || !this.config.endpoint) {
+      throw new HarnessError(
+        'provision() creates the sample stack on the sandbox only; on AWS point the harness at your stack with ' +
+          'HARNESS_PIPELINE_NAME, HARNESS_APPLICATION_NAME, ... (see README "Running against AWS")',
+      );
+    }
+    const runId = /^[a-z0-9][a-z0-9-]{0,15}$/.test(this.config.runId) ? this.config.runId : newRunId();
+    const names = stackNames(runId);
+    this.#names = names;
+    this.#stack = await createSandboxStack({
+      endpoint: this.config.endpoint,
+      region: this.config.region,
+      clients: this.clients,
+      ledger: this.ledger,
+      names,
+      ...options,
+    });
+    this.#pipeline = new Pipeline({
+      codepipeline: this.clients.codepipeline,
+      codedeploy: this.clients.codedeploy,
+      pipelineName: names.pipelineName,
+      timeline: this.timeline,
+      approvalStage: this.config.stages.approval,
+      approvalAction: this.config.approvalActionName,
+      interval: {
+        min: this.config.poll.minIntervalMs,
+        max: this.config.poll.maxIntervalMs,
+        factor: this.config.poll.factor,
+      },
+      timeouts: {
+        findExecution: this.config.timeouts.findExecution,
+        stage: this.config.timeouts.stage,
+        approval: this.config.timeouts.approval,
+      },
+    });
+    const seed = await seedRepository({ repoUrl: this.#stack.repositoryUrl, runId, version: `v1-${runId}` });
+    const push: PushResult = {
+      commitId: seed.commitId,
+      version: `v1-${runId}`,
+      message: seed.message,
+      branch: 'main',
+    };
+    return this.follow(push, { probe: false });
+  }
+
+  /** Repository URL, branch and app dir of the pipeline's source. */
+  get source(): { repoUrl: string; branch: string; appDir: string } {
+    const repoUrl = this.#stack?.repositoryUrl ?? this.config.source.repositoryUrl;
+    if (!repoUrl) {
+      throw new HarnessError(
+        'no source repository: call provision() on the sandbox, or set source.repositoryUrl (HARNESS_SOURCE_REPOSITORY_URL)',
+      );
+    }
+    return { repoUrl, branch: this.config.source.branch, appDir: this.config.source.appDir };
+  }
+
+  /** Pushes a new unique version (optionally unhealthy, or with a failing unit test). */
+  async push(options: { unhealthy?: boolean; failingTest?: boolean } = {}): Promise<PushResult> {
+    const src = this.source;
+    const result = await pushRevision({
+      repoUrl: src.repoUrl,
+      branch: src.branch,
+      appDir: src.appDir,
+      runId: this.config.runId,
+      auth: this.config.source.auth,
+      ...(options.unhealthy ? { unhealthy: true } : {}),
+      ...(options.failingTest ? { files: { 'test/release-gate.test.js': FAILING_TEST } } : {}),
+    });
+    this.#log(`pushed ${result.version} as ${result.commitId.slice(0, 10)}`);
+    return result;
+  }
+
+  /** The execution our commit started (never "the latest"). */
+  findExecution(push: Pick<PushResult, 'commitId'>): Promise<ExecutionRef> {
+    return this.#pipeline.findExecution({ commitId: push.commitId });
+  }
+
+  waitForStage(
+    execution: ExecutionRef,
+    stage: string,
+    status: StageStatus = 'Succeeded',
+  ): Promise<StageObservation> {
+    return this.#pipeline.waitForStage(execution, stage, status);
+  }
+
+  approve(
+    execution: ExecutionRef,
+    summary = `Approved by codepipeline-harness run ${this.config.runId}`,
+  ): Promise<ApprovalResult> {
+    return this.#pipeline.approve(execution, { summary });
+  }
+
+  reject(
+    execution: ExecutionRef,
+    summary = `Rejected by codepipeline-harness run ${this.config.runId}`,
+  ): Promise<ApprovalResult> {
+    return this.#pipeline.reject(execution, { summary });
+  }
+
+  /** The deployment the Deploy stage started for our execution. */
+  deploymentOf(execution: ExecutionRef): Promise<string> {
+    return deploymentOf(this.#pipeline.context, execution, this.config.stages.deploy, {
+      timeout: this.config.timeouts.stage,
+    });
+  }
+
+  /** Lifecycle events per target of a deployment. */
+  lifecycleEvents(deploymentId: string): Promise<TargetLifecycle[]> {
+    return lifecycleEvents(this.clients.codedeploy, deploymentId);
+  }
+
+  /** The URL of the stack's load balancer (its HTTP listener). */
+  async url(): Promise<string> {
+    this.#url ??= await loadBalancerUrl(
+      this.clients.elbv2,
+      this.#names?.loadBalancerName ?? this.config.loadBalancerName,
+      {
+        port: this.config.listenerPort,
+        ...(this.config.target === 'sandbox' && this.config.endpoint
+          ? { endpoint: this.config.endpoint }
+          : {}),
+      },
+    );
+    return this.#url;
+  }
+
+  /** Result form: does every target serve `version`? With the evidence. */
+  async checkLive(version: string): Promise<LiveResult> {
+    return checkLive(await this.url(), version, {
+      consecutive: this.config.probe.consecutive,
+      everyTarget: this.config.probe.everyTarget,
+      expectedTargets: this.#stack ? 2 : undefined,
+      timeout: this.config.timeouts.live,
+      intervalMs: this.config.probe.intervalMs,
+      requestTimeoutMs: this.config.probe.requestTimeoutMs,
+      path: this.config.probe.path,
+    });
+  }
+
+  /** Assert form of {@link checkLive}: throws `NotLiveError` with the evidence. */
+  async expectLive(version: string): Promise<LiveResult> {
+    const { expectLive } = await import('./traffic/live.ts');
+    return expectLive(await this.url(), version, {
+      consecutive: this.config.probe.consecutive,
+      everyTarget: this.config.probe.everyTarget,
+      expectedTargets: this.#stack ? 2 : undefined,
+      timeout: this.config.timeouts.live,
+      intervalMs: this.config.probe.intervalMs,
+      requestTimeoutMs: this.config.probe.requestTimeoutMs,
+      path: this.config.probe.path,
+    });
+  }
+
+  /** Starts probing the load balancer; `stop()` returns the report. Stopped by `close()` at the latest. */
+  async startProbe(): Promise<TrafficProbe> {
+    const probe = probeTraffic(await this.url(), {
+      intervalMs: this.config.probe.intervalMs,
+      requestTimeoutMs: this.config.probe.requestTimeoutMs,
+      path: this.config.probe.path,
+    });
+    this.#probes.add(probe);
+    return {
+      get samples() {
+        return probe.samples;
+      },
+      stop: async () => {
+        this.#probes.delete(probe);
+        return probe.stop();
+      },
+    };
+  }
+
+  /**
+   * Follows a pushed commit to the end: its execution, Source and BuildAndTest, our approval, the deployment,
+   * and the new version on every target, probing the load balancer throughout (unless `probe: false`).
+   */
+  async follow(push: PushResult, options: { probe?: boolean; approve?: boolean } = {}): Promise<Release> {
+    const probe = options.probe === false ? undefined : await this.startProbe();
+    try {
+      const execution = await this.findExecution(push);
+      await this.waitForStage(execution, this.config.stages.source);
+      await this.waitForStage(execution, this.config.stages.build);
+      if (options.approve !== false) await this.approve(execution);
+      const deploymentId = await this.deploymentOf(execution);
+      const outcome = await waitForDeployment(this.clients.codedeploy, deploymentId, {
+        timeout: this.config.timeouts.deploy,
+      });
+      await this.waitForStage(execution, this.config.stages.deploy);
+      const live = await this.expectLive(push.version);
+      this.#currentVersion = push.version;
+      return {
+        push,
+        execution,
+        deploymentId,
+        outcome,
+        live,
+        ...(probe ? { probe: await probe.stop() } : {}),
+      };
+    } finally {
+      await probe?.stop();
+    }
+  }
+
+  /** Pushes a version bump and follows it until every target serves it. See {@link follow}. */
+  async release(options: { probe?: boolean } = {}): Promise<Release> {
+    return this.follow(await this.push(), options);
+  }
+
+  /**
+   * Makes a deployment fail on purpose, on a pipeline this run created or one tagged as a test target:
+   * `bad-revision` releases a revision whose health check fails (ValidateService fails);
+   * `stop-deployment` stops a healthy release's deployment mid-way with auto rollback.
+   * Returns once the forced deployment has ended.
+   */
+  async forceFailedDeploy(kind: 'bad-revision' | 'stop-deployment'): Promise<ForcedFailure> {
+    const pipelineName = this.#pipeline.name;
+    await this.guard.assert({
+      kind: 'pipeline',
+      id: pipelineName,
+      action: `force a failed deploy (${kind}) on`,
+    });
+    const push = await this.push({ unhealthy: kind === 'bad-revision' });
+    const execution = await this.findExecution(push);
+    await this.waitForStage(execution, this.config.stages.build);
+    await this.approve(
+      execution,
+      `Forced failure (${kind}) by codepipeline-harness run ${this.config.runId}`,
+    );
+    const deploymentId = await this.deploymentOf(execution);
+    if (kind === 'stop-deployment') {
+      // Stop mid-way: once a lifecycle event has started on some target, before the deployment ends.
+      await poll(
+        async () => {
+          const targets = await this.lifecycleEvents(deploymentId);
+          return targets.flatMap((t) =>
+            t.events.filter((e) => e.status !== 'Pending').map((e) => `${t.targetId} ${e.name} ${e.status}`),
+          );
+        },
+        {
+          timeout: this.config.timeouts.deploy,
+          isDone: (started) => started.length > 0,
+          what: `deployment ${deploymentId} to start a lifecycle event`,
+          expectChange: true,
+        },
+      );
+      await this.clients.codedeploy.send(
+        new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }),
+      );
+      this.#log(`stopped deployment ${deploymentId} with auto rollback`);
+    }
+    const outcome = await deploymentOutcome(this.clients.codedeploy, deploymentId, {
+      timeout: this.config.timeouts.deploy,
+    });
+    return { kind, push, execution, deploymentId, outcome };
+  }
+
+  /**
+   * Proves the rollback of a forced failure: the deployment ended Failed/Stopped, a rollback deployment is
+   * linked both ways and succeeded, the pipeline execution failed at the Deploy stage, and every target
+   * serves `previousVersion` (default: the last released version).
+   *
+   * @throws RollbackNotProvenError naming what was missing.
+   */
+  async expectRollback(
+    forced: ForcedFailure,
+    previousVersion = this.#currentVersion,
+  ): Promise<RollbackProof> {
+    const { deploymentId } = forced;
+    const fail = (what: string, lastState?: unknown) =>
+      new RollbackNotProvenError(
+        `rollback of deployment ${deploymentId} not proven: ${what}`,
+        { deploymentId, failedChecks: [what] },
+        { lastState },
+      );
+    if (!['Failed', 'Stopped'].includes(forced.outcome.status)) {
+      throw fail(`it ended ${forced.outcome.status}, not Failed or Stopped`, forced.outcome.info);
+    }
+    const link =
+      forced.outcome.rollbackDeploymentId ??
+      (await rollbackOf(this.clients.codedeploy, deploymentId))?.rollbackDeploymentId;
+    if (!link)
+      throw fail(
+        'no rollback deployment is linked (rollbackInfo.rollbackDeploymentId is empty)',
+        forced.outcome.info,
+      );
+    const rollbackOutcome = await deploymentOutcome(this.clients.codedeploy, link, {
+      timeout: this.config.timeouts.rollback,
+    });
+    const back = await rollbackOf(this.clients.codedeploy, link);
+    if (back?.rollbackTriggeringDeploymentId !== deploymentId) {
+      throw fail(
+        `rollback ${link} does not point back (rollbackTriggeringDeploymentId=${back?.rollbackTriggeringDeploymentId})`,
+        rollbackOutcome.info,
+      );
+    }
+    if (rollbackOutcome.status !== 'Succeeded')
+      throw fail(`rollback deployment ${link} ended ${rollbackOutcome.status}`, rollbackOutcome.info);
+    if (rollbackOutcome.info.creator !== 'codeDeployRollback') {
+      throw fail(
+        `deployment ${link} was created by ${rollbackOutcome.info.creator}, not codeDeployRollback`,
+        rollbackOutcome.info,
+      );
+    }
+    const pipelineStage = await this.#pipeline
+      .waitForStage(forced.execution, this.config.stages.deploy, 'Failed')
+      .catch((error: unknown) => {
+        if (error instanceof ExecutionFailedError && error.failed?.stage === this.config.stages.deploy) {
+          return error.lastState as StageObservation;
+        }
+        throw error;
+      });
+    if (!previousVersion) throw fail('the previous version is unknown: release one first (provision() does)');
+    const live = await this.expectLive(previousVersion);
+    return { deploymentId, rollbackDeploymentId: link, rollbackOutcome, pipelineStage, live };
+  }
+
+  /** Deletes everything the run created (reverse order, idempotent, retried). */
+  async teardown(): Promise<TeardownReport> {
+    for (const probe of [...this.#probes]) await probe.stop();
+    this.#probes.clear();
+    return this.ledger.tryTeardown();
+  }
+
+  /** Lists what of this run still exists (empty after a good teardown). */
+  leakCheck(): Promise<LeakReport> {
+    const names = this.#names;
+    return leakCheck(
+      this.clients,
+      { key: RUN_TAG, value: names?.runId ?? this.config.runId },
+      {
+        ...(names ? { namePrefix: names.prefix, deploymentGroups: [names.deploymentGroupName] } : {}),
+      },
+    );
+  }
+
+  /** Tears down, closes the clients and stops a sandbox the harness started. Idempotent. */
+  async close(): Promise<TeardownReport | undefined> {
+    if (this.#closed) return undefined;
+    this.#closed = true;
+    try {
+      return await this.teardown();
+    } finally {
+      destroyClients(this.clients);
+      await this.#ownedSandbox?.stop();
+    }
+  }
+}
+
+/** A unit test that fails, for the build gate: the buildspec's `node --test` must stop the release. */
+const FAILING_TEST = `import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+test('release gate: this commit breaks a unit test on purpose', () => {
+  assert.equal(1 + 1, 3, 'codepipeline-harness pushed a failing test to prove BuildAndTest stops the release');
+});
+`;
+
+async function startOwnSandbox(timeScale: number): Promise<SandboxHandle> {
+  const { startSandbox } = await import('./sandbox/index.ts');
+  return startSandbox({ timeScale });
+}

@@ -1,0 +1,95 @@
+/**
+ * codepipeline-harness: prove an AWS release pipeline really works.
+ *
+ * @example
+ * ```ts
+ * import { Harness } from 'codepipeline-harness';
+ * const harness = await Harness.start();   // sandbox by default; HARNESS_TARGET=aws for AWS
+ * try {
+ *   await harness.provision();
+ *   const release = await harness.release();
+ *   console.log(release.live?.instances, release.probe?.failures.total);
+ * } finally {
+ *   await harness.close();
+ * }
+ * ```
+ */
+
+// The run
+export { Harness } from './harness.ts';
+export type { ForcedFailure, HarnessOptions, Release, RollbackProof, SandboxHandle } from './harness.ts';
+
+// Configuration and clients
+export { HarnessConfigSchema, loadConfig } from './config.ts';
+export type { HarnessConfig, HarnessConfigInput, LoadConfigOptions } from './config.ts';
+export { createClients, destroyClients } from './aws/clients.ts';
+export type { HarnessClients } from './aws/clients.ts';
+
+// Errors
+export {
+  AccessDeniedError,
+  ApprovalNotOursError,
+  ConfigError,
+  DeploymentFailedError,
+  DeploymentRolledBackError,
+  ExecutionFailedError,
+  ExecutionNotFoundError,
+  ExecutionStoppedError,
+  ExecutionSupersededError,
+  GuardRefusedError,
+  HarnessError,
+  LeakError,
+  NotLiveError,
+  RollbackNotProvenError,
+  SourcePushError,
+  StageTimeoutError,
+  WaitTimeoutError,
+} from './errors.ts';
+
+// Waiting
+export { poll, StopPolling } from './poll.ts';
+export type { PollOptions, ProbeContext } from './poll.ts';
+
+// Source
+export { pushRevision, pushVersionBump } from './source/push.ts';
+export type { PushOptions, PushResult } from './source/push.ts';
+
+// Pipeline
+export { Pipeline } from './pipeline/pipeline.ts';
+export type { PipelineOptions } from './pipeline/pipeline.ts';
+export { findExecution } from './pipeline/execution.ts';
+export { waitForStage } from './pipeline/stages.ts';
+export { approve, reject } from './pipeline/approval.ts';
+export { Timeline } from './pipeline/timeline.ts';
+export type { TimelineEntry } from './pipeline/timeline.ts';
+export type { ExecutionRef, PipelineContext, StageObservation } from './pipeline/observe.ts';
+
+// Deploy
+export { deploymentOf, deploymentOutcome, rollbackOf, waitForDeployment } from './deploy/deployment.ts';
+export type { DeploymentOutcome } from './deploy/deployment.ts';
+export { lifecycleEvents } from './deploy/targets.ts';
+export type { LifecycleEventInfo, TargetLifecycle } from './deploy/targets.ts';
+
+// Traffic
+export { loadBalancerUrl } from './traffic/url.ts';
+export { localhostAgent } from './traffic/agent.ts';
+export { checkLive, expectLive } from './traffic/live.ts';
+export type { LiveOptions, LiveResult } from './traffic/live.ts';
+export { probeTraffic } from './traffic/probe.ts';
+export type { ProbeOptions, ProbeReport, TrafficProbe } from './traffic/probe.ts';
+export type { Sample } from './traffic/sample.ts';
+
+// Stacks and teardown
+export { newRunId, RUN_TAG, stackNames, TEST_TARGET_TAG } from './stack/names.ts';
+export type { StackNames } from './stack/names.ts';
+export { createSandboxStack } from './stack/sandbox-stack.ts';
+export type { SandboxStack, SandboxStackOptions } from './stack/sandbox-stack.ts';
+export { Ledger } from './teardown/ledger.ts';
+export type { LedgerEntry, TeardownReport } from './teardown/ledger.ts';
+export { expectNoLeaks, leakCheck } from './teardown/leaks.ts';
+export type { LeakReport } from './teardown/leaks.ts';
+export { Guard } from './teardown/guard.ts';
+
+// Report renderers
+export { probeSvg, timelineSvg } from './report/svg.ts';
+export { lifecycleTable, responsesTable } from './report/tables.ts';

@@ -1,0 +1,66 @@
+/**
+ * The first commit of a sandbox stack's repository: the sample app as it is in this package, so the first
+ * release deploys a known version before any scenario bumps it.
+ */
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gitSession } from '../source/git.ts';
+
+/** The sample app shipped with this package. */
+export const SAMPLE_APP_DIR = join(import.meta.dirname, '..', '..', 'sample-app');
+
+export interface SeedOptions {
+  repoUrl: string;
+  /** @default SAMPLE_APP_DIR */
+  appDir?: string;
+  /** @default 'main' */
+  branch?: string;
+  /** Version written into VERSION. @default the app's own */
+  version?: string;
+  runId: string;
+}
+
+/**
+ * Pushes the app as the first commit of an empty repository's branch; returns the commit id.
+ *
+ * @example
+ * ```ts
+ * const commitId = await seedRepository({ repoUrl: stack.repositoryUrl, runId, version: 'v1' });
+ * ```
+ */
+export async function seedRepository(options: SeedOptions): Promise<{ commitId: string; message: string }> {
+  const branch = options.branch ?? 'main';
+  const scratch = await mkdtemp(join(tmpdir(), 'harness-seed-'));
+  try {
+    const git = await gitSession({ type: 'none' }, scratch);
+    const work = join(scratch, 'app');
+    await cp(options.appDir ?? SAMPLE_APP_DIR, work, {
+      recursive: true,
+      filter: (src) => !/[\\/](node_modules|\.git)([\\/]|$)/.test(src),
+    });
+    if (options.version) await writeFile(join(work, 'VERSION'), `${options.version}\n`);
+    const message = `Initial release of the demo app (codepipeline-harness run ${options.runId})`;
+    await git.run(['init', '--quiet', '--initial-branch', branch], work, 'git init');
+    await git.run(['add', '-A'], work, 'git add');
+    await git.run(
+      [
+        '-c',
+        'user.name=codepipeline-harness',
+        '-c',
+        'user.email=codepipeline-harness@localhost',
+        'commit',
+        '--quiet',
+        '-m',
+        message,
+      ],
+      work,
+      'git commit',
+    );
+    const commitId = await git.run(['rev-parse', 'HEAD'], work, 'git rev-parse');
+    await git.run(['push', '--quiet', options.repoUrl, `HEAD:refs/heads/${branch}`], work, 'git push (seed)');
+    return { commitId, message };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
