@@ -154,8 +154,9 @@ export class Harness {
     });
     let owned: SandboxHandle | undefined;
     if (config.target === 'sandbox' && !config.endpoint) {
-      const sandbox = options.sandbox ?? (owned = await startOwnSandbox(options.timeScale ?? 0.02));
-      config = { ...config, endpoint: sandbox.endpoint };
+      if (!options.sandbox) owned = await startOwnSandbox(options.timeScale ?? 0.02);
+      const sandbox = options.sandbox ?? owned;
+      config = { ...config, endpoint: sandbox!.endpoint };
     }
     try {
       return new Harness(config, createClients(config, options.clients), owned, options.log);
