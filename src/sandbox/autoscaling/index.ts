@@ -79,10 +79,11 @@ export class AutoScalingService implements SandboxService {
   async reset(): Promise<void> {
     await Promise.all([...this.store.groups.keys()].map((name) => this.deleteGroup(name).catch(() => {})));
     this.store.clear();
+    // Every sandbox instance belongs to this service's world: a reset leaves none running.
+    await this.deps.fleet.stop();
   }
 
   async stop(): Promise<void> {
     await this.reset();
-    await this.deps.fleet.stop();
   }
 }

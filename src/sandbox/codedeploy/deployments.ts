@@ -2,7 +2,7 @@
  * Creating deployments: validation (errors as aws-semantics 3.3 / 3.12), the revision snapshot and the record.
  * The engine runs it from there.
  */
-import { cp, mkdir, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxRuntime } from '../types.ts';
 import type { DeploymentEngine } from './engine.ts';
@@ -135,8 +135,6 @@ export class Deployments {
           bundleType: 'zip',
         },
       };
-      const key = revisionKey(revision);
-      if (key) this.revisions.set(key, snapshot);
     } else if (!revision) {
       throw err('RevisionRequiredException', 'The revision ID was not specified.');
     } else if (revision.revisionType === 'String') {
@@ -169,6 +167,19 @@ export class Deployments {
         'InvalidRevisionException',
         `The revision type '${revision.revisionType}' cannot be deployed to EC2/on-premises instances; use S3 or GitHub.`,
       );
+    }
+    // Copying the revision took time: another deployment of the group may have started meanwhile.
+    const raced = store.activeDeployment(app.applicationName, dg.deploymentGroupName);
+    if (raced) {
+      await rm(join(snapshot, '..'), { recursive: true, force: true });
+      throw err(
+        'DeploymentLimitExceededException',
+        `The Deployment Group '${dg.deploymentGroupName}' already has an active Deployment '${raced.deploymentId}'`,
+      );
+    }
+    if (input.artifactDir) {
+      const key = revisionKey(revision as RevisionLocation);
+      if (key) this.revisions.set(key, snapshot);
     }
     const good = dg.lastSuccessfulDeployment
       ? store.deployments.get(dg.lastSuccessfulDeployment.deploymentId)

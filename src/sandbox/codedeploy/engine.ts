@@ -449,20 +449,22 @@ export class DeploymentEngine {
 
     // 3. Allow traffic on green (all at once: the reroute), then 4. block it on blue.
     bg.trafficShifted = true;
-    const allowed = await Promise.all(
-      installed.map((id) => this.#runTarget(d, run, id, ALLOW_EVENTS, true)),
-    );
+    const allowed = await Promise.all(installed.map((id) => this.#runTarget(d, run, id, ALLOW_EVENTS, true)));
     if (allowed.some((ok) => !ok)) throw healthConstraints();
     this.#checkpoint(run);
-    const blocked = await Promise.all(
-      blueIds.map((id) => this.#runTarget(d, run, id, BLOCK_EVENTS, true)),
-    );
+    const blocked = await Promise.all(blueIds.map((id) => this.#runTarget(d, run, id, BLOCK_EVENTS, true)));
     bg.blueBlocked = true;
     if (blocked.some((ok) => !ok)) throw healthConstraints();
 
     // 5. The deployment group now deploys to green.
+    // Green's group keeps the target groups (blue's and the deployment group's), so its scale-outs join them.
     const blueRecord = autoscaling.group(blueGroup);
-    await autoscaling.attachTargetGroups(greenGroup, blueRecord?.targetGroupArns ?? [], false);
+    const tgs = this.deps.traffic.targetGroups(d.loadBalancerInfo);
+    const arns = new Set([
+      ...(blueRecord?.targetGroupArns ?? []),
+      ...(typeof tgs === 'string' ? [] : tgs.arns),
+    ]);
+    await autoscaling.attachTargetGroups(greenGroup, [...arns], false);
     autoscaling.detachTargetGroups(blueGroup);
     this.#switchGroup(dg, blueGroup, greenGroup);
 
