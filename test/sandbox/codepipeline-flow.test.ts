@@ -394,10 +394,11 @@ describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
     await gitRun(tree, ['add', 'buildspec.yml']);
     const commit = await push(tree, 'VERSION', 'slow\n', 'A slow build');
     const e = (await until('execution', () => executionOf('flow-stop', commit))).pipelineExecutionId!;
-    await until(
-      'build running',
-      async () => (await state('flow-stop')).stageStates![1]!.latestExecution?.status === 'InProgress',
-    );
+    const buildGroups = () =>
+      sb.sandbox.runtime.processes
+        .groups()
+        .filter((g) => g.owner.startsWith('build:awscicd-cap-build') && ProcessTracker.alive(g.pgid));
+    await until('the build process', async () => buildGroups().length === 1);
     await sb.clients.codepipeline.send(
       new StopPipelineExecutionCommand({
         pipelineName: 'flow-stop',
@@ -416,10 +417,8 @@ describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
       ),
     ).rejects.toMatchObject({ name: 'PipelineExecutionNotStoppableException' });
     // The abandoned build still runs (as CodeBuild would); stopping the service ends it.
-    const builds = sb.sandbox.runtime.processes
-      .groups()
-      .filter((g) => g.owner.startsWith('build:awscicd-cap-build'));
-    expect(builds.filter((g) => ProcessTracker.alive(g.pgid))).toHaveLength(1);
+    const builds = buildGroups();
+    expect(builds).toHaveLength(1);
     await sb.sandbox.services.codepipeline.reset();
     for (const g of builds) expect(ProcessTracker.alive(g.pgid)).toBe(false);
   });
