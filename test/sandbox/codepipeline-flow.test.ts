@@ -350,7 +350,38 @@ describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
     await expect(answer('flow-superseded', t1, true, 'old token')).rejects.toMatchObject({
       name: 'InvalidApprovalTokenException',
     });
-    await answer('flow-superseded', t3, true, 'ok');
+    // The runbook's way: the AWS CLI answers with the token it read.
+    const cli = await awsCli(sb.sandbox.endpoint, [
+      'codepipeline',
+      'put-approval-result',
+      '--pipeline-name',
+      'flow-superseded',
+      '--stage-name',
+      'Approval',
+      '--action-name',
+      'ManualApproval',
+      '--result',
+      'summary=ok,status=Approved',
+      '--token',
+      t3,
+    ]);
+    expect(cli.code).toBe(0);
+    expect(cli.json.approvedAt).toBeDefined();
+    const again = await awsCli(sb.sandbox.endpoint, [
+      'codepipeline',
+      'put-approval-result',
+      '--pipeline-name',
+      'flow-superseded',
+      '--stage-name',
+      'Approval',
+      '--action-name',
+      'ManualApproval',
+      '--result',
+      'summary=again,status=Approved',
+      '--token',
+      t3,
+    ]);
+    expect(again.errorCode).toBe('ApprovalAlreadyCompletedException');
     await until(
       'third Succeeded',
       async () => (await status('flow-superseded', e3.pipelineExecutionId!)) === 'Succeeded',
