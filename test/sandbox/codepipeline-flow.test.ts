@@ -3,7 +3,7 @@
  * repository, then the real CodePipeline SDK client (and the AWS CLI) against startSandbox().
  * The sample app (sample-app/) is the source: its buildspec runs its unit tests for real.
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateRepositoryCommand } from '@aws-sdk/client-codecommit';
@@ -452,5 +452,9 @@ describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
     expect(builds).toHaveLength(1);
     await sb.sandbox.services.codepipeline.reset();
     for (const g of builds) expect(ProcessTracker.alive(g.pgid)).toBe(false);
+    // Artifacts, scratch copies and logs all lived under the sandbox's data dir; reset removes them.
+    await expect(stat(path.join(sb.sandbox.runtime.dataDir, 'codepipeline'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 });
