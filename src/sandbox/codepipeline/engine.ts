@@ -167,9 +167,8 @@ export class ExecutionEngine {
         `Pipeline ${pipeline.declaration.name} was updated to version ${pipeline.declaration.version} after execution ${execution.pipelineExecutionId} (version ${execution.pipelineVersion}) ran; start a new execution`,
       );
     }
-    const mode2 = execution.executionMode;
     if (
-      mode2 !== 'PARALLEL' &&
+      execution.executionMode !== 'PARALLEL' &&
       stage.lockedBy !== undefined &&
       stage.lockedBy !== execution.pipelineExecutionId
     ) {
