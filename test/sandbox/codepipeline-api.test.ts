@@ -344,6 +344,18 @@ describe('CodePipeline API through the AWS CLI', () => {
       'DeployBlueGreen\tNone',
     ]);
 
+    const failed = await awsCli(endpoint, [
+      'codepipeline',
+      'get-pipeline-state',
+      '--name',
+      'awscicd-cap-pipeline',
+      '--query',
+      'stageStates[0].actionStates[0].latestExecution.errorDetails',
+    ]);
+    expect(failed.json).toEqual({
+      code: 'JobFailed',
+      message: expect.stringContaining('no repository named awscicd-cap-repo was found'),
+    });
     const dup = await awsCli(endpoint, [
       'codepipeline',
       'create-pipeline',

@@ -84,6 +84,11 @@ export class CodeCommitSourceRunner implements ActionRunner {
     try {
       commitId ??= await repos.resolveRef(repositoryName, branch);
     } catch (error) {
+      if ((error as { code?: string }).code === 'RepositoryDoesNotExistException') {
+        return failed(
+          `The action failed because no repository named ${repositoryName} was found in the AWS CodeCommit service of this sandbox. Create it (CreateRepository) or correct RepositoryName, and then try again.`,
+        );
+      }
       return failed(`Could not read branch ${branch} of repository ${repositoryName}: ${String(error)}`);
     }
     if (!commitId) {
