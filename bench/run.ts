@@ -7,15 +7,16 @@
  * Each section has its own time budget; a section that fails or runs out is reported and the rest still run.
  */
 import { writeFile } from 'node:fs/promises';
-import { arch, cpus, platform, release, totalmem } from 'node:os';
+import { arch, cpus, platform, release as osRelease, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { coldStart } from './cold-start.ts';
 import type { Section, SectionResult } from './lib/section.ts';
 import { table } from './lib/stats.ts';
+import { release } from './release.ts';
 import { throughput } from './throughput.ts';
 
-const SECTIONS: readonly Section[] = [coldStart, throughput];
+const SECTIONS: readonly Section[] = [coldStart, throughput, release];
 
 const USAGE = `Usage: node bench/run.ts [--quick] [--only <section>[,<section>...]] [--out <file>]
 
@@ -143,7 +144,7 @@ async function main(): Promise<number> {
       cpuModel: cpu[0]?.model ?? 'unknown',
       memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
       node: process.version,
-      platform: `${platform()} ${release()} ${arch()}`,
+      platform: `${platform()} ${osRelease()} ${arch()}`,
     },
     sections: Object.fromEntries(
       records.map((r) => [

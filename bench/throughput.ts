@@ -6,17 +6,14 @@
  * apart from a credential scope moto routes on: neither server checks signatures, and SDK serialization would
  * only add client cost to both sides.
  */
-import { join } from 'node:path';
 import { closedLoop, type LoadResult } from './lib/load.ts';
-import { firstCallAnswered, motoAvailable, motoVersion, startMoto } from './lib/moto.ts';
-import { freePort } from './lib/ports.ts';
+import { motoAvailable, motoVersion, startMoto } from './lib/moto.ts';
+import { startSandboxProcess } from './lib/sandbox-process.ts';
 import type { Section, SectionContext } from './lib/section.ts';
 import { throwIfOver } from './lib/section.ts';
-import { type ServerProcess, startServerProcess } from './lib/server-process.ts';
 import { fmt, fmtRatio, ratio } from './lib/stats.ts';
 import { Wire, WireError } from './lib/wire.ts';
 
-const CLI = join(import.meta.dirname, '..', 'src', 'cli.ts');
 const CONCURRENCY = 16;
 
 type Server = 'sandbox' | 'moto';
@@ -155,22 +152,6 @@ function call(wire: Wire, op: Op, f: Fixture) {
           Version: '2015-12-01',
           TargetGroupArn: f.targetGroupArn,
         });
-  }
-}
-
-async function startSandboxProcess(): Promise<ServerProcess & { endpoint: string }> {
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const wire = new Wire(endpoint, 1, 2000);
-  try {
-    const server = await startServerProcess(process.execPath, [CLI, 'sandbox', '--port', String(port)], {
-      port,
-      timeoutMs: 30_000,
-      ready: () => firstCallAnswered(wire),
-    });
-    return Object.assign(server, { endpoint });
-  } finally {
-    await wire.close();
   }
 }
 

@@ -1,0 +1,143 @@
+/**
+ * The sandbox as its own process (`node src/cli.ts sandbox`), so the bench's clients and the sandbox do not
+ * share one event loop, as a harness and AWS never do; and its event log read over `/_sandbox/events`.
+ *
+ * @example
+ * const sandbox = await startSandboxProcess({ timeScale: 0.02 });
+ * const events = await fetchEvents(sandbox.endpoint, 0);
+ * await sandbox.stop();
+ */
+import { join } from 'node:path';
+import { request } from 'undici';
+import type { SandboxEvent } from '../../src/sandbox/events.ts';
+import { firstCallAnswered } from './moto.ts';
+import { freePort } from './ports.ts';
+import { type ServerProcess, startServerProcess } from './server-process.ts';
+import { Wire } from './wire.ts';
+
+const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
+
+export interface SandboxProcess extends ServerProcess {
+  readonly endpoint: string;
+}
+
+/** Starts the sandbox CLI on a free port; resolves once it answers ListPipelines. */
+export async function startSandboxProcess(options: { timeScale?: number } = {}): Promise<SandboxProcess> {
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const wire = new Wire(endpoint, 1, 2000);
+  const args = [CLI, 'sandbox', '--port', String(port)];
+  if (options.timeScale !== undefined) args.push('--time-scale', String(options.timeScale));
+  try {
+    const server = await startServerProcess(process.execPath, args, {
+      port,
+      timeoutMs: 30_000,
+      ready: () => firstCallAnswered(wire),
+    });
+    return Object.assign(server, { endpoint });
+  } finally {
+    await wire.close();
+  }
+}
+
+/** The sandbox's events with `seq > after`, oldest first. */
+export async function fetchEvents(endpoint: string, after = 0): Promise<SandboxEvent[]> {
+  const res = await request(new URL(`/_sandbox/events?after=${after}`, endpoint), {
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200)
+    throw new Error(`GET /_sandbox/events answered ${res.statusCode}: ${text.slice(0, 200)}`);
+  return JSON.parse(text) as SandboxEvent[];
+}
+
+/**
+ * Follows the event log while started (one request every `intervalMs`), so the bench can react to an event
+ * (start the reference pollers when a deployment is created) without touching the AWS API.
+ */
+export class EventTail {
+  readonly events: SandboxEvent[] = [];
+  readonly #endpoint: string;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+  #waiters: Array<{ match: (e: SandboxEvent) => boolean; resolve: (e: SandboxEvent) => void }> = [];
+  #lastError: Error | undefined;
+
+  constructor(endpoint: string, intervalMs = 20) {
+    this.#endpoint = endpoint;
+    this.#intervalMs = intervalMs;
+  }
+
+  get lastSeq(): number {
+    return this.events.at(-1)?.seq ?? 0;
+  }
+
+  /** Starts following from `after` (default: everything from the start). */
+  start(after = 0): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.#tick(after), this.#intervalMs);
+  }
+
+  async #tick(after: number): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      const fresh = await fetchEvents(this.#endpoint, Math.max(after, this.lastSeq));
+      for (const e of fresh) {
+        this.events.push(e);
+        for (const w of [...this.#waiters]) {
+          if (w.match(e)) {
+            this.#waiters.splice(this.#waiters.indexOf(w), 1);
+            w.resolve(e);
+          }
+        }
+      }
+    } catch (error) {
+      this.#lastError = error as Error;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** The first event (already seen or coming) matching; rejects after `timeoutMs` or when `signal` aborts. */
+  waitFor(
+    match: (e: SandboxEvent) => boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<SandboxEvent> {
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const entry = {
+        match,
+        resolve: (e: SandboxEvent) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(e);
+        },
+      };
+      const fail = (why: string) => {
+        const i = this.#waiters.indexOf(entry);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        signal?.removeEventListener('abort', onAbort);
+        reject(
+          new Error(`${why}${this.#lastError ? ` (last event-log error: ${this.#lastError.message})` : ''}`),
+        );
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        fail('aborted while waiting for a sandbox event');
+      };
+      const timer = setTimeout(() => fail(`no matching sandbox event within ${timeoutMs} ms`), timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(entry);
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * One release scenario on a sandbox: a {@link Harness} with recorded SDK clients provisions its own sample
+ * stack (run id = its own names), then releases `releases` version bumps (push → follow → approve → live on
+ * every target), each measured against the sandbox's event log; optionally the reference pollers follow each
+ * release's deployment at the same time.
+ *
+ * @example
+ * const tail = new EventTail(sandbox.endpoint); tail.start();
+ * const result = await runScenario({ endpoint: sandbox.endpoint, runId: 'bench1', releases: 3, references: true, tail, signal });
+ */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Harness } from '../../src/harness.ts';
+import type { SandboxEvent } from '../../src/sandbox/events.ts';
+import { type Detection, detect } from './detection.ts';
+import { type CallRecord, ApiRecorder } from './recorder.ts';
+import { fixedIntervalPoller, type PollerRun, sdkWaiter } from './reference-pollers.ts';
+import type { EventTail } from './sandbox-process.ts';
+
+export interface ScenarioOptions {
+  endpoint: string;
+  runId: string;
+  releases: number;
+  /** Run the reference pollers on each release's deployment. */
+  references: boolean;
+  tail: EventTail;
+  signal: AbortSignal;
+  log?: (line: string) => void;
+}
+
+/** Where a release's wall time went (ms). See the section notes for the definitions. */
+export interface Breakdown {
+  /** push start → the sandbox recorded the git push (the harness's clone/commit/push, git over HTTP). */
+  push: number;
+  /** push recorded → last pipeline event of the execution, minus the approval wait: the sandbox's own work. */
+  sandbox: number;
+  /** approval action InProgress → its next status: the sandbox idle until PutApprovalResult arrived. */
+  approvalWait: number;
+  /** execution Succeeded → every target proven to serve the version: noticing the end plus the live check. */
+  tail: number;
+  /** wall − sandbox = push + approvalWait + tail. */
+  harness: number;
+}
+
+export interface ReferenceResult {
+  name: string;
+  outcome: string;
+  /** Deployment Succeeded event → the first answer showing it. */
+  detectionMs?: number;
+  calls: number;
+}
+
+export interface ReleaseRun {
+  runId: string;
+  version: string;
+  executionId: string;
+  deploymentId: string;
+  pushAt: number;
+  liveAt: number;
+  wallMs: number;
+  breakdown: Breakdown;
+  detections: Detection[];
+  /** The harness's API calls during the release (every attempt). */
+  calls: CallRecord[];
+  /** Requests the live check sent to the load balancer. */
+  loadBalancerRequests: number;
+  /** The deployment's Succeeded event as the harness saw it, and its calls while the deployment ran. */
+  ours: { deploymentDetectionMs?: number; callsDuringDeployment: number };
+  references: ReferenceResult[];
+}
+
+export interface ScenarioResult {
+  runId: string;
+  provisionMs: number;
+  releases: ReleaseRun[];
+  poll: { minIntervalMs: number; maxIntervalMs: number; factor: number };
+}
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+function recordedClients(endpoint: string, recorder: ApiRecorder) {
+  const config = { endpoint, region: 'us-east-1', credentials };
+  return {
+    codepipeline: recorder.attach(new CodePipelineClient(config)),
+    codedeploy: recorder.attach(new CodeDeployClient(config)),
+    elbv2: recorder.attach(new ElasticLoadBalancingV2Client(config)),
+    autoscaling: recorder.attach(new AutoScalingClient(config)),
+  };
+}
+
+const first = (events: readonly SandboxEvent[], match: (e: SandboxEvent) => boolean) => events.find(match);
+const last = (events: readonly SandboxEvent[], match: (e: SandboxEvent) => boolean) => events.findLast(match);
+
+/** Splits a release's wall time using the sandbox's events (all on this machine's clock). */
+export function breakdownOf(
+  events: readonly SandboxEvent[],
+  ids: { repositoryName: string; executionId: string; afterSeq: number },
+  pushAt: number,
+  liveAt: number,
+): Breakdown {
+  const mine = events.filter((e) => e.seq > ids.afterSeq);
+  const pushed = first(
+    mine,
+    (e) => e.kind === 'push' && (e.detail ?? '').startsWith(`${ids.repositoryName} `),
+  );
+  const ofExecution = mine.filter((e) => e.executionId === ids.executionId);
+  const ended = last(ofExecution, (e) => e.kind === 'pipelineExecution') ?? ofExecution.at(-1);
+  const approvalStart = first(
+    ofExecution,
+    (e) => e.kind === 'action' && e.stage === 'Approval' && e.status === 'InProgress',
+  );
+  const approvalEnd =
+    approvalStart &&
+    first(
+      ofExecution,
+      (e) => e.kind === 'action' && e.action === approvalStart.action && e.seq > approvalStart.seq,
+    );
+  const pushedAt = pushed?.time ?? ofExecution[0]?.time ?? pushAt;
+  const endedAt = ended?.time ?? liveAt;
+  const approvalWait = approvalStart && approvalEnd ? approvalEnd.time - approvalStart.time : 0;
+  const wall = liveAt - pushAt;
+  const sandbox = endedAt - pushedAt - approvalWait;
+  return {
+    push: pushedAt - pushAt,
+    sandbox,
+    approvalWait,
+    tail: liveAt - endedAt,
+    harness: wall - sandbox,
+  };
+}
+
+/** Provisions a stack with its own run id, then measures `releases` releases. Tears down in any case. */
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const { endpoint, runId, tail, signal } = options;
+  const log = options.log ?? (() => {});
+  const recorder = new ApiRecorder();
+  const harness = await Harness.start({
+    sandbox: { endpoint, stop: async () => {} },
+    env: {},
+    config: { runId, endpoint },
+    clients: recordedClients(endpoint, recorder),
+  });
+  const releases: ReleaseRun[] = [];
+  try {
+    const t0 = Date.now();
+    await harness.provision();
+    const provisionMs = Date.now() - t0;
+    const names = harness.names;
+    if (!names) throw new Error(`scenario ${runId}: provision() left no stack names`);
+    log(`${runId}: stack provisioned and first version live in ${provisionMs} ms`);
+    for (let i = 0; i < options.releases; i++) {
+      if (signal.aborted) throw new Error(`scenario ${runId}: section time budget spent`);
+      const afterSeq = tail.lastSeq;
+      const pushAt = Date.now();
+      // The reference pollers start the moment the deployment is created, as a script handed the deployment
+      // id at once would.
+      const pollers = new AbortController();
+      const onAbort = () => pollers.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const references: Promise<PollerRun[]> = options.references
+        ? tail
+            .waitFor(
+              // Deployment events carry no pipeline name: this is only sound with one stack on the sandbox,
+              // which is how the release section runs the references (scale runs without them).
+              (e) =>
+                e.seq > afterSeq &&
+                e.kind === 'deployment' &&
+                e.status === 'Created' &&
+                !(e.detail ?? '').startsWith('rollback'),
+              120_000,
+              pollers.signal,
+            )
+            .then((e) => {
+              const base = {
+                endpoint,
+                deploymentId: e.deploymentId as string,
+                signal: pollers.signal,
+                maxWaitMs: 90_000,
+              };
+              return Promise.all([
+                sdkWaiter(base),
+                fixedIntervalPoller({ ...base, intervalMs: 15_000 }),
+                fixedIntervalPoller({ ...base, intervalMs: 10_000 }),
+              ]);
+            })
+        : Promise.resolve([]);
+      let release: Awaited<ReturnType<Harness['follow']>>;
+      try {
+        const push = await harness.push();
+        release = await harness.follow(push, { probe: false });
+      } catch (error) {
+        pollers.abort();
+        await references.catch(() => []);
+        throw error;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+      const liveAt = Date.now();
+      const refRuns = await references;
+      // Let the tail catch up with everything up to now.
+      await tail.waitFor((e) => e.time >= liveAt, 2000).catch(() => undefined);
+      const executionId = release.execution.pipelineExecutionId;
+      const deploymentId = release.deploymentId ?? '';
+      const events = tail.events.filter((e) => e.seq > afterSeq);
+      const include = (e: SandboxEvent) =>
+        e.time <= liveAt &&
+        (e.executionId === executionId || (deploymentId !== '' && e.deploymentId === deploymentId));
+      const detections = detect(events, recorder.observations, include);
+      const deployed = (ds: Detection[]) =>
+        ds.find((d) => d.event.kind === 'deployment' && d.event.status === 'Succeeded');
+      const ourDeployed = deployed(detections);
+      const created = events.find((e) => e.kind === 'deployment' && e.deploymentId === deploymentId);
+      const calls = recorder.callsBetween(pushAt, liveAt);
+      releases.push({
+        runId,
+        version: release.push.version,
+        executionId,
+        deploymentId,
+        pushAt,
+        liveAt,
+        wallMs: liveAt - pushAt,
+        breakdown: breakdownOf(
+          events,
+          { repositoryName: names.repositoryName, executionId, afterSeq },
+          pushAt,
+          liveAt,
+        ),
+        detections,
+        calls,
+        loadBalancerRequests: release.live?.evidence.length ?? 0,
+        ours: {
+          ...(ourDeployed?.latencyMs !== undefined ? { deploymentDetectionMs: ourDeployed.latencyMs } : {}),
+          callsDuringDeployment: created
+            ? recorder.callsBetween(created.time, ourDeployed?.detectedAt ?? liveAt).length
+            : Number.NaN,
+        },
+        references: refRuns.map((r) => {
+          const d = deployed(
+            detect(tail.events, r.recorder.observations, (e) => e.deploymentId === deploymentId),
+          );
+          return {
+            name: r.name,
+            outcome: r.outcome,
+            ...(d?.latencyMs !== undefined ? { detectionMs: d.latencyMs } : {}),
+            calls: r.recorder.calls.length,
+          };
+        }),
+      });
+      log(`${runId}: release ${i + 1} live after ${liveAt - pushAt} ms (${calls.length} API calls)`);
+    }
+    return { runId, provisionMs, releases, poll: harness.config.poll };
+  } finally {
+    await harness
+      .close()
+      .catch((error: unknown) => log(`${runId}: teardown failed: ${(error as Error).message}`));
+  }
+}
