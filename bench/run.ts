@@ -14,9 +14,10 @@ import { coldStart } from './cold-start.ts';
 import type { Section, SectionResult } from './lib/section.ts';
 import { table } from './lib/stats.ts';
 import { release } from './release.ts';
+import { scale } from './scale.ts';
 import { throughput } from './throughput.ts';
 
-const SECTIONS: readonly Section[] = [coldStart, throughput, release];
+const SECTIONS: readonly Section[] = [coldStart, throughput, release, scale];
 
 const USAGE = `Usage: node bench/run.ts [--quick] [--only <section>[,<section>...]] [--out <file>]
 
