@@ -1,0 +1,108 @@
+/** Steps of a release: push, follow the stages, approve, deploy, and prove the version is live. */
+import assert from 'node:assert/strict';
+import { Given, Then, When } from '@cucumber/cucumber';
+import { waitForDeployment } from '../src/deploy/deployment.ts';
+import type { HarnessWorld } from './world.ts';
+
+Given('the demo app is live behind the load balancer', async function (this: HarnessWorld) {
+  const first = await this.harness.provision();
+  this.previousVersion = first.push.version;
+  await this.attachResponses(first.live?.evidence ?? [], `The first version ${first.push.version} is live`);
+});
+
+Given('we watch the load balancer', async function (this: HarnessWorld) {
+  this.probe = await this.harness.startProbe();
+  this.expectCheck('traffic: the load balancer probe');
+});
+
+When('we push a version bump of the demo app', async function (this: HarnessWorld) {
+  this.current = await this.harness.push();
+  this.pushes.push(this.current);
+});
+
+When('we push a commit whose unit test fails', async function (this: HarnessWorld) {
+  this.current = await this.harness.push({ failingTest: true });
+  this.pushes.push(this.current);
+});
+
+When('we push two more version bumps in quick succession', async function (this: HarnessWorld) {
+  this.pushes.push(await this.harness.push(), await this.harness.push());
+});
+
+Then('the pipeline runs an execution for our commit', async function (this: HarnessWorld) {
+  const execution = await this.executionOf();
+  assert.equal(execution.commitId, this.push.commitId);
+  this.log(`execution ${execution.pipelineExecutionId} runs commit ${this.push.commitId}`);
+});
+
+Then('the {string} stage succeeds', async function (this: HarnessWorld, stage: string) {
+  await this.harness.waitForStage(await this.executionOf(), stage, 'Succeeded');
+});
+
+Then('the release waits for our approval', async function (this: HarnessWorld) {
+  await this.harness.waitForStage(
+    await this.executionOf(),
+    this.harness.config.stages.approval,
+    'InProgress',
+  );
+});
+
+When('we approve the release', async function (this: HarnessWorld) {
+  await this.harness.approve(await this.executionOf());
+});
+
+When('we approve the release of our commit', async function (this: HarnessWorld) {
+  await this.harness.approve(await this.executionOf());
+});
+
+When('we approve the release of the newest commit', async function (this: HarnessWorld) {
+  this.current = this.pushes.at(-1);
+  await this.harness.approve(await this.executionOf());
+});
+
+When('we reject the release', async function (this: HarnessWorld) {
+  await this.harness.reject(await this.executionOf());
+});
+
+Then('the deployment succeeds', async function (this: HarnessWorld) {
+  const execution = await this.executionOf();
+  this.deploymentId = await this.harness.deploymentOf(execution);
+  await waitForDeployment(this.harness.clients.codedeploy, this.deploymentId, {
+    timeout: this.harness.config.timeouts.deploy,
+  });
+  await this.harness.waitForStage(execution, this.harness.config.stages.deploy, 'Succeeded');
+  await this.attachLifecycle(this.deploymentId);
+  await this.attachTimeline(execution);
+});
+
+Then('every instance behind the load balancer serves the new version', async function (this: HarnessWorld) {
+  const live = await this.harness.expectLive(this.push.version);
+  await this.attachResponses(live.evidence, `Every instance serves ${this.push.version}`);
+});
+
+Then(
+  'every instance behind the load balancer serves the previous version',
+  async function (this: HarnessWorld) {
+    assert.ok(this.previousVersion, 'the previous version is unknown: the Background releases it first');
+    const live = await this.harness.expectLive(this.previousVersion);
+    await this.attachResponses(live.evidence, `Every instance still serves ${this.previousVersion}`);
+  },
+);
+
+Then('no request failed while the new version rolled out', async function (this: HarnessWorld) {
+  const report = await this.stopProbe();
+  this.checked('traffic:');
+  assert.equal(
+    report.failures.total,
+    0,
+    `${report.failures.total} of ${report.requests} requests failed (longest outage ${report.longestOutageMs} ms)`,
+  );
+  const served = report.versions.map((v) => v.version);
+  assert.ok(
+    served.includes(this.push.version),
+    `the probe never saw ${this.push.version}; it saw ${served.join(', ')}`,
+  );
+  this.log(
+    `${report.requests} requests, 0 failed; versions ${served.join(' → ')}; mixed for ${report.mixedVersionWindowMs} ms`,
+  );
+});

@@ -1,0 +1,64 @@
+/** Steps proving teardown: no resource, process or port of the run is left. */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { Then, When } from '@cucumber/cucumber';
+import { ProcessTracker } from '../src/sandbox/processes.ts';
+import { runSandbox } from './hooks.ts';
+import type { HarnessWorld } from './world.ts';
+
+interface Footprint {
+  instances: { instanceId: string; port: number }[];
+  groups: number[];
+}
+
+const footprints = new WeakMap<HarnessWorld, Footprint>();
+
+When('we tear down the stack', async function (this: HarnessWorld) {
+  const sandbox = runSandbox();
+  assert.ok(sandbox, 'this step inspects the sandbox: run it with HARNESS_TARGET=sandbox');
+  footprints.set(this, {
+    instances: sandbox.services.fleet.list().map((i) => ({ instanceId: i.instanceId, port: i.port })),
+    groups: sandbox.runtime.processes.groups().map((g) => g.pgid),
+  });
+  const report = await this.harness.teardown();
+  await this.attachJson('teardown', report);
+  assert.deepEqual(report.failed, [], 'some deletes failed');
+});
+
+Then('no resource of the run is left', async function (this: HarnessWorld) {
+  const report = await this.harness.leakCheck();
+  await this.attachJson('leak-check', report);
+  assert.ok(report.clean, `left: ${report.leftovers.map((l) => `${l.kind} ${l.id}`).join(', ')}`);
+});
+
+Then('no process or port of the run is left', async function (this: HarnessWorld) {
+  const footprint = footprints.get(this);
+  assert.ok(footprint && footprint.instances.length > 0, 'no instances were recorded before teardown');
+  const sandbox = runSandbox()!;
+  const running = sandbox.services.fleet.list().filter((i) => i.state !== 'terminated');
+  assert.deepEqual(
+    running.map((i) => i.instanceId),
+    [],
+    'instances still running',
+  );
+  const alive = footprint.groups.filter((pgid) => ProcessTracker.alive(pgid));
+  assert.deepEqual(alive, [], 'process groups still alive');
+  const open = [];
+  for (const { instanceId, port } of footprint.instances)
+    if (await accepts(port)) open.push(`${instanceId}:${port}`);
+  assert.deepEqual(open, [], 'instance ports still accept connections');
+  this.log(
+    `${footprint.instances.length} instances and ${footprint.groups.length} process groups gone, ports closed`,
+  );
+});
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
