@@ -20,6 +20,7 @@ import {
   GetDeploymentGroupCommand,
   GetDeploymentTargetCommand,
   ListDeploymentTargetsCommand,
+  StopDeploymentCommand,
   UpdateDeploymentGroupCommand,
 } from '@aws-sdk/client-codedeploy';
 import {
@@ -37,7 +38,11 @@ import { useSandbox } from './helpers/sandbox.ts';
 const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
 
 /** A revision whose app answers `/` with its VERSION and `/health` with 200 (500 when `unhealthy`). */
-async function writeRevision(dir: string, version: string, options: { unhealthy?: boolean } = {}) {
+async function writeRevision(
+  dir: string,
+  version: string,
+  options: { unhealthy?: boolean; slow?: boolean } = {},
+) {
   await mkdir(join(dir, 'scripts'), { recursive: true });
   await writeFile(join(dir, 'VERSION'), version);
   await writeFile(
@@ -51,6 +56,7 @@ async function writeRevision(dir: string, version: string, options: { unhealthy?
       'hooks:',
       ...[
         'ApplicationStop',
+        'BeforeInstall',
         'ApplicationStart',
         'ValidateService',
         'BeforeAllowTraffic',
@@ -65,6 +71,7 @@ async function writeRevision(dir: string, version: string, options: { unhealthy?
       '[ -f "$DEPLOY_ROOT/app.pid" ] && kill "$(cat "$DEPLOY_ROOT/app.pid")" 2>/dev/null; rm -f "$DEPLOY_ROOT/app.pid"; sleep 0.2; exit 0',
     ApplicationStart: `VERSION=$(cat "$DEPLOY_ROOT/opt/app/VERSION") nohup node -e "require('http').createServer((q,s)=>{if(q.url==='/health'){s.writeHead(${health});return s.end()}s.setHeader('x-instance-id',process.env.INSTANCE_ID);s.end(process.env.VERSION)}).listen(process.env.PORT,'127.0.0.1')" >/dev/null 2>&1 &\necho $! > "$DEPLOY_ROOT/app.pid"`,
     ValidateService: `for i in $(seq 1 100); do\n  code=$(node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>console.log(r.status),()=>console.log(0))")\n  [ "$code" = 200 ] && exit 0\n  [ "$code" = 500 ] && { echo "health answered 500" >&2; exit 1; }\n  sleep 0.1\ndone\nexit 1`,
+    BeforeInstall: options.slow ? 'sleep 3' : 'true',
     BeforeAllowTraffic: 'echo "$LIFECYCLE_EVENT on $INSTANCE_ID" >> "$DEPLOY_ROOT/traffic.log"',
     AfterBlockTraffic: 'echo "$LIFECYCLE_EVENT on $INSTANCE_ID" >> "$DEPLOY_ROOT/traffic.log"',
   };
@@ -141,8 +148,9 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
       ['v2', 'v2', false],
       ['broken', 'broken', true],
       ['v3', 'v3', false],
+      ['slow', 'slow', false],
     ] as const) {
-      await writeRevision(join(work, key), version, { unhealthy });
+      await writeRevision(join(work, key), version, { unhealthy, slow: key === 'slow' });
       await sb.sandbox.services.codedeploy.registerRevision(rev(key), join(work, key));
     }
     const elb = sb.clients.elbv2;
@@ -328,6 +336,53 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
       ['AllowTraffic', 'Succeeded'],
       ['AfterAllowTraffic', 'Succeeded'],
     ]);
+  });
+
+  it('StopDeployment with autoRollbackEnabled while green installs: Stopped, rollback linked, green gone, blue still serving', async () => {
+    const blueGroup = await currentGroup();
+    const p = probe(sb.sandbox.port, dns);
+    const id = await deploy('slow');
+    const deadline = Date.now() + 30_000;
+    while (!sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 500)); // green is in BeforeInstall (sleep 3)
+    const stop = await cd().send(new StopDeploymentCommand({ deploymentId: id, autoRollbackEnabled: true }));
+    expect(stop.status).toBe('Pending');
+    const stopped = await wait(id);
+    expect(stopped).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
+    // The running BeforeInstall scripts were allowed to finish; nothing after them was scheduled (aws-semantics 3.9).
+    const green = await cd().send(
+      new ListDeploymentTargetsCommand({
+        deploymentId: id,
+        targetFilters: { ServerInstanceLabel: ['Green'] },
+      }),
+    );
+    const events = (
+      await cd().send(new GetDeploymentTargetCommand({ deploymentId: id, targetId: green.targetIds![0] }))
+    ).deploymentTarget!.instanceTarget!.lifecycleEvents!;
+    expect(events.find((e) => e.lifecycleEventName === 'BeforeInstall')?.status).toBe('Succeeded');
+    expect(events.find((e) => e.lifecycleEventName === 'Install')?.status).toBe('Skipped');
+    const rollback = await wait(stopped.rollbackInfo!.rollbackDeploymentId!);
+    const answers = await p.stop();
+    expect(rollback).toMatchObject({
+      status: 'Succeeded',
+      creator: 'codeDeployRollback',
+      rollbackInfo: { rollbackTriggeringDeploymentId: id },
+    });
+    expect(answers.filter((a) => a.status !== 200 || a.body !== 'v2')).toEqual([]);
+    expect(await currentGroup()).toBe(blueGroup);
+    expect(sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`)).toBeUndefined();
+    const group = (
+      await cd().send(
+        new GetDeploymentGroupCommand({ applicationName: 'shop', deploymentGroupName: 'shop-bg' }),
+      )
+    ).deploymentGroupInfo!;
+    expect(group.lastAttemptedDeployment).toMatchObject({
+      deploymentId: rollback.deploymentId,
+      status: 'Succeeded',
+    });
+    expect(group.lastSuccessfulDeployment?.deploymentId).toBe(rollback.deploymentId);
   });
 
   it('waits in Ready with STOP_DEPLOYMENT until ContinueDeployment (AWS CLI) reroutes', async () => {

@@ -58,8 +58,10 @@ class StopRequested extends Error {
 }
 
 interface Run {
-  /** Aborted by StopDeployment or the sandbox stopping. */
+  /** Aborted by StopDeployment or the sandbox stopping: no more events are scheduled, waits end. */
   readonly controller: AbortController;
+  /** Aborted only when the sandbox stops: running hook scripts are killed (StopDeployment lets them finish). */
+  readonly halt: AbortController;
   stop?: { autoRollbackEnabled?: boolean; code: string; message: string };
   halted: boolean;
   /** Wakes the Ready wait (ContinueDeployment READY_WAIT). */
@@ -99,7 +101,12 @@ export class DeploymentEngine {
 
   /** Starts running a deployment that is in `Created`. */
   start(d: DeploymentRecord): void {
-    const run: Run = { controller: new AbortController(), halted: false, downloaded: new Set() };
+    const run: Run = {
+      controller: new AbortController(),
+      halt: new AbortController(),
+      halted: false,
+      downloaded: new Set(),
+    };
     this.#runs.set(d.deploymentId, run);
     run.done = this.#run(d, run).finally(() => this.#runs.delete(d.deploymentId));
   }
@@ -160,6 +167,7 @@ export class DeploymentEngine {
     for (const run of runs) {
       run.halted = true;
       run.controller.abort(new Error('sandbox stopped'));
+      run.halt.abort(new Error('sandbox stopped'));
     }
     await Promise.allSettled(runs.map((r) => r.done));
   }
@@ -626,7 +634,7 @@ export class DeploymentEngine {
       deploymentGroupName: d.deploymentGroupName,
       deploymentGroupId: d.deploymentGroupId,
       revision: d.revision,
-      signal: run.controller.signal,
+      signal: run.halt.signal,
     };
     for (const name of events) {
       const event = target.lifecycleEvents.find((e) => e.lifecycleEventName === name);
