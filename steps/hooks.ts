@@ -75,18 +75,16 @@ Before(async function (this: HarnessWorld) {
 After(async function (this: HarnessWorld, { result, pickle }) {
   if (!this.harness) return;
   const failed = result?.status === Status.FAILED;
-  try {
-    if (failed) await attachFailureEvidence(this, result?.exception);
-    if (this.probe && !this.probeReport) await this.stopProbe().catch(() => undefined);
-  } finally {
-    const report = await this.harness.close();
-    if (report) {
-      await this.attachJson('teardown', report);
-      if (report.failed.length) {
-        throw new Error(
-          `teardown left ${report.failed.map((f) => `${f.kind} ${f.id}: ${f.reason}`).join('; ')}`,
-        );
-      }
+  // Evidence first (it needs the stack), then teardown whatever happened; neither may skip the other.
+  if (failed) await attachFailureEvidence(this, result?.exception).catch(() => undefined);
+  if (this.probe && !this.probeReport) await this.stopProbe().catch(() => undefined);
+  const report = await this.harness.close();
+  if (report) {
+    await this.attachJson('teardown', report);
+    if (report.failed.length) {
+      throw new Error(
+        `teardown left ${report.failed.map((f) => `${f.kind} ${f.id}: ${f.reason}`).join('; ')}`,
+      );
     }
   }
   const left = await this.harness.leakCheck().catch(() => undefined);
