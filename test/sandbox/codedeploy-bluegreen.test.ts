@@ -442,4 +442,26 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
     const again = await awsCli(sb.sandbox.endpoint, ['deploy', 'continue-deployment', '--deployment-id', id]);
     expect(again.errorCode).toBe('DeploymentAlreadyCompletedException');
   });
+
+  it('with STOP_DEPLOYMENT and no ContinueDeployment in time, the deployment is Stopped and green removed', async () => {
+    const before = await currentGroup();
+    await cd().send(
+      new UpdateDeploymentGroupCommand({
+        applicationName: 'shop',
+        currentDeploymentGroupName: 'shop-bg',
+        blueGreenDeploymentConfiguration: {
+          terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 1 },
+          deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 1 },
+          greenFleetProvisioningOption: { action: 'COPY_AUTO_SCALING_GROUP' },
+        },
+      }),
+    );
+    const id = await deploy('v2');
+    const info = await wait(id);
+    expect(info).toMatchObject({ status: 'Stopped', errorInformation: { code: 'TIMEOUT' } });
+    expect(info.rollbackInfo).toBeUndefined();
+    expect(await currentGroup()).toBe(before);
+    expect(sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`)).toBeUndefined();
+    expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v3');
+  });
 });

@@ -301,6 +301,27 @@ describe('CodeDeploy in-place deployments', () => {
       'Stopped',
     ]);
     expect(list.json.deployments).toEqual([id]);
+    const listed = await awsCli(sb.sandbox.endpoint, [
+      'deploy',
+      'list-deployment-instances',
+      '--deployment-id',
+      rollbackId,
+    ]);
+    expect(listed.json.instancesList.sort()).toEqual(
+      instances()
+        .map((i) => i.instanceId)
+        .sort(),
+    );
+    const one = await awsCli(sb.sandbox.endpoint, [
+      'deploy',
+      'get-deployment-instance',
+      '--deployment-id',
+      rollbackId,
+      '--instance-id',
+      listed.json.instancesList[0],
+    ]);
+    expect(one.json.instanceSummary).toMatchObject({ deploymentId: rollbackId, status: 'Succeeded' });
+    expect(one.json.instanceSummary.lifecycleEvents).toHaveLength(7);
     const all = await sb.clients.codedeploy.send(
       new ListDeploymentsCommand({ applicationName: 'web', deploymentGroupName: 'web-inplace' }),
     );
