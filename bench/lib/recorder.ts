@@ -51,8 +51,10 @@ export class ApiRecorder {
         async (args: unknown) => {
           const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
           try {
-            const result = await next(args);
-            this.calls.push({ at: Date.now(), operation, ok: true });
+            // Below the deserializer: `result.response` is the raw HTTP answer of this attempt.
+            const result = (await next(args)) as { response?: { statusCode?: number } };
+            const status = result.response?.statusCode ?? 200;
+            this.calls.push({ at: Date.now(), operation, ok: status < 300 });
             return result;
           } catch (error) {
             this.calls.push({ at: Date.now(), operation, ok: false });

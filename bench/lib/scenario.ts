@@ -38,8 +38,12 @@ export interface Breakdown {
   sandbox: number;
   /** approval action InProgress → its next status: the sandbox idle until PutApprovalResult arrived. */
   approvalWait: number;
-  /** execution Succeeded → every target proven to serve the version: noticing the end plus the live check. */
+  /** execution Succeeded → every target proven to serve the version: {@link noticeEnd} + {@link liveCheck}. */
   tail: number;
+  /** execution Succeeded → the first harness response showing it (NaN when the harness never saw it). */
+  noticeEnd: number;
+  /** that response → every target proven to serve the version (the HTTP live check and what precedes it). */
+  liveCheck: number;
   /** wall − sandbox = push + approvalWait + tail. */
   harness: number;
 }
@@ -99,6 +103,7 @@ export function breakdownOf(
   ids: { repositoryName: string; executionId: string; afterSeq: number },
   pushAt: number,
   liveAt: number,
+  detections: readonly Detection[] = [],
 ): Breakdown {
   const mine = events.filter((e) => e.seq > ids.afterSeq);
   const pushed = first(
@@ -122,11 +127,14 @@ export function breakdownOf(
   const approvalWait = approvalStart && approvalEnd ? approvalEnd.time - approvalStart.time : 0;
   const wall = liveAt - pushAt;
   const sandbox = endedAt - pushedAt - approvalWait;
+  const noticedAt = ended ? detections.find((d) => d.event.seq === ended.seq)?.detectedAt : undefined;
   return {
     push: pushedAt - pushAt,
     sandbox,
     approvalWait,
     tail: liveAt - endedAt,
+    noticeEnd: noticedAt === undefined ? Number.NaN : noticedAt - endedAt,
+    liveCheck: noticedAt === undefined ? Number.NaN : liveAt - noticedAt,
     harness: wall - sandbox,
   };
 }
@@ -226,6 +234,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
           { repositoryName: names.repositoryName, executionId, afterSeq },
           pushAt,
           liveAt,
+          detections,
         ),
         detections,
         calls,

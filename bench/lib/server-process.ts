@@ -56,6 +56,28 @@ function installSafetyNet(): void {
   }
 }
 
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // no member left
+  }
+}
+
+/** Waits until no process of group `pid` exists (zombies included: they are gone once reaped). */
+async function groupGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Spawns `command` in its own process group and resolves once `ready()` answers true. */
 export async function startServerProcess(
   command: string,
@@ -89,31 +111,16 @@ export async function startServerProcess(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const pid = child.pid;
-      if (pid && child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(-pid, 'SIGTERM');
-        } catch {
-          // group already gone
-        }
-        const killed = await Promise.race([
-          exited.then(() => true),
-          new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref()),
-        ]);
-        if (!killed) {
-          try {
-            process.kill(-pid, 'SIGKILL');
-          } catch {
-            // gone meanwhile
+      if (pid) {
+        signalGroup(pid, 'SIGTERM');
+        // The group, not just the leader: a wrapper (a pyenv shim, sh) may exit before the real server.
+        if (!(await groupGone(pid, 3000))) {
+          signalGroup(pid, 'SIGKILL');
+          if (!(await groupGone(pid, 3000))) {
+            throw new Error(`${command} (process group ${pid}) still alive 6 s after SIGTERM and SIGKILL`);
           }
-          await exited;
         }
-      }
-      // Children of the group may outlive the leader for a moment; the port tells.
-      try {
-        process.kill(-(pid ?? 0), 0);
-        process.kill(-(pid ?? 0), 'SIGKILL');
-      } catch {
-        // no member left
+        await exited;
       }
       live.delete(child);
       await waitPortFree(options.port, 5000);
