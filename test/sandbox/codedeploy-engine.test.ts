@@ -264,11 +264,23 @@ describe('deployment engine', () => {
     const off = cd().onDeploymentChange((info) => {
       if (seen.at(-1) !== info.status) seen.push(info.status!);
     });
-    const { deploymentId } = await cd().createDeployment({
-      applicationName: 'eng',
-      deploymentGroupName: 'slow',
-      artifactDir: join(work, 'slow'),
-    });
+    // Two creates racing for one group: exactly one deployment starts (only one may be active, aws-semantics 3.3).
+    const both = await Promise.allSettled(
+      [1, 2].map(() =>
+        cd().createDeployment({
+          applicationName: 'eng',
+          deploymentGroupName: 'slow',
+          artifactDir: join(work, 'slow'),
+        }),
+      ),
+    );
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.code).toBe(
+      'DeploymentLimitExceededException',
+    );
+    const { deploymentId } = (
+      both.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ deploymentId: string }>
+    ).value;
     const info = await cd().waitForDeployment(deploymentId, AbortSignal.timeout(30_000));
     off();
     expect(info.status).toBe('Failed');
@@ -287,7 +299,7 @@ describe('deployment engine', () => {
     ).toEqual(['Install', 'AfterInstall', 'ApplicationStart', 'ValidateService']);
     const instance = sb.sandbox.services.fleet.get(target.targetId)!;
     const pid = Number((await import('node:fs')).readFileSync(join(instance.root, 'sleeper.pid'), 'utf8'));
-    expect(ProcessTracker.alive(pid)).toBe(false);
+    expect(ProcessTracker.alive(pid)).toBe(false); // the agent waited for the killed group to end
   });
 
   it('a stopped sandbox leaves no process group alive and no instance port open', async () => {

@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { chmod, cp, mkdir, readdir, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { type Instance, Fleet } from '../fleet/index.ts';
+import { ProcessTracker } from '../processes.ts';
 import type { SandboxRuntime } from '../types.ts';
 import { type AppSpec, AppSpecError, readAppSpec } from './appspec.ts';
 import type { Diagnostics, RevisionLocation } from './store.ts';
@@ -323,6 +324,11 @@ export class Agent {
     );
     clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onAbort);
+    if ((timedOut || ctx.signal.aborted) && pgid !== undefined) {
+      // A killed script's group (its children too) must be gone before the next event runs on the instance.
+      const until = Date.now() + KILL_GRACE_MS + 3000;
+      while (ProcessTracker.alive(pgid) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    }
     await new Promise((r) => setImmediate(r));
     child.stdout?.destroy();
     child.stderr?.destroy();
