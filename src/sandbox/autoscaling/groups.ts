@@ -57,6 +57,13 @@ function checkBounds(min: number, max: number, desired: number): void {
   }
 }
 
+/**
+ * @example
+ * const groups = new GroupManager(runtime, new AutoScalingStore(), fleet);
+ * await groups.create({ name: 'web', minSize: 2, maxSize: 2, launchConfigurationName: 'lc' }); // 2 running instances
+ * await groups.update('web', { desiredCapacity: 1 }); // one is terminated
+ * await groups.delete('web', true);
+ */
 export class GroupManager {
   readonly runtime: SandboxRuntime;
   readonly store: AutoScalingStore;

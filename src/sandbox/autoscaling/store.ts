@@ -41,6 +41,11 @@ export interface AutoScalingGroupRecord {
   status?: string;
 }
 
+/**
+ * @example
+ * const store = new AutoScalingStore();
+ * store.groups.get('web')?.instances.size; // instances of group 'web'
+ */
 export class AutoScalingStore {
   readonly groups = new Map<string, AutoScalingGroupRecord>();
 

@@ -64,6 +64,19 @@ export function underRoot(root: string, absolute: string): string {
   return mapped;
 }
 
+/**
+ * One agent serves every instance of the sandbox (it keeps, per instance and deployment group, the last
+ * successful and the most recent bundle, as the real agent's deployment-instructions files do).
+ *
+ * @example
+ * const agent = new Agent(runtime);
+ * const ctx = { instance, deploymentId: 'd-ABCDEFGH1', applicationName: 'web', deploymentGroupName: 'dg',
+ *   deploymentGroupId: dgId, signal: AbortSignal.timeout(600_000) };
+ * await agent.downloadBundle(ctx, revisionDir);
+ * await agent.install(ctx);
+ * const outcome = await agent.runHooks(ctx, 'ApplicationStart', agent.archiveDir(ctx));
+ * outcome.diagnostics.errorCode; // 'Success' | 'ScriptFailed' | 'ScriptTimedOut' | ...
+ */
 export class Agent {
   readonly runtime: SandboxRuntime;
   /** `<instance>|<deployment group id>` → archive dir of the last revision that deployed successfully there. */

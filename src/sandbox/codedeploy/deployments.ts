@@ -36,6 +36,13 @@ export function revisionKey(location: RevisionLocation): string | undefined {
   return undefined;
 }
 
+/**
+ * @example
+ * const deployments = new Deployments(runtime, store, engine);
+ * await deployments.registerRevision({ revisionType: 'S3', s3Location: { bucket: 'b', key: 'app.zip', bundleType: 'zip' } }, dir);
+ * const d = await deployments.create({ applicationName: 'web', deploymentGroupName: 'dg',
+ *   revision: { revisionType: 'S3', s3Location: { bucket: 'b', key: 'app.zip', bundleType: 'zip' } } });
+ */
 export class Deployments {
   readonly runtime: SandboxRuntime;
   readonly store: CodeDeployStore;

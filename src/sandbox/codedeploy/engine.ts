@@ -84,6 +84,13 @@ export interface EngineDeps {
 
 export type DeploymentListener = (deployment: DeploymentRecord) => void;
 
+/**
+ * @example
+ * const engine = new DeploymentEngine({ runtime, store, fleet, autoscaling, agent, traffic });
+ * engine.start(record); // a DeploymentRecord in Created, already in the store
+ * const done = await engine.waitFor(record, AbortSignal.timeout(600_000));
+ * done.status; // 'Succeeded' | 'Failed' | 'Stopped'
+ */
 export class DeploymentEngine {
   readonly deps: EngineDeps;
   readonly #runs = new Map<string, Run>();

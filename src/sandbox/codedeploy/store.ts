@@ -232,6 +232,11 @@ export const ACTIVE_STATUSES: ReadonlySet<DeploymentStatus> = new Set([
   'Baking',
 ]);
 
+/**
+ * @example
+ * const store = new CodeDeployStore();
+ * store.configs.get('CodeDeployDefault.HalfAtATime')?.minimumHealthyHosts; // { type: 'FLEET_PERCENT', value: 50 }
+ */
 export class CodeDeployStore {
   readonly applications = new Map<string, ApplicationRecord>();
   /** Keyed by `<app>/<dg>`. */

@@ -21,6 +21,12 @@ const OK: EventOutcome = {
   diagnostics: { errorCode: 'Success', scriptName: '', message: 'Succeeded', logTail: '' },
 };
 
+/**
+ * @example
+ * const traffic = new Traffic(runtime, () => elbv2);
+ * const out = await traffic.allow({ targetGroupInfoList: [{ name: 'web-tg' }] }, 'i-0123456789abcdef0', signal);
+ * out.ok; // true once the instance is healthy in every target group
+ */
 export class Traffic {
   readonly runtime: SandboxRuntime;
   readonly #registry: () => TargetRegistry | undefined;
