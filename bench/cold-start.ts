@@ -35,6 +35,7 @@ async function sandboxProcess(): Promise<number> {
     const server = await startServerProcess(process.execPath, [CLI, 'sandbox', '--port', String(port)], {
       port,
       timeoutMs: 30_000,
+      termGraceMs: 20_000,
       ready: () => firstCallAnswered(wire),
     });
     await server.stop();
@@ -68,7 +69,7 @@ async function repeat(
 export const coldStart: Section = {
   name: 'cold-start',
   title: '1. Cold start: start -> first answered API call (CodePipeline ListPipelines)',
-  budgetMs: 150_000,
+  budgetMs: 80_000,
   async run(context) {
     const runs = context.quick ? 3 : 10;
     const results: Record<string, number[]> = {};

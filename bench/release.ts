@@ -156,7 +156,7 @@ function referenceTable(runs: ReleaseRun[]): { table: ResultTable; data: Record<
 export const release: Section = {
   name: 'release',
   title: `3-6. Release scenario on the sandbox (time scale ${TIME_SCALE})`,
-  budgetMs: 240_000,
+  budgetMs: 150_000,
   async run(context) {
     const releases = context.quick ? 2 : 3;
     const sandbox = await startSandboxProcess({ timeScale: TIME_SCALE });

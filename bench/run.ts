@@ -12,12 +12,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { coldStart } from './cold-start.ts';
 import type { Section, SectionResult } from './lib/section.ts';
+import { stopAllServers } from './lib/server-process.ts';
 import { table } from './lib/stats.ts';
 import { release } from './release.ts';
 import { scale } from './scale.ts';
 import { throughput } from './throughput.ts';
 
 const SECTIONS: readonly Section[] = [coldStart, throughput, release, scale];
+/** `npm run bench` must finish within 10 minutes; a section that would start past this is skipped. */
+const OVERALL_BUDGET_MS = 9.5 * 60_000;
 
 const USAGE = `Usage: node bench/run.ts [--quick] [--only <section>[,<section>...]] [--out <file>]
 
@@ -25,6 +28,8 @@ Sections: ${SECTIONS.map((s) => s.name).join(', ')}
   --quick        fewer runs, shorter load windows
   --only NAMES   run only these sections (comma-separated)
   --out FILE     where to write the JSON results (default bench/results.json)
+  --budget-scale X  multiply every section's time budget by X (0 < X <= 1), to prove a section past its
+                 budget is abandoned and everything it started is stopped
 `;
 
 interface SectionRecord {
@@ -36,14 +41,15 @@ interface SectionRecord {
   result?: SectionResult;
 }
 
-function parse(): { quick: boolean; only?: string[]; out: string } {
-  let values: { quick?: boolean; only?: string; out?: string; help?: boolean };
+function parse(): { quick: boolean; only?: string[]; budgetScale: number; out: string } {
+  let values: { quick?: boolean; only?: string; out?: string; 'budget-scale'?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         quick: { type: 'boolean' },
         only: { type: 'string' },
         out: { type: 'string' },
+        'budget-scale': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -68,10 +74,23 @@ function parse(): { quick: boolean; only?: string[]; out: string } {
     );
     process.exit(2);
   }
-  return { quick: values.quick ?? false, only, out: values.out ?? join(import.meta.dirname, 'results.json') };
+  const budgetScale = Number(values['budget-scale'] ?? '1');
+  if (!(budgetScale > 0 && budgetScale <= 1)) {
+    process.stderr.write(
+      `bench: --budget-scale must be a number in (0, 1], got '${values['budget-scale']}'\n`,
+    );
+    process.exit(2);
+  }
+  return {
+    quick: values.quick ?? false,
+    only,
+    budgetScale,
+    out: values.out ?? join(import.meta.dirname, 'results.json'),
+  };
 }
 
-async function runSection(section: Section, quick: boolean): Promise<SectionRecord> {
+async function runSection(section: Section, quick: boolean, budgetScale: number): Promise<SectionRecord> {
+  const budgetMs = section.budgetMs * budgetScale;
   const controller = new AbortController();
   const started = performance.now();
   const log = (message: string) => process.stderr.write(`[${section.name}] ${message}\n`);
@@ -81,11 +100,10 @@ async function runSection(section: Section, quick: boolean): Promise<SectionReco
     timer = setTimeout(() => {
       controller.abort();
       timer = setTimeout(
-        () =>
-          reject(new Error(`did not finish within its budget of ${section.budgetMs / 1000} s (+30 s grace)`)),
-        30_000,
+        () => reject(new Error(`did not finish within its budget of ${budgetMs / 1000} s (+20 s grace)`)),
+        20_000,
       );
-    }, section.budgetMs);
+    }, budgetMs);
   });
   try {
     const result = await Promise.race([section.run({ quick, signal: controller.signal, log }), hardStop]);
@@ -125,13 +143,25 @@ function print(record: SectionRecord): void {
 }
 
 async function main(): Promise<number> {
-  const { quick, only, out } = parse();
+  const { quick, only, out, budgetScale } = parse();
   const started = Date.now();
   const records: SectionRecord[] = [];
   for (const section of SECTIONS) {
     if (only && !only.includes(section.name)) continue;
+    if (Date.now() - started + section.budgetMs > OVERALL_BUDGET_MS) {
+      const record: SectionRecord = {
+        name: section.name,
+        title: section.title,
+        ok: false,
+        error: `skipped: its budget would pass the overall limit of ${OVERALL_BUDGET_MS / 60_000} minutes`,
+        wallMs: 0,
+      };
+      records.push(record);
+      print(record);
+      continue;
+    }
     process.stderr.write(`[bench] ${section.title}\n`);
-    const record = await runSection(section, quick);
+    const record = await runSection(section, quick, budgetScale);
     records.push(record);
     print(record);
   }
@@ -163,4 +193,12 @@ async function main(): Promise<number> {
   return records.every((r) => r.ok) ? 0 : 1;
 }
 
-process.exitCode = await main();
+let code = 1;
+try {
+  code = await main();
+} finally {
+  // An abandoned section may have left a server running and timers pending: stop the servers, then exit
+  // rather than wait for handles nobody will close.
+  await stopAllServers();
+}
+process.exit(code);

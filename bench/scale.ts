@@ -70,7 +70,7 @@ async function level(context: SectionContext, n: number): Promise<Level> {
 export const scale: Section = {
   name: 'scale',
   title: `7. Scale: concurrent release scenarios on one sandbox (time scale ${TIME_SCALE})`,
-  budgetMs: 300_000,
+  budgetMs: 170_000,
   async run(context) {
     const levels: Level[] = [];
     const notes: string[] = [];

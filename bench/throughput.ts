@@ -169,9 +169,11 @@ async function measure(context: SectionContext, server: Server, durationMs: numb
       const probe = await fn();
       if (probe.status !== 200) {
         // Not implemented (moto answers GetPipelineState with an error): record what it said instead.
-        results[op] = {
-          unsupported: `HTTP ${probe.status}: ${probe.body.replace(/\s+/g, ' ').slice(0, 160)}`,
-        };
+        const text = probe.body
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim();
+        results[op] = { unsupported: `HTTP ${probe.status}: ${text.slice(0, 120)}` };
         context.log(`${server} ${op}: not answered (${results[op].unsupported})`);
         continue;
       }
@@ -197,7 +199,7 @@ const isLoad = (r: LoadResult | { unsupported: string } | undefined): r is LoadR
 export const throughput: Section = {
   name: 'throughput',
   title: `2. Sandbox throughput/latency, ${CONCURRENCY} concurrent clients, raw HTTP (undici) vs moto_server`,
-  budgetMs: 150_000,
+  budgetMs: 100_000,
   async run(context) {
     const durationMs = context.quick ? 2000 : 5000;
     const notes: string[] = [];

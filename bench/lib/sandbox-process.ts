@@ -32,6 +32,7 @@ export async function startSandboxProcess(options: { timeScale?: number } = {}):
     const server = await startServerProcess(process.execPath, args, {
       port,
       timeoutMs: 30_000,
+      termGraceMs: 20_000,
       ready: () => firstCallAnswered(wire),
     });
     return Object.assign(server, { endpoint });

@@ -20,6 +20,11 @@ export interface ServerProcessOptions {
   timeoutMs: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * How long SIGTERM may take before SIGKILL. The sandbox needs it to end its own process groups (instances,
+   * builds), which a SIGKILL of the sandbox would orphan. @default 5000
+   */
+  termGraceMs?: number;
 }
 
 export interface ServerProcess {
@@ -27,33 +32,36 @@ export interface ServerProcess {
   readonly pid: number;
   /** ms from spawn to the first `ready()` that resolved true. */
   readonly readyMs: number;
-  /** Ends the process group (SIGTERM, then SIGKILL after 3 s) and waits until the port is free. Idempotent. */
+  /** Ends the process group (SIGTERM, then SIGKILL after `termGraceMs`) and waits until the port is free. Idempotent. */
   stop(): Promise<void>;
 }
 
 const live = new Set<ChildProcess>();
+const running = new Set<ServerProcess>();
 let netInstalled = false;
 
-/** Ends every server still running when the bench process exits (crash, Ctrl-C, deadline). */
+/**
+ * Asks every server still running to stop when the bench process exits (crash, Ctrl-C, abandoned section).
+ * SIGTERM, not SIGKILL: a sandbox then still ends the instance and build processes it started.
+ */
 function installSafetyNet(): void {
   if (netInstalled) return;
   netInstalled = true;
-  const killAll = () => {
-    for (const child of live) {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+  const termAll = () => {
+    for (const child of live) if (child.pid) signalGroup(child.pid, 'SIGTERM');
   };
-  process.once('exit', killAll);
+  process.once('exit', termAll);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      killAll();
+      termAll();
       process.exit(130);
     });
   }
+}
+
+/** Stops every server this module started that is still running (for the end of a run with an abandoned section). */
+export async function stopAllServers(): Promise<void> {
+  await Promise.allSettled([...running].map((s) => s.stop()));
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -114,20 +122,31 @@ export async function startServerProcess(
       if (pid) {
         signalGroup(pid, 'SIGTERM');
         // The group, not just the leader: a wrapper (a pyenv shim, sh) may exit before the real server.
-        if (!(await groupGone(pid, 3000))) {
+        const grace = options.termGraceMs ?? 5000;
+        if (!(await groupGone(pid, grace))) {
           signalGroup(pid, 'SIGKILL');
           if (!(await groupGone(pid, 3000))) {
-            throw new Error(`${command} (process group ${pid}) still alive 6 s after SIGTERM and SIGKILL`);
+            throw new Error(
+              `${command} (process group ${pid}) still alive after SIGTERM, ${grace} ms and SIGKILL`,
+            );
           }
         }
         await exited;
       }
       live.delete(child);
+      running.delete(handle);
       await waitPortFree(options.port, 5000);
     })();
     return stopping;
   };
 
+  const handle: { -readonly [K in keyof ServerProcess]: ServerProcess[K] } = {
+    port: options.port,
+    pid: child.pid ?? 0,
+    readyMs: Number.NaN,
+    stop,
+  };
+  running.add(handle);
   const deadline = Date.now() + options.timeoutMs;
   try {
     for (;;) {
@@ -149,5 +168,6 @@ export async function startServerProcess(
     await stop();
     throw error;
   }
-  return { port: options.port, pid: child.pid ?? 0, readyMs: performance.now() - started, stop };
+  handle.readyMs = performance.now() - started;
+  return handle;
 }
