@@ -15,6 +15,12 @@ import type { ResultTable, Section } from './lib/section.ts';
 import { fmt, fmtRatio, max, median, percentile, ratio } from './lib/stats.ts';
 
 export const TIME_SCALE = 0.02;
+/**
+ * The second phase's time scale: long enough (a blue/green deployment of ~25 s, dominated by the scaled
+ * deregistration delay and blue termination wait) for the harness's poll interval to back off to its cap, as
+ * it does during a real deployment of minutes.
+ */
+export const LONG_TIME_SCALE = 0.25;
 
 /** A run id usable in resource names (lowercase, ≤ 16 characters). */
 export function benchRunId(tag: string): string {
@@ -23,24 +29,30 @@ export function benchRunId(tag: string): string {
 
 const KINDS = ['pipelineExecution', 'stage', 'action', 'deployment'] as const;
 
+const wallCols = (r: ReleaseRun) => [
+  r.wallMs,
+  r.breakdown.push,
+  r.breakdown.sandbox,
+  r.breakdown.approvalWait,
+  r.breakdown.noticeEnd,
+  r.breakdown.liveCheck,
+  r.breakdown.harness,
+];
+
+const wallCells = (label: string, v: number[]) => [
+  label,
+  ...v.map((x) => fmt(x / 1000, 2)),
+  `${fmt((100 * (v[6] ?? 0)) / (v[0] ?? 1), 0)}%`,
+];
+
+function wallRow(label: string, r: ReleaseRun): string[] {
+  return wallCells(label, wallCols(r));
+}
+
 function wallTable(runs: ReleaseRun[]): ResultTable {
-  const cols = (r: ReleaseRun) => [
-    r.wallMs,
-    r.breakdown.push,
-    r.breakdown.sandbox,
-    r.breakdown.approvalWait,
-    r.breakdown.noticeEnd,
-    r.breakdown.liveCheck,
-    r.breakdown.harness,
-  ];
-  const row = (label: string, v: number[]) => [
-    label,
-    ...v.map((x) => fmt(x / 1000, 2)),
-    `${fmt((100 * (v[6] ?? 0)) / (v[0] ?? 1), 0)}%`,
-  ];
-  const rows = runs.map((r, i) => row(`release ${i + 1}`, cols(r)));
-  const med = [0, 1, 2, 3, 4, 5, 6].map((i) => median(runs.map((r) => cols(r)[i] as number)));
-  rows.push(row('median', med));
+  const rows = runs.map((r, i) => wallRow(`release ${i + 1}`, r));
+  const med = [0, 1, 2, 3, 4, 5, 6].map((i) => median(runs.map((r) => wallCols(r)[i] as number)));
+  rows.push(wallCells('median', med));
   return {
     title: '3. Release wall time, push -> live on every target (seconds)',
     header: [
@@ -119,20 +131,36 @@ function callsTable(runs: ReleaseRun[]): { table: ResultTable; data: Record<stri
   };
 }
 
-function referenceTable(runs: ReleaseRun[]): { table: ResultTable; data: Record<string, unknown> } {
+interface Phase {
+  label: string;
+  timeScale: number;
+  runs: ReleaseRun[];
+  provisionMs: number;
+  poll: { minIntervalMs: number; maxIntervalMs: number; factor: number };
+}
+
+function referenceRows(phase: Phase): { rows: string[][]; data: Record<string, unknown> } {
+  const { runs } = phase;
+  const deployS = fmt(median(runs.map((r) => r.deploymentMs)) / 1000, 1);
   const oursLat = median(
     runs.flatMap((r) => (r.ours.deploymentDetectionMs === undefined ? [] : [r.ours.deploymentDetectionMs])),
   );
   const oursCalls = median(runs.map((r) => r.ours.callsDuringDeployment));
   const names = [...new Set(runs.flatMap((r) => r.references.map((x) => x.name)))];
-  const rows = [['codepipeline-harness (ours)', fmt(oursLat, 0), fmt(oursCalls, 1), '1x', '1x', 'Succeeded']];
-  const data: Record<string, unknown> = { ours: { detectionMsMedian: oursLat, callsMedian: oursCalls } };
+  const rows = [
+    [deployS, 'codepipeline-harness (ours)', fmt(oursLat, 0), fmt(oursCalls, 1), '1x', '1x', 'Succeeded'],
+  ];
+  const data: Record<string, unknown> = {
+    deploymentMsMedian: median(runs.map((r) => r.deploymentMs)),
+    ours: { detectionMsMedian: oursLat, callsMedian: oursCalls },
+  };
   for (const name of names) {
     const refs = runs.flatMap((r) => r.references.filter((x) => x.name === name));
     const lat = median(refs.flatMap((x) => (x.detectionMs === undefined ? [] : [x.detectionMs])));
     const calls = median(refs.map((x) => x.calls));
     const outcomes = [...new Set(refs.map((x) => x.outcome))].join(', ');
     rows.push([
+      deployS,
       name,
       fmt(lat, 0),
       fmt(calls, 1),
@@ -142,89 +170,131 @@ function referenceTable(runs: ReleaseRun[]): { table: ResultTable; data: Record<
     ]);
     data[name] = { detectionMsMedian: lat, callsMedian: calls, outcomes, runs: refs };
   }
+  return { rows, data };
+}
+
+function referenceTable(phases: Phase[]): { table: ResultTable; data: Record<string, unknown> } {
+  const rows: string[][] = [];
+  const data: Record<string, unknown> = {};
+  for (const phase of phases) {
+    const r = referenceRows(phase);
+    rows.push(...r.rows);
+    data[phase.label] = r.data;
+  }
   return {
     table: {
       title:
-        '6. Following the same deployment: time to notice it Succeeded, and API calls (median over releases)',
-      header: ['poller', 'detect ms', 'calls', 'latency vs ours', 'calls vs ours', 'outcome'],
+        '6. Following the same deployment: time to notice it Succeeded, and API calls while it ran (medians)',
+      header: ['deploy s', 'poller', 'detect ms', 'calls', 'latency vs ours', 'calls vs ours', 'outcome'],
       rows,
     },
     data,
   };
 }
 
+async function runPhase(
+  context: Parameters<Section['run']>[0],
+  label: string,
+  timeScale: number,
+  releases: number,
+): Promise<Phase> {
+  const sandbox = await startSandboxProcess({ timeScale });
+  const tail = new EventTail(sandbox.endpoint);
+  tail.start();
+  try {
+    const result = await runScenario({
+      endpoint: sandbox.endpoint,
+      runId: benchRunId('r'),
+      releases,
+      references: true,
+      tail,
+      signal: context.signal,
+      log: (line) => context.log(`[scale ${timeScale}] ${line}`),
+    });
+    return { label, timeScale, runs: result.releases, provisionMs: result.provisionMs, poll: result.poll };
+  } finally {
+    tail.stop();
+    await sandbox.stop();
+  }
+}
+
+const releaseData = (r: ReleaseRun) => ({
+  version: r.version,
+  wallMs: r.wallMs,
+  deploymentMs: r.deploymentMs,
+  breakdown: r.breakdown,
+  calls: r.calls.length,
+  loadBalancerRequests: r.loadBalancerRequests,
+  ours: r.ours,
+  references: r.references,
+  detections: r.detections.map((d) => ({
+    kind: d.event.kind,
+    status: d.event.status,
+    stage: d.event.stage,
+    action: d.event.action,
+    latencyMs: d.latencyMs ?? null,
+  })),
+});
+
 export const release: Section = {
   name: 'release',
-  title: `3-6. Release scenario on the sandbox (time scale ${TIME_SCALE})`,
-  budgetMs: 150_000,
+  title: `3-6. Release scenario on the sandbox (time scale ${TIME_SCALE}; section 6 also at ${LONG_TIME_SCALE})`,
+  budgetMs: 210_000,
   async run(context) {
     const releases = context.quick ? 2 : 3;
-    const sandbox = await startSandboxProcess({ timeScale: TIME_SCALE });
-    const tail = new EventTail(sandbox.endpoint);
-    tail.start();
-    try {
-      const result = await runScenario({
-        endpoint: sandbox.endpoint,
-        runId: benchRunId('r'),
-        releases,
-        references: true,
-        tail,
-        signal: context.signal,
-        log: context.log,
-      });
-      const runs = result.releases;
-      const detection = detectionTable(runs);
-      const calls = callsTable(runs);
-      const refs = referenceTable(runs);
-      const notes = [
-        `One stack (blue/green, 2 instances), ${releases} releases after the first; sandbox in its own process at time scale ${TIME_SCALE}; ` +
-          `harness poll interval ${result.poll.minIntervalMs}-${result.poll.maxIntervalMs} ms (factor ${result.poll.factor}); traffic probe off.`,
-        'Wall = push start -> every target proven to serve the version. "sandbox work" = from the sandbox recording the git push ' +
-          'to the execution\'s last event, minus "approval wait" (approval InProgress -> its next status: the sandbox idle until ' +
-          'PutApprovalResult arrived). "harness share" = wall - sandbox work = push (git clone/commit/push) + approval wait + ' +
-          '"notice end" (execution Succeeded -> the harness\'s first response showing it) + "live check" (from there until ' +
-          'every target is proven to serve the version over HTTP).',
-        "Detection: for each status change in the sandbox event log (the release's execution, stages, actions, deployment), the " +
-          'first SDK response the harness received showing that status or a later one of the same entity (SDK middleware ' +
-          'timestamps). "observed" < "changes" means the harness never asked about that entity.',
-        'Reference pollers start when the sandbox logs the deployment as Created (read from the event log, no API calls), on their ' +
-          'own SDK clients; "ours" counts every harness call (pipeline state included) between the deployment\'s Created event ' +
-          "and the harness noticing Succeeded. With a time-scaled deployment of a few seconds a 10-15 s poller's latency is " +
-          'its interval minus the deployment time; on AWS deployments take minutes and the gap is up to one interval.',
-      ];
-      return {
-        tables: [wallTable(runs), detection.table, calls.table, refs.table],
-        data: {
-          timeScale: TIME_SCALE,
-          provisionMs: result.provisionMs,
-          poll: result.poll,
-          releases: runs.map((r) => ({
-            version: r.version,
-            wallMs: r.wallMs,
-            breakdown: r.breakdown,
-            calls: r.calls.length,
-            loadBalancerRequests: r.loadBalancerRequests,
-            ours: r.ours,
-            references: r.references,
-            detections: r.detections.map((d) => ({
-              kind: d.event.kind,
-              status: d.event.status,
-              stage: d.event.stage,
-              action: d.event.action,
-              latencyMs: d.latencyMs ?? null,
-            })),
-          })),
-          wallMsMedian: median(runs.map((r) => r.wallMs)),
-          harnessShareMsMedian: median(runs.map((r) => r.breakdown.harness)),
-          detection: detection.data,
-          calls: calls.data,
-          references: refs.data,
-        },
-        notes,
-      };
-    } finally {
-      tail.stop();
-      await sandbox.stop();
+    const short = await runPhase(context, `timeScale ${TIME_SCALE}`, TIME_SCALE, releases);
+    const phases = [short];
+    const notes: string[] = [];
+    if (context.quick) {
+      notes.push(`--quick: the long-deployment phase (time scale ${LONG_TIME_SCALE}) is skipped.`);
+    } else {
+      phases.push(await runPhase(context, `timeScale ${LONG_TIME_SCALE}`, LONG_TIME_SCALE, 1));
     }
+    const runs = short.runs;
+    const wall = wallTable(runs);
+    for (const phase of phases.slice(1)) {
+      for (const r of phase.runs) {
+        wall.rows.push(wallRow(`scale ${phase.timeScale} (1 run)`, r));
+      }
+    }
+    const detection = detectionTable(runs);
+    const calls = callsTable(runs);
+    const refs = referenceTable(phases);
+    notes.push(
+      `One stack (blue/green, 2 instances) per phase, ${releases} releases after the first at time scale ${TIME_SCALE} ` +
+        `(tables 3-5 and the first rows of 6), one more at ${LONG_TIME_SCALE} (last rows of 3 and 6; a single sample: a ` +
+        "fixed poller's latency there depends on where its ticks fall). Sandbox in its own process; harness poll interval " +
+        `${short.poll.minIntervalMs}-${short.poll.maxIntervalMs} ms (factor ${short.poll.factor}); traffic probe off.`,
+      'Wall = push start -> every target proven to serve the version. "sandbox work" = from the sandbox recording the git ' +
+        'push to the execution\'s last event, minus "approval wait" (approval InProgress -> its next status: the sandbox ' +
+        'idle until PutApprovalResult arrived). "harness share" = wall - sandbox work = push (git clone/commit/push) + ' +
+        'approval wait + "notice end" (execution Succeeded -> the harness\'s first response showing it) + "live check" ' +
+        '(from there until every target is proven to serve the version: 5 good answers in a row, 200 ms apart).',
+      "Detection: for each status change in the sandbox event log (the release's execution, stages, actions, deployment), " +
+        'the first SDK response the harness received showing that status or a later one of the same entity (SDK ' +
+        'middleware timestamps). "observed" < "changes" would mean the harness never asked about that entity.',
+      'Reference pollers start when the sandbox logs the deployment as Created (read from the event log, no API calls), ' +
+        'on their own SDK clients. "ours" counts every harness call (pipeline state included) between the Created event ' +
+        "and the harness noticing Succeeded. A fixed poller's latency is at most its interval (15 s for the SDK waiter's " +
+        'first delay and the CLI); with a deployment shorter than the interval it is the interval minus the deployment.',
+    );
+    return {
+      tables: [wall, detection.table, calls.table, refs.table],
+      data: {
+        phases: phases.map((p) => ({
+          label: p.label,
+          timeScale: p.timeScale,
+          provisionMs: p.provisionMs,
+          poll: p.poll,
+          releases: p.runs.map(releaseData),
+        })),
+        wallMsMedian: median(runs.map((r) => r.wallMs)),
+        harnessShareMsMedian: median(runs.map((r) => r.breakdown.harness)),
+        detection: detection.data,
+        calls: calls.data,
+        references: refs.data,
+      },
+      notes,
+    };
   },
 };

@@ -68,6 +68,8 @@ export interface ReleaseRun {
   detections: Detection[];
   /** The harness's API calls during the release (every attempt). */
   calls: CallRecord[];
+  /** The deployment's Created → Succeeded in the sandbox's log (NaN when it did not succeed). */
+  deploymentMs: number;
   /** Requests the live check sent to the load balancer. */
   loadBalancerRequests: number;
   /** The deployment's Succeeded event as the harness saw it, and its calls while the deployment ran. */
@@ -238,6 +240,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         ),
         detections,
         calls,
+        deploymentMs:
+          (events.find(
+            (e) => e.kind === 'deployment' && e.deploymentId === deploymentId && e.status === 'Succeeded',
+          )?.time ?? Number.NaN) - (created?.time ?? Number.NaN),
         loadBalancerRequests: release.live?.evidence.length ?? 0,
         ours: {
           ...(ourDeployed?.latencyMs !== undefined ? { deploymentDetectionMs: ourDeployed.latencyMs } : {}),
