@@ -248,6 +248,12 @@ export class DeploymentEngine {
         rollbackMessage: `Automatic rollback in progress: deployment ${rollback.deploymentId} redeploys the revision of ${good.deploymentId}.`,
       };
       this.#finish(d, dg, status, info);
+      // The rollback is now the group's latest attempt.
+      dg.lastAttemptedDeployment = {
+        deploymentId: rollback.deploymentId,
+        status: 'Created',
+        createTime: rollback.createTime,
+      };
       this.start(rollback);
       return;
     }
@@ -303,7 +309,6 @@ export class DeploymentEngine {
     };
     this.deps.store.deployments.set(r.deploymentId, r);
     dg.targetRevision = r.revision;
-    dg.lastAttemptedDeployment = { deploymentId: r.deploymentId, status: 'Created', createTime: now };
     this.#event('deployment', 'Created', r.deploymentId, undefined, `rollback of ${d.deploymentId}`);
     return r;
   }
