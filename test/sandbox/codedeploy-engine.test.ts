@@ -13,6 +13,7 @@ import {
   CreateApplicationCommand,
   CreateDeploymentGroupCommand,
   GetDeploymentTargetCommand,
+  ListApplicationsCommand,
 } from '@aws-sdk/client-codedeploy';
 import {
   CreateListenerCommand,
@@ -300,6 +301,32 @@ describe('deployment engine', () => {
     const instance = sb.sandbox.services.fleet.get(target.targetId)!;
     const pid = Number((await import('node:fs')).readFileSync(join(instance.root, 'sleeper.pid'), 'utf8'));
     expect(ProcessTracker.alive(pid)).toBe(false); // the agent waited for the killed group to end
+  });
+
+  it('POST /_sandbox/reset ends a running deployment, its scripts and every instance', async () => {
+    await group('reset', 1);
+    await writeRevision(join(work, 'reset'), 'r1', { BeforeInstall: { body: 'sleep 20', timeout: 60 } });
+    const { deploymentId } = await cd().createDeployment({
+      applicationName: 'eng',
+      deploymentGroupName: 'reset',
+      artifactDir: join(work, 'reset'),
+    });
+    const id = sb.sandbox.services.autoscaling.instancesOf('reset-asg')[0]!;
+    const deadline = Date.now() + 10_000;
+    while (sb.sandbox.runtime.processes.groups(`instance:${id}`).length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const pgids = sb.sandbox.runtime.processes.groups().map((g) => g.pgid);
+    expect(pgids.some((g) => ProcessTracker.alive(g))).toBe(true);
+    const started = Date.now();
+    const res = await fetch(`${sb.sandbox.endpoint}/_sandbox/reset`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(15_000); // the 20 s script did not have to finish
+    expect(pgids.filter((g) => ProcessTracker.alive(g))).toEqual([]);
+    expect(sb.sandbox.services.fleet.list()).toEqual([]);
+    expect(cd().getDeploymentInfo(deploymentId)).toBeUndefined();
+    const apps = await sb.clients.codedeploy.send(new ListApplicationsCommand({}));
+    expect(apps.applications).toEqual([]);
   });
 
   it('a stopped sandbox leaves no process group alive and no instance port open', async () => {
