@@ -41,7 +41,7 @@ const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
 async function writeRevision(
   dir: string,
   version: string,
-  options: { unhealthy?: boolean; slow?: boolean } = {},
+  options: { unhealthy?: boolean; slow?: boolean; failAfterAllow?: boolean } = {},
 ) {
   await mkdir(join(dir, 'scripts'), { recursive: true });
   await writeFile(join(dir, 'VERSION'), version);
@@ -60,6 +60,7 @@ async function writeRevision(
         'ApplicationStart',
         'ValidateService',
         'BeforeAllowTraffic',
+        'AfterAllowTraffic',
         'AfterBlockTraffic',
       ].flatMap((e) => [`  ${e}:`, `    - location: scripts/${e}.sh`, '      timeout: 30']),
       '',
@@ -73,6 +74,7 @@ async function writeRevision(
     ValidateService: `for i in $(seq 1 100); do\n  code=$(node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>console.log(r.status),()=>console.log(0))")\n  [ "$code" = 200 ] && exit 0\n  [ "$code" = 500 ] && { echo "health answered 500" >&2; exit 1; }\n  sleep 0.1\ndone\nexit 1`,
     BeforeInstall: options.slow ? 'sleep 3' : 'true',
     BeforeAllowTraffic: 'echo "$LIFECYCLE_EVENT on $INSTANCE_ID" >> "$DEPLOY_ROOT/traffic.log"',
+    AfterAllowTraffic: options.failAfterAllow ? 'echo "post-shift check failed" >&2; exit 2' : 'true',
     AfterBlockTraffic: 'echo "$LIFECYCLE_EVENT on $INSTANCE_ID" >> "$DEPLOY_ROOT/traffic.log"',
   };
   for (const [e, body] of Object.entries(scripts)) {
@@ -149,8 +151,13 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
       ['broken', 'broken', true],
       ['v3', 'v3', false],
       ['slow', 'slow', false],
+      ['late', 'late', false],
     ] as const) {
-      await writeRevision(join(work, key), version, { unhealthy, slow: key === 'slow' });
+      await writeRevision(join(work, key), version, {
+        unhealthy,
+        slow: key === 'slow',
+        failAfterAllow: key === 'late',
+      });
       await sb.sandbox.services.codedeploy.registerRevision(rev(key), join(work, key));
     }
     const elb = sb.clients.elbv2;
@@ -383,6 +390,37 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
       status: 'Succeeded',
     });
     expect(group.lastSuccessfulDeployment?.deploymentId).toBe(rollback.deploymentId);
+  });
+
+  it('a failure after the traffic shift routes traffic back to blue and deletes green', async () => {
+    const blueGroup = await currentGroup();
+    const p = probe(sb.sandbox.port, dns);
+    const id = await deploy('late');
+    const failed = await wait(id);
+    expect(failed).toMatchObject({ status: 'Failed', errorInformation: { code: 'HEALTH_CONSTRAINTS' } });
+    const rollback = await wait(failed.rollbackInfo!.rollbackDeploymentId!);
+    const answers = await p.stop();
+    expect(rollback.status).toBe('Succeeded');
+    // Green served while it was registered (as on AWS); no request failed, and blue serves again.
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    expect(answers.at(-1)?.body).toBe('v2');
+    expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v2');
+    expect(await currentGroup()).toBe(blueGroup);
+    expect(sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`)).toBeUndefined();
+    const green = await cd().send(
+      new ListDeploymentTargetsCommand({
+        deploymentId: id,
+        targetFilters: { ServerInstanceLabel: ['Green'] },
+      }),
+    );
+    const events = (
+      await cd().send(new GetDeploymentTargetCommand({ deploymentId: id, targetId: green.targetIds![0] }))
+    ).deploymentTarget!.instanceTarget!.lifecycleEvents!;
+    expect(events.find((e) => e.lifecycleEventName === 'AllowTraffic')?.status).toBe('Succeeded');
+    expect(events.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.diagnostics).toMatchObject({
+      errorCode: 'ScriptFailed',
+      scriptName: 'scripts/AfterAllowTraffic.sh',
+    });
   });
 
   it('waits in Ready with STOP_DEPLOYMENT until ContinueDeployment (AWS CLI) reroutes', async () => {
