@@ -54,6 +54,7 @@ const P = 'h-e2e';
 const SAMPLE_APP = join(import.meta.dirname, '..', '..', 'sample-app');
 const run = 'run-e2e0001';
 const runTag = { key: 'codepipeline-harness:run', value: run };
+let throttled = 0;
 
 describe('the harness library on the sandbox', () => {
   let sandbox: Sandbox;
@@ -73,6 +74,20 @@ describe('the harness library on the sandbox', () => {
       overrides: { endpoint: sandbox.endpoint, pipelineName: `${P}-pipeline`, runId: run },
     });
     clients = createClients(config);
+    // Counts every throttled attempt (the SDK's own retries included) to prove the storm really happened.
+    for (const client of [clients.codepipeline, clients.codedeploy] as const) {
+      (client.middlewareStack as { add: (m: unknown, o: unknown) => void }).add(
+        (next: (a: unknown) => Promise<unknown>) => async (args: unknown) => {
+          try {
+            return await next(args);
+          } catch (error) {
+            if ((error as { name?: string }).name === 'ThrottlingException') throttled += 1;
+            throw error;
+          }
+        },
+        { step: 'finalizeRequest', priority: 'low', name: 'countThrottles' },
+      );
+    }
     codecommit = new CodeCommitClient({
       region: 'us-east-1',
       endpoint: sandbox.endpoint,
@@ -286,6 +301,17 @@ describe('the harness library on the sandbox', () => {
   });
 
   it('releases a new version: its own execution, approval, zero failed requests, live on every target', async () => {
+    // A throttling storm on every API the library polls: half the calls answer ThrottlingException.
+    sandbox.faults.set({
+      seed: 7,
+      rules: ['GetPipelineState', 'GetPipelineExecution', 'ListPipelineExecutions', 'GetDeployment'].map(
+        (operation) => ({
+          operation,
+          type: 'throttle' as const,
+          rate: 0.5,
+        }),
+      ),
+    });
     const probe = probeTraffic(url, { intervalMs: 25 });
     const pushed = await pushVersionBump({ repoUrl, runId: run });
     const execution = await pipeline.findExecution({ commitId: pushed.commitId, timeout: 30_000 });
@@ -301,6 +327,8 @@ describe('the harness library on the sandbox', () => {
       intervalMs: 20,
     });
     const report = await probe.stop();
+    sandbox.faults.clear();
+    expect(throttled).toBeGreaterThan(5);
 
     expect(Object.values(live.instances)).toEqual([pushed.version, pushed.version]);
     expect(report.failures.total).toBe(0);
