@@ -115,3 +115,90 @@ describe('redact', () => {
     );
   });
 });
+
+/** A git smart-HTTP server (git http-backend behind Basic auth) that only lets the right token in. */
+async function authenticatedGitServer(projectRoot: string, token: string) {
+  const { createServer } = await import('node:http');
+  const { spawn } = await import('node:child_process');
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    const auth = req.headers.authorization ?? '';
+    seen.push(auth ? 'with credentials' : 'anonymous');
+    if (auth !== `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' });
+      res.end();
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://x');
+    const cgi = spawn('git', ['http-backend'], {
+      env: {
+        ...process.env,
+        GIT_PROJECT_ROOT: projectRoot,
+        GIT_HTTP_EXPORT_ALL: '1',
+        PATH_INFO: url.pathname,
+        QUERY_STRING: url.search.slice(1),
+        REQUEST_METHOD: req.method ?? 'GET',
+        CONTENT_TYPE: req.headers['content-type'] ?? '',
+        REMOTE_USER: 'x-access-token',
+        REMOTE_ADDR: '127.0.0.1',
+      },
+    });
+    req.pipe(cgi.stdin);
+    let head = Buffer.alloc(0);
+    let headersDone = false;
+    cgi.stdout.on('data', (chunk: Buffer) => {
+      if (headersDone) return void res.write(chunk);
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      headersDone = true;
+      const lines = head.subarray(0, end).toString().split('\r\n');
+      let status = 200;
+      for (const line of lines) {
+        const [name, ...rest] = line.split(':');
+        const value = rest.join(':').trim();
+        if (name?.toLowerCase() === 'status') status = Number(value.split(' ')[0]);
+        else if (name) res.setHeader(name, value);
+      }
+      res.writeHead(status);
+      res.write(head.subarray(end + 4));
+    });
+    cgi.stdout.on('end', () => res.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}/app.git`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('GitHub token auth', () => {
+  it('authenticates through GIT_ASKPASS with the token from the named env var, never in the URL', async () => {
+    const token = 'ghp_test_only_0123456789';
+    const remote = await authenticatedGitServer(root, token);
+    try {
+      const denied = await pushVersionBump({ repoUrl: remote.url, runId: 'run-gh2', workDir: work }).catch(
+        (e: unknown) => e,
+      );
+      expect(denied).toBeInstanceOf(SourcePushError);
+      const pushed = await pushVersionBump({
+        repoUrl: remote.url,
+        runId: 'run-gh2',
+        workDir: work,
+        auth: { type: 'github-token', tokenEnv: 'TEST_GH_TOKEN' },
+        env: { TEST_GH_TOKEN: token },
+      });
+      expect(git(['--git-dir', bare, 'rev-parse', 'main'])).toBe(pushed.commitId);
+      expect(remote.seen).toContain('with credentials');
+      expect(readdirSync(work)).toEqual([]);
+    } finally {
+      await remote.close();
+    }
+  });
+});
