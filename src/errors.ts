@@ -343,3 +343,25 @@ export function formatDuration(ms: number): string {
   const rest = minutes % 60;
   return rest ? `${Math.floor(minutes / 60)}h ${rest}m` : `${Math.floor(minutes / 60)}h`;
 }
+
+/** What a check observed, without throwing: the value, or the typed harness error it would have thrown. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: HarnessError };
+
+/**
+ * Turns any assert form into a result form: resolves `{ ok: false, error }` for a `HarnessError` (a failed
+ * check) and still rejects for anything else (a bug, a network failure that outlived the retries).
+ *
+ * @example
+ * ```ts
+ * const approval = await outcome(pipeline.approve(execution, { summary: 'ok', timeout: 0 }));
+ * if (!approval.ok && approval.error instanceof ApprovalNotOursError) console.log('not ours:', approval.error.openFor);
+ * ```
+ */
+export async function outcome<T>(check: Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await check };
+  } catch (error) {
+    if (error instanceof HarnessError) return { ok: false, error };
+    throw error;
+  }
+}

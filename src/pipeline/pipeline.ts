@@ -5,6 +5,7 @@
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import type { HarnessConfig } from '../config.ts';
+import { type DeploymentOfOptions, deploymentOf } from '../deploy/deployment.ts';
 import type { IntervalOptions } from '../poll.ts';
 import { type ApprovalOptions, type ApprovalResult, approve, reject } from './approval.ts';
 import { type FindExecutionOptions, findExecution } from './execution.ts';
@@ -115,6 +116,11 @@ export class Pipeline {
   /** See `reject`. */
   reject(execution: ExecutionRef, options: ApprovalOptions): Promise<ApprovalResult> {
     return reject(this.context, execution, this.#approvalDefaults(options));
+  }
+
+  /** The CodeDeploy deployment id behind `stage`'s Deploy action of our execution. See `deploymentOf`. */
+  deploymentOf(execution: ExecutionRef, stage: string, options: DeploymentOfOptions = {}): Promise<string> {
+    return deploymentOf(this.context, execution, stage, options);
   }
 
   #approvalDefaults(options: ApprovalOptions): ApprovalOptions {

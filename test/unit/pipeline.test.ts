@@ -21,6 +21,7 @@ import {
   ExecutionNotFoundError,
   ExecutionSupersededError,
   StageTimeoutError,
+  outcome,
 } from '../../src/errors.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 
@@ -312,6 +313,19 @@ describe('approve', () => {
     expect(error).toBeInstanceOf(ApprovalNotOursError);
     expect((error as Error).message).toContain('InvalidApprovalTokenException');
     expect((error as Error).message).not.toContain(TOKEN);
+  });
+
+  it('has a result form that returns the refusal instead of throwing it', async () => {
+    cp.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: { pipelineExecutionId: OURS, status: 'InProgress' },
+    });
+    cp.on(GetPipelineStateCommand).resolves(
+      state(stage('Approval', OTHER, 'InProgress', approvalAction('InProgress', TOKEN))),
+    );
+    const result = await outcome(pipeline().approve(execution, { summary: 'ok', timeout: 0 }));
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error).toBeInstanceOf(ApprovalNotOursError);
+    expect(cp.commandCalls(PutApprovalResultCommand)).toHaveLength(0);
   });
 
   it('refuses to answer our approval twice', async () => {
