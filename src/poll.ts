@@ -14,6 +14,12 @@ export interface IntervalOptions {
   max?: number;
   /** @default 1.5 */
   factor?: number;
+  /**
+   * Each sleep is randomized by ±this fraction, so pollers sharing a round-robin load balancer or an API
+   * never fall into lock-step (two 200 ms pollers would otherwise each see only one of two targets).
+   * @default 0.2
+   */
+  jitter?: number;
 }
 
 /** What `timeoutError` receives to build a domain-specific timeout error. */
@@ -159,6 +165,7 @@ export async function poll<T>(
   const min = options.interval?.min ?? 250; // ms
   const max = Math.max(min, options.interval?.max ?? 5000); // ms
   const factor = options.interval?.factor ?? 1.5;
+  const jitter = Math.min(Math.max(options.interval?.jitter ?? 0.2, 0), 1);
   const describe = options.describe ?? jsonDescribe;
   const { signal, timeout } = options;
   if (!Number.isFinite(timeout) || timeout < 0) {
@@ -258,7 +265,7 @@ export async function poll<T>(
     const left = deadline - performance.now();
     if (left <= 0) throw timeoutFailure();
     // Never sleep past the deadline: the last probe runs at the deadline itself.
-    await sleep(Math.min(interval, left), undefined, signal ? { signal } : undefined).catch(() => {
+    await sleep(Math.min(interval * (1 + jitter * (2 * Math.random() - 1)), left), undefined, signal ? { signal } : undefined).catch(() => {
       throw abortReason(signal!);
     });
   }
