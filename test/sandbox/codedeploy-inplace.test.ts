@@ -6,7 +6,12 @@
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateAutoScalingGroupCommand, DeleteAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  CreateAutoScalingGroupCommand,
+  DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
 import {
   BatchGetDeploymentTargetsCommand,
   CreateApplicationCommand,
@@ -331,6 +336,41 @@ describe('CodeDeploy in-place deployments', () => {
       .send(new StopDeploymentCommand({ deploymentId: id }))
       .catch((e) => e);
     expect(again.name).toBe('DeploymentAlreadyCompletedException');
+  });
+
+  it('a scale-out gets the last successful revision before going InService (creator autoscaling)', async () => {
+    const before = instances().map((i) => i.instanceId);
+    await sb.clients.autoscaling.send(
+      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'web-asg', MaxSize: 3, DesiredCapacity: 3 }),
+    );
+    const described = await sb.clients.autoscaling.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web-asg'] }),
+    );
+    const fresh = described.AutoScalingGroups![0]!.Instances!.filter((i) => !before.includes(i.InstanceId!));
+    expect(fresh.map((i) => i.LifecycleState)).toEqual(['Pending:Wait']);
+    const newId = fresh[0]!.InstanceId!;
+    const deadline = Date.now() + 30_000;
+    while (!sb.sandbox.services.autoscaling.instancesOf('web-asg').includes(newId) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(sb.sandbox.services.autoscaling.instancesOf('web-asg')).toContain(newId);
+    expect(await fetchText(sb.sandbox.services.fleet.get(newId)!.port)).toBe('v2');
+    const latest = (
+      await sb.clients.codedeploy.send(
+        new ListDeploymentsCommand({ applicationName: 'web', deploymentGroupName: 'web-inplace' }),
+      )
+    ).deployments![0]!;
+    const info = (await sb.clients.codedeploy.send(new GetDeploymentCommand({ deploymentId: latest })))
+      .deploymentInfo!;
+    expect(info).toMatchObject({
+      creator: 'autoscaling',
+      status: 'Succeeded',
+      revision: { s3Location: { key: 'v2.zip' } },
+    });
+    const targets = await sb.clients.codedeploy.send(
+      new ListDeploymentTargetsCommand({ deploymentId: latest }),
+    );
+    expect(targets.targetIds).toEqual([newId]);
   });
 
   it('deleting the group terminates the instances: their apps end and their ports are free', async () => {

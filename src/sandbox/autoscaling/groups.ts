@@ -64,8 +64,24 @@ function checkBounds(min: number, max: number, desired: number): void {
  * await groups.update('web', { desiredCapacity: 1 }); // one is terminated
  * await groups.delete('web', true);
  */
+/**
+ * CodeDeploy's launch lifecycle hook on a group (the `hook` of a deployment group's `autoScalingGroups`): instances a
+ * scale-out launches wait in `Pending:Wait` until CodeDeploy deployed the group's last successful revision to them;
+ * then they go InService (and join the target groups), or are terminated when that deployment failed (ABANDON).
+ */
+export interface LaunchHook {
+  /** True when instances new to the group must get a deployment first. */
+  wants(groupName: string): boolean;
+  /** Deploys to the new instances; resolves true to put them in service. */
+  run(groupName: string, instanceIds: string[]): Promise<boolean>;
+}
+
 export class GroupManager {
   readonly runtime: SandboxRuntime;
+  /** Set by CodeDeploy. */
+  launchHook?: LaunchHook;
+  /** Lifecycle-hook waits under way (reset and stop wait for them). */
+  readonly pending = new Set<Promise<void>>();
   readonly store: AutoScalingStore;
   readonly fleet: Fleet;
   /** Set once ELBv2 is built (it comes after AutoScaling); without it target groups are stored only. */
@@ -159,7 +175,7 @@ export class GroupManager {
     if (change.availabilityZones?.length) group.availabilityZones = change.availabilityZones;
     if (change.vpcZoneIdentifier !== undefined) group.vpcZoneIdentifier = change.vpcZoneIdentifier;
     this.#event(name, 'updated', `desired ${desired}`);
-    await this.#scaleTo(group, desired, true);
+    await this.#scaleTo(group, desired, true, true);
   }
 
   /**
@@ -237,12 +253,27 @@ export class GroupManager {
       .map((i) => i.instanceId);
   }
 
-  async #scaleTo(group: AutoScalingGroupRecord, desired: number, register: boolean): Promise<void> {
+  async #scaleTo(
+    group: AutoScalingGroupRecord,
+    desired: number,
+    register: boolean,
+    hooked = false,
+  ): Promise<void> {
     const live = [...group.instances.values()].filter(
-      (i) => i.lifecycleState === 'Pending' || i.lifecycleState === 'InService',
+      (i) =>
+        i.lifecycleState === 'Pending' ||
+        i.lifecycleState === 'Pending:Wait' ||
+        i.lifecycleState === 'InService',
     );
     if (live.length < desired) {
-      await Promise.all(Array.from({ length: desired - live.length }, () => this.#launch(group, register)));
+      const wait = hooked && this.launchHook?.wants(group.name) === true;
+      const launched = await Promise.all(
+        Array.from({ length: desired - live.length }, () => this.#launch(group, register, wait)),
+      );
+      const waiting = launched.filter(
+        (r): r is AsgInstance => r !== undefined && r.lifecycleState === 'Pending:Wait',
+      );
+      if (waiting.length > 0) this.#awaitLaunchHook(group, waiting, register);
     } else if (live.length > desired) {
       // Default termination policy, simplified: the newest instances go first, so long-lived ones keep serving.
       const victims = live.slice(desired).map((i) => i.instanceId);
@@ -250,7 +281,45 @@ export class GroupManager {
     }
   }
 
-  async #launch(group: AutoScalingGroupRecord, register: boolean): Promise<void> {
+  /** Runs CodeDeploy's launch hook in the background (AWS answers UpdateAutoScalingGroup before it completes). */
+  #awaitLaunchHook(group: AutoScalingGroupRecord, waiting: AsgInstance[], register: boolean): void {
+    const hook = this.launchHook;
+    if (!hook) return;
+    group.activities += 1;
+    const ids = waiting.map((r) => r.instanceId);
+    const work = hook
+      .run(group.name, ids)
+      .catch(() => false)
+      .then(async (ok) => {
+        const still = waiting.filter(
+          (r) => group.instances.get(r.instanceId) === r && r.lifecycleState === 'Pending:Wait',
+        );
+        if (!ok) {
+          await this.#terminate(
+            group,
+            still.map((r) => r.instanceId),
+          );
+          return;
+        }
+        for (const r of still) {
+          r.lifecycleState = 'InService';
+          this.#event(group.name, 'InService', r.instanceId);
+          if (register) await this.#register(group, r.instanceId);
+        }
+      })
+      .catch(() => {})
+      .finally(() => {
+        group.activities -= 1;
+        this.pending.delete(work);
+      });
+    this.pending.add(work);
+  }
+
+  async #launch(
+    group: AutoScalingGroupRecord,
+    register: boolean,
+    wait = false,
+  ): Promise<AsgInstance | undefined> {
     group.activities += 1;
     try {
       const instance = await this.fleet.launch();
@@ -264,12 +333,18 @@ export class GroupManager {
       };
       if (this.store.groups.get(group.name) !== group) {
         await this.fleet.terminate(instance.instanceId); // the group went away while launching
-        return;
+        return undefined;
       }
       group.instances.set(record.instanceId, record);
+      if (wait) {
+        record.lifecycleState = 'Pending:Wait';
+        this.#event(group.name, 'Pending:Wait', record.instanceId);
+        return record;
+      }
       record.lifecycleState = 'InService';
       this.#event(group.name, 'InService', record.instanceId);
       if (register) await this.#register(group, record.instanceId);
+      return record;
     } finally {
       group.activities -= 1;
     }

@@ -77,6 +77,7 @@ export class AutoScalingService implements SandboxService {
   }
 
   async reset(): Promise<void> {
+    await Promise.allSettled([...this.groups.pending]);
     await Promise.all([...this.store.groups.keys()].map((name) => this.deleteGroup(name).catch(() => {})));
     this.store.clear();
     // Every sandbox instance belongs to this service's world: a reset leaves none running.

@@ -3,7 +3,7 @@
 export interface AsgInstance {
   readonly instanceId: string;
   readonly availabilityZone: string;
-  lifecycleState: 'Pending' | 'InService' | 'Terminating' | 'Terminated';
+  lifecycleState: 'Pending' | 'Pending:Wait' | 'InService' | 'Terminating' | 'Terminated';
   healthStatus: 'Healthy' | 'Unhealthy';
   readonly launchedAt: Date;
 }

@@ -8,7 +8,7 @@ import type { SandboxRuntime } from '../types.ts';
 import type { DeploymentEngine } from './engine.ts';
 import { err, requireApplication, requireConfigName, requireGroup } from './errors.ts';
 import { deploymentId as newDeploymentId } from './ids.ts';
-import type { CodeDeployStore, DeploymentRecord, RevisionLocation } from './store.ts';
+import type { CodeDeployStore, DeploymentRecord, DeploymentStyle, RevisionLocation } from './store.ts';
 
 /** The model's `CreateDeploymentInput` (camelCase). */
 export interface CreateDeploymentInput {
@@ -73,9 +73,14 @@ export class Deployments {
     this.revisions.set(key, snapshot);
   }
 
+  /**
+   * CreateDeployment. `internal` is for deployments CodeDeploy makes itself (an auto scaling launch): given
+   * instances only, an already-copied bundle, a style of their own.
+   */
   async create(
     input: CreateDeploymentInput & { artifactDir?: string },
     creator: DeploymentRecord['creator'] = 'user',
+    internal: { targetIds?: string[]; revisionDir?: string; deploymentStyle?: DeploymentStyle } = {},
   ): Promise<DeploymentRecord> {
     const { store, runtime } = this;
     const app = requireApplication(store, input.applicationName);
@@ -126,7 +131,9 @@ export class Deployments {
     const id = newDeploymentId();
     const snapshot = join(runtime.dataDir, 'codedeploy', 'deployments', id, 'revision');
     let revision = input.revision;
-    if (input.artifactDir) {
+    if (internal.revisionDir && revision) {
+      await this.#snapshot(internal.revisionDir, snapshot);
+    } else if (input.artifactDir) {
       const info = await stat(input.artifactDir).catch(() => undefined);
       if (!info?.isDirectory())
         throw err(
@@ -207,7 +214,7 @@ export class Deployments {
       ignoreApplicationStopFailures: input.ignoreApplicationStopFailures ?? false,
       autoRollbackConfiguration: arc ?? dg.autoRollbackConfiguration,
       updateOutdatedInstancesOnly: input.updateOutdatedInstancesOnly ?? false,
-      deploymentStyle: { ...dg.deploymentStyle },
+      deploymentStyle: { ...(internal.deploymentStyle ?? dg.deploymentStyle) },
       ...(input.targetInstances ? { targetInstances: input.targetInstances } : {}),
       instanceTerminationWaitTimeStarted: false,
       ...(dg.blueGreenDeploymentConfiguration
@@ -219,6 +226,7 @@ export class Deployments {
       revisionDir: snapshot,
       targets: new Map(),
       targetsKnown: false,
+      ...(internal.targetIds ? { targetIds: internal.targetIds } : {}),
     };
     store.deployments.set(id, d);
     dg.targetRevision = d.revision;

@@ -296,7 +296,8 @@ export class DeploymentEngine {
   // ---- in-place ------------------------------------------------------------------------------------------
 
   async #inPlace(d: DeploymentRecord, dg: DeploymentGroupRecord, run: Run): Promise<void> {
-    const ids = dg.autoScalingGroups.flatMap((name) => this.deps.autoscaling.instancesOf(name));
+    const ids =
+      d.targetIds ?? dg.autoScalingGroups.flatMap((name) => this.deps.autoscaling.instancesOf(name));
     if (ids.length === 0) throw noInstances();
     const events = Traffic.controls(d.deploymentStyle, d.loadBalancerInfo)
       ? IN_PLACE_WITH_LB

@@ -56,6 +56,8 @@ export class CodeDeployService implements SandboxService {
   readonly agent: Agent;
   readonly engine: DeploymentEngine;
   readonly deployments: Deployments;
+  /** Bumped by reset/stop so a launch hook under way starts no deployment afterwards. */
+  #generation = 0;
 
   constructor(runtime: SandboxRuntime, deps: CodeDeployDeps) {
     this.runtime = runtime;
@@ -75,6 +77,10 @@ export class CodeDeployService implements SandboxService {
       traffic: new Traffic(runtime, registry),
     });
     this.deployments = new Deployments(runtime, this.store, this.engine);
+    deps.autoscaling.groups.launchHook = {
+      wants: (group) => this.#groupsDeployingTo(group).length > 0,
+      run: (group, ids) => this.#deployToLaunched(group, ids),
+    };
     this.handlers = {
       ...configHandlers({ runtime, store: this.store, autoscaling: deps.autoscaling }),
       ...deploymentHandlers(this.deployments),
@@ -109,7 +115,47 @@ export class CodeDeployService implements SandboxService {
     return this.deployments.registerRevision(location, dir);
   }
 
+  /** Deployment groups that would deploy to a new instance of the auto scaling group (they deployed before). */
+  #groupsDeployingTo(group: string) {
+    return [...this.store.groups.values()].filter(
+      (g) => g.autoScalingGroups.includes(group) && g.lastSuccessfulDeployment !== undefined,
+    );
+  }
+
+  /**
+   * What CodeDeploy does for instances an auto scaling group launches (its launch lifecycle hook): a deployment
+   * with `creator: autoscaling` of each such deployment group's last successful revision to just those
+   * instances, after any deployment already running in the group. True when every one succeeded.
+   */
+  async #deployToLaunched(group: string, ids: string[]): Promise<boolean> {
+    const generation = this.#generation;
+    for (const dg of this.#groupsDeployingTo(group)) {
+      const active = this.store.activeDeployment(dg.applicationName, dg.deploymentGroupName);
+      if (active) await this.engine.waitFor(active);
+      const good =
+        dg.lastSuccessfulDeployment && this.store.deployments.get(dg.lastSuccessfulDeployment.deploymentId);
+      if (!good || generation !== this.#generation) return false;
+      const d = await this.deployments.create(
+        {
+          applicationName: dg.applicationName,
+          deploymentGroupName: dg.deploymentGroupName,
+          revision: good.revision,
+        },
+        'autoscaling',
+        {
+          targetIds: ids,
+          revisionDir: good.revisionDir,
+          // The instances join the target groups when they go InService, so no traffic control here.
+          deploymentStyle: { deploymentType: 'IN_PLACE', deploymentOption: 'WITHOUT_TRAFFIC_CONTROL' },
+        },
+      );
+      if ((await this.engine.waitFor(d)).status !== 'Succeeded') return false;
+    }
+    return true;
+  }
+
   async reset(): Promise<void> {
+    this.#generation += 1;
     await this.engine.halt();
     this.store.clear();
     this.agent.clear();
@@ -117,6 +163,7 @@ export class CodeDeployService implements SandboxService {
   }
 
   async stop(): Promise<void> {
+    this.#generation += 1;
     await this.engine.halt();
   }
 }

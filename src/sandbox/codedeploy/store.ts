@@ -202,6 +202,8 @@ export interface DeploymentRecord {
   targets: Map<string, TargetRecord>;
   /** Engine: set once targets are known (ListDeploymentTargets answers DeploymentNotStartedException before). */
   targetsKnown: boolean;
+  /** Engine: only these instances (a deployment to instances an auto scaling group just launched). */
+  targetIds?: string[];
   /** Engine: blue/green bookkeeping (and, on a rollback, the state of the deployment it rolls back). */
   blueGreen?: BlueGreenState;
 }
