@@ -74,7 +74,7 @@ export const coldStart: Section = {
     const runs = context.quick ? 3 : 10;
     const results: Record<string, number[]> = {};
     const notes: string[] = [];
-    results['sandbox (in-process startSandbox)'] = await repeat(
+    results['sandbox (in-process startSandbox, modules loaded)'] = await repeat(
       context,
       'sandbox in-process',
       runs,

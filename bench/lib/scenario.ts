@@ -15,7 +15,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { Harness } from '../../src/harness.ts';
 import type { SandboxEvent } from '../../src/sandbox/events.ts';
 import { type Detection, detect } from './detection.ts';
-import { type CallRecord, ApiRecorder } from './recorder.ts';
+import { ApiRecorder, type CallRecord, entityKey, type Observation } from './recorder.ts';
 import { fixedIntervalPoller, type PollerRun, sdkWaiter } from './reference-pollers.ts';
 import type { EventTail } from './sandbox-process.ts';
 
@@ -53,6 +53,8 @@ export interface ReferenceResult {
   outcome: string;
   /** Deployment Succeeded event → the first answer showing it. */
   detectionMs?: number;
+  /** Time between the answer that showed Succeeded and the previous look at the deployment: the poll interval then. */
+  intervalMs?: number;
   calls: number;
 }
 
@@ -73,7 +75,7 @@ export interface ReleaseRun {
   /** Requests the live check sent to the load balancer. */
   loadBalancerRequests: number;
   /** The deployment's Succeeded event as the harness saw it, and its calls while the deployment ran. */
-  ours: { deploymentDetectionMs?: number; callsDuringDeployment: number };
+  ours: { deploymentDetectionMs?: number; intervalMs?: number; callsDuringDeployment: number };
   references: ReferenceResult[];
 }
 
@@ -98,6 +100,24 @@ function recordedClients(endpoint: string, recorder: ApiRecorder) {
 
 const first = (events: readonly SandboxEvent[], match: (e: SandboxEvent) => boolean) => events.find(match);
 const last = (events: readonly SandboxEvent[], match: (e: SandboxEvent) => boolean) => events.findLast(match);
+
+const optional = <K extends string>(key: K, value: number | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, number>>;
+
+/**
+ * The poll interval in force when a poller noticed the deployment's end: the time since its previous answer
+ * about that deployment. A single detection latency depends on where the ticks fell; the interval bounds it.
+ */
+export function intervalAt(
+  observations: readonly Observation[],
+  deploymentId: string,
+  detectedAt: number | undefined,
+): number | undefined {
+  if (detectedAt === undefined) return undefined;
+  const key = entityKey.deployment(deploymentId);
+  const before = observations.filter((o) => o.key === key && o.at < detectedAt).map((o) => o.at);
+  return before.length === 0 ? undefined : detectedAt - Math.max(...before);
+}
 
 /** Splits a release's wall time using the sandbox's events (all on this machine's clock). */
 export function breakdownOf(
@@ -247,6 +267,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         loadBalancerRequests: release.live?.evidence.length ?? 0,
         ours: {
           ...(ourDeployed?.latencyMs !== undefined ? { deploymentDetectionMs: ourDeployed.latencyMs } : {}),
+          ...optional('intervalMs', intervalAt(recorder.observations, deploymentId, ourDeployed?.detectedAt)),
           callsDuringDeployment: created
             ? recorder.callsBetween(created.time, ourDeployed?.detectedAt ?? liveAt).length
             : Number.NaN,
@@ -259,6 +280,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
             name: r.name,
             outcome: r.outcome,
             ...(d?.latencyMs !== undefined ? { detectionMs: d.latencyMs } : {}),
+            ...optional('intervalMs', intervalAt(r.recorder.observations, deploymentId, d?.detectedAt)),
             calls: r.recorder.calls.length,
           };
         }),

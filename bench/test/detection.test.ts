@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SandboxEvent } from '../../src/sandbox/events.ts';
 import { detect } from '../lib/detection.ts';
 import { entityKey, type Observation } from '../lib/recorder.ts';
-import { breakdownOf } from '../lib/scenario.ts';
+import { breakdownOf, intervalAt } from '../lib/scenario.ts';
 
 let seq = 0;
 const ev = (time: number, e: Omit<SandboxEvent, 'seq' | 'time'>): SandboxEvent => ({
@@ -120,5 +120,18 @@ describe('detection latency', () => {
       harness: 5000 - 3100,
     });
     expect(b.push + b.approvalWait + b.tail).toBe(b.harness);
+  });
+
+  it('reads the poll interval in force when a poller noticed the end', () => {
+    const key = entityKey.deployment('d-9');
+    const seen: Observation[] = [
+      { at: 1000, key, status: 'InProgress' },
+      { at: 16_000, key, status: 'InProgress' },
+      { at: 31_000, key, status: 'Succeeded' },
+      { at: 20_000, key: entityKey.deployment('d-other'), status: 'InProgress' },
+    ];
+    expect(intervalAt(seen, 'd-9', 31_000)).toBe(15_000);
+    expect(intervalAt(seen, 'd-9', 1000)).toBeUndefined();
+    expect(intervalAt(seen, 'd-9', undefined)).toBeUndefined();
   });
 });
