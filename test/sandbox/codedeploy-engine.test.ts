@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import {
   CreateApplicationCommand,
+  CreateDeploymentConfigCommand,
   CreateDeploymentGroupCommand,
   GetDeploymentTargetCommand,
   ListApplicationsCommand,
@@ -251,6 +252,45 @@ describe('deployment engine', () => {
     expect(await overlap('all', 2, 'CodeDeployDefault.AllAtOnce')).toBe(2);
     expect(await overlap('half', 4, 'CodeDeployDefault.HalfAtATime')).toBe(2);
     expect(await overlap('one', 2, 'CodeDeployDefault.OneAtATime')).toBe(1);
+  });
+
+  it("applies the configs' success rules: AllAtOnce succeeds with one healthy instance, a too-strict custom config is invalid", async () => {
+    await writeRevision(join(work, 'picky'), 'p1', {
+      ValidateService: {
+        body: '[ -f "$DEPLOY_ROOT/fail-me" ] && { echo "told to fail" >&2; exit 1; }; exit 0',
+      },
+    });
+    const run = async (name: string, config: string) => {
+      await group(name, 2, { deploymentConfigName: config });
+      const first = sb.sandbox.services.autoscaling.instancesOf(`${name}-asg`)[0]!;
+      await writeFile(join(sb.sandbox.services.fleet.get(first)!.root, 'fail-me'), '');
+      const { deploymentId } = await cd().createDeployment({
+        applicationName: 'eng',
+        deploymentGroupName: name,
+        artifactDir: join(work, 'picky'),
+      });
+      return cd().waitForDeployment(deploymentId, AbortSignal.timeout(60_000));
+    };
+    const all = await run('picky-all', 'CodeDeployDefault.AllAtOnce');
+    expect(all.status).toBe('Succeeded');
+    expect(all.deploymentOverview).toMatchObject({ Succeeded: 1, Failed: 1 });
+    const half = await run('picky-half', 'CodeDeployDefault.HalfAtATime');
+    expect(half.status).toBe('Succeeded');
+    expect(half.deploymentOverview).toMatchObject({ Succeeded: 1, Failed: 1 });
+    const one = await run('picky-one', 'CodeDeployDefault.OneAtATime');
+    expect(one).toMatchObject({ status: 'Failed', errorInformation: { code: 'HEALTH_CONSTRAINTS' } });
+    expect(one.deploymentOverview).toMatchObject({ Failed: 1, Skipped: 1 });
+    await sb.clients.codedeploy.send(
+      new CreateDeploymentConfigCommand({
+        deploymentConfigName: 'AllHealthy',
+        minimumHealthyHosts: { type: 'HOST_COUNT', value: 2 },
+      }),
+    );
+    const strict = await run('picky-strict', 'AllHealthy');
+    expect(strict).toMatchObject({
+      status: 'Failed',
+      errorInformation: { code: 'HEALTH_CONSTRAINTS_INVALID' },
+    });
   });
 
   it('kills a hook that outlives its timeout (ScriptTimedOut) and reports changes to listeners', async () => {
