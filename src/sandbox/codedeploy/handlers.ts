@@ -14,7 +14,7 @@ import {
   requireConfigName,
   requireGroup,
 } from './errors.ts';
-import { applicationArn, deploymentConfigArn, deploymentGroupArn } from './ids.ts';
+import { applicationArn, deploymentGroupArn } from './ids.ts';
 import { checkGroupSettings } from './group-settings.ts';
 import type { CodeDeployStore, DeploymentGroupRecord } from './store.ts';
 import { applicationInfo, deploymentConfigInfo, deploymentGroupInfo } from './views.ts';
@@ -379,5 +379,3 @@ function requireTaggable(deps: HandlerDeps, arn: unknown, _ctx: RequestContext):
   }
   return String(arn);
 }
-
-export { deploymentConfigArn };
