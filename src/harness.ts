@@ -526,17 +526,29 @@ export class Harness {
     );
   }
 
-  /** Tears down, closes the clients and stops a sandbox the harness started. Idempotent. */
-  async close(): Promise<TeardownReport | undefined> {
+  /**
+   * Tears down, proves with a leak check that nothing of the run is left, closes the clients and stops a sandbox
+   * the harness started. Idempotent: a second call returns undefined.
+   */
+  async close(): Promise<CloseReport | undefined> {
     if (this.#closed) return undefined;
     this.#closed = true;
     try {
-      return await this.teardown();
+      const teardown = await this.teardown();
+      const leaks = await this.leakCheck();
+      return { teardown, leaks };
     } finally {
       destroyClients(this.clients);
       await this.#ownedSandbox?.stop();
     }
   }
+}
+
+/** What `close()` did and found. */
+export interface CloseReport {
+  teardown: TeardownReport;
+  /** `clean` when nothing of the run is left. */
+  leaks: LeakReport;
 }
 
 /** A unit test that fails, for the build gate: the buildspec's `node --test` must stop the release. */

@@ -78,19 +78,18 @@ After(async function (this: HarnessWorld, { result, pickle }) {
   // Evidence first (it needs the stack), then teardown whatever happened; neither may skip the other.
   if (failed) await attachFailureEvidence(this, result?.exception).catch(() => undefined);
   if (this.probe && !this.probeReport) await this.stopProbe().catch(() => undefined);
-  const report = await this.harness.close();
-  if (report) {
-    await this.attachJson('teardown', report);
-    if (report.failed.length) {
+  const closed = await this.harness.close();
+  if (closed) {
+    await this.attachJson('teardown', closed);
+    const { teardown, leaks } = closed;
+    if (teardown.failed.length) {
       throw new Error(
-        `teardown left ${report.failed.map((f) => `${f.kind} ${f.id}: ${f.reason}`).join('; ')}`,
+        `teardown failed for ${teardown.failed.map((f) => `${f.kind} ${f.id}: ${f.reason}`).join('; ')}`,
       );
     }
-  }
-  const left = await this.harness.leakCheck().catch(() => undefined);
-  if (left && !left.clean) {
-    await this.attachJson('leftovers', left);
-    throw new Error(`the scenario left ${left.leftovers.map((l) => `${l.kind} ${l.id}`).join(', ')}`);
+    if (!leaks.clean) {
+      throw new Error(`the scenario left ${leaks.leftovers.map((l) => `${l.kind} ${l.id}`).join(', ')}`);
+    }
   }
   const unchecked = this.unchecked.filter((u) => !u.checked);
   summaries.push({
