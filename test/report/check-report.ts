@@ -29,7 +29,11 @@ const envelopes = readFileSync(messages, 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l));
-const scenarios = [...new Set(envelopes.filter((e) => e.pickle).map((e) => e.pickle.name as string))];
+// Scenario names as written (an outline shows its template name and its examples table, not each pickle name).
+const scenarios: string[] = envelopes
+  .filter((e) => e.gherkinDocument?.feature)
+  .flatMap((e) => e.gherkinDocument.feature.children.map((c: { scenario?: { name: string } }) => c.scenario?.name))
+  .filter(Boolean);
 const svgCount = envelopes.filter((e) => e.attachment?.mediaType === 'image/svg+xml').length;
 
 const browser = await chromium.launch({
@@ -50,19 +54,17 @@ try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   await page.goto(pathToFileURL(html).toString());
   await page.waitForLoadState('networkidle');
+  // Expand every feature, then open every attachment, so scenarios and evidence are rendered.
+  const collapsed = page.locator('[aria-expanded="false"]');
+  for (let i = (await collapsed.count()) - 1; i >= 0; i--) {
+    await collapsed.nth(i).click({ timeout: 2000 }).catch(() => undefined);
+  }
+  await page.$$eval('details', (all) => {
+    for (const d of all) (d as HTMLDetailsElement).open = true;
+  });
+  await page.waitForTimeout(500);
   const body = await page.locator('body').innerText();
   for (const name of scenarios) if (!body.includes(name)) problems.push(`scenario not shown: ${name}`);
-  // Expand every scenario and step so the attachments are in the DOM.
-  for (let round = 0; round < 3; round++) {
-    const collapsed = page.locator('[aria-expanded="false"]');
-    const n = await collapsed.count();
-    if (!n) break;
-    for (let i = n - 1; i >= 0; i--)
-      await collapsed
-        .nth(i)
-        .click({ timeout: 2000 })
-        .catch(() => undefined);
-  }
   const images = await page.$$eval('img', (imgs) =>
     imgs
       .filter((i) => i.src.startsWith('data:image/svg+xml'))
@@ -72,6 +74,9 @@ try {
   if (svgCount > 0 && rendered === 0) problems.push(`none of the ${svgCount} SVG attachments rendered`);
   if (rendered < images.length)
     problems.push(`${images.length - rendered} of ${images.length} SVG images did not render`);
+  // The screenshot shows the first scenario with a traffic probe, its evidence open.
+  const probe = page.locator('img[src^="data:image/svg+xml"]').nth(1);
+  if (await probe.count()) await probe.scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(reports, 'report-screenshot.png'), fullPage: false });
   console.log(
     `report:check: ${scenarios.length} scenarios shown, ${rendered}/${images.length} SVG evidence images rendered ` +
