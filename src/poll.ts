@@ -51,12 +51,18 @@ export interface PollOptions<T> {
   timeoutError?: (context: TimeoutContext<T>) => Error;
 }
 
+/** How long past the deadline a hanging probe call may run before it is aborted. */
+const HUNG_CALL_GRACE_MS = 1000; // ms
+
 /** What the probe receives on each call. */
 export interface ProbeContext {
   /** 1-based call count, retries of transient errors included. */
   attempt: number;
-  /** Aborted when the caller aborts; pass it to SDK calls (`{ abortSignal }`) and fetches. */
-  signal: AbortSignal | undefined;
+  /**
+   * Aborted when the caller aborts or 1 s after the deadline; pass it to SDK calls (`{ abortSignal }`) and
+   * fetches so a hanging call cannot hold the wait past its deadline.
+   */
+  signal: AbortSignal;
 }
 
 /**
@@ -197,10 +203,19 @@ export async function poll<T>(
 
   const callOnce = async (): Promise<T> => {
     attempt += 1;
+    // A call that hangs (no SDK request timeout by default) is cut at the deadline plus a grace period.
+    const cut = AbortSignal.timeout(
+      Math.ceil(Math.max(1, deadline - performance.now())) + HUNG_CALL_GRACE_MS,
+    );
+    const callSignal = signal ? AbortSignal.any([signal, cut]) : cut;
     try {
-      return await probe({ attempt, signal });
+      return await probe({ attempt, signal: callSignal });
     } catch (error) {
       if (signal?.aborted) throw new AbortError(abortReason(signal));
+      if (cut.aborted) {
+        lastError = error;
+        throw new AbortError(timeoutFailure());
+      }
       if (error instanceof StopPolling) throw new AbortError(error.error);
       if (isAccessDenied(error)) {
         const name = (error as AwsLike).name ?? 'AccessDenied';
@@ -265,7 +280,11 @@ export async function poll<T>(
     const left = deadline - performance.now();
     if (left <= 0) throw timeoutFailure();
     // Never sleep past the deadline: the last probe runs at the deadline itself.
-    await sleep(Math.min(interval * (1 + jitter * (2 * Math.random() - 1)), left), undefined, signal ? { signal } : undefined).catch(() => {
+    await sleep(
+      Math.min(interval * (1 + jitter * (2 * Math.random() - 1)), left),
+      undefined,
+      signal ? { signal } : undefined,
+    ).catch(() => {
       throw abortReason(signal!);
     });
   }

@@ -109,6 +109,22 @@ describe('poll', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it('cuts a probe call that hangs past the deadline', async () => {
+    const started = performance.now();
+    const error = await poll(
+      ({ signal }) =>
+        new Promise<string>((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        ),
+      { timeout: 100, interval: fast, what: 'a hanging call', isDone: () => true },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WaitTimeoutError);
+    expect((error as Error).message).toMatch(
+      /^a hanging call: nothing observed yet after 100ms; last error: /,
+    );
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
   it('times out while still throttled, naming the last error', async () => {
     const error = (await poll(
       () => {
