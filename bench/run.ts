@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { coldStart } from './cold-start.ts';
 import type { Section, SectionResult } from './lib/section.ts';
+import { removeSandboxDataDirs } from './lib/sandbox-process.ts';
 import { stopAllServers } from './lib/server-process.ts';
 import { table } from './lib/stats.ts';
 import { release } from './release.ts';
@@ -200,5 +201,6 @@ try {
   // An abandoned section may have left a server running and timers pending: stop the servers, then exit
   // rather than wait for handles nobody will close.
   await stopAllServers();
+  await removeSandboxDataDirs();
 }
 process.exit(code);

@@ -242,7 +242,8 @@ export const throughput: Section = {
       `Each row: ${durationMs / 1000} s measured after 0.5 s warm-up; both servers run as their own process on the same ` +
         'machine as the load generator, one server at a time. "req/s vs moto" = sandbox / moto (above 1x: sandbox ' +
         'serves more); "p50 vs moto" = sandbox p50 / moto p50 (below 1x: sandbox answers faster).',
-      'Fixture on both: a 2-stage pipeline (Source+Approval; the sandbox has run its first execution), one ' +
+      'Fixture on both: a 2-stage pipeline (Source+Approval; on the sandbox its first execution ran and failed at Source, ' +
+        'no repository being there), one ' +
         'CodeDeploy deployment of a String revision, a target group with 4 IP targets.',
     );
     return {

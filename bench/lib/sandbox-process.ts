@@ -7,6 +7,8 @@
  * const events = await fetchEvents(sandbox.endpoint, 0);
  * await sandbox.stop();
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { SandboxEvent } from '../../src/sandbox/events.ts';
@@ -19,26 +21,60 @@ const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
 
 export interface SandboxProcess extends ServerProcess {
   readonly endpoint: string;
+  /** The sandbox's data dir (repositories, instances, builds): the bench's own, removed by `stop()`. */
+  readonly dataDir: string;
 }
 
-/** Starts the sandbox CLI on a free port; resolves once it answers ListPipelines. */
+const dataDirs = new Set<string>();
+
+/** Removes the data dir of every sandbox process not stopped through its own `stop()` (an abandoned section). */
+export async function removeSandboxDataDirs(): Promise<void> {
+  await Promise.allSettled([...dataDirs].map((d) => rm(d, { recursive: true, force: true, maxRetries: 3 })));
+  dataDirs.clear();
+}
+
+/**
+ * Starts the sandbox CLI on a free port with a data dir of the bench's own; resolves once it answers
+ * ListPipelines. `stop()` ends its process group and removes the data dir, whatever the sandbox left in it.
+ */
 export async function startSandboxProcess(options: { timeScale?: number } = {}): Promise<SandboxProcess> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'cph-bench-'));
+  dataDirs.add(dataDir);
   const wire = new Wire(endpoint, 1, 2000);
-  const args = [CLI, 'sandbox', '--port', String(port)];
+  const args = [CLI, 'sandbox', '--port', String(port), '--data-dir', dataDir];
   if (options.timeScale !== undefined) args.push('--time-scale', String(options.timeScale));
+  let server: ServerProcess;
   try {
-    const server = await startServerProcess(process.execPath, args, {
+    server = await startServerProcess(process.execPath, args, {
       port,
       timeoutMs: 30_000,
       termGraceMs: 20_000,
       ready: () => firstCallAnswered(wire),
     });
-    return Object.assign(server, { endpoint });
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 3 });
+    dataDirs.delete(dataDir);
+    throw error;
   } finally {
     await wire.close();
   }
+  return {
+    endpoint,
+    dataDir,
+    port: server.port,
+    pid: server.pid,
+    readyMs: server.readyMs,
+    async stop() {
+      try {
+        await server.stop();
+      } finally {
+        await rm(dataDir, { recursive: true, force: true, maxRetries: 3 });
+        dataDirs.delete(dataDir);
+      }
+    },
+  };
 }
 
 /** The sandbox's events with `seq > after`, oldest first. */
