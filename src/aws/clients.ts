@@ -3,6 +3,7 @@
  * sandbox endpoint and fake static credentials, the aws target the SDK's default credential chain.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -15,6 +16,8 @@ export interface HarnessClients {
   codedeploy: CodeDeployClient;
   elbv2: ElasticLoadBalancingV2Client;
   autoscaling: AutoScalingClient;
+  /** For repositories the run creates (the sandbox stack) and the leak check; optional for callers. */
+  codecommit?: CodeCommitClient;
 }
 
 /** Fake credentials for the sandbox: it checks nothing, but the SDK must sign. */
@@ -34,11 +37,13 @@ const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 export function createClients(
   config: Pick<HarnessConfig, 'target' | 'region' | 'endpoint'>,
   given: Partial<HarnessClients> = {},
-): HarnessClients {
-  const missing = (['codepipeline', 'codedeploy', 'elbv2', 'autoscaling'] as const).some((k) => !given[k]);
+): HarnessClients & { codecommit: CodeCommitClient } {
+  const missing = (['codepipeline', 'codedeploy', 'elbv2', 'autoscaling', 'codecommit'] as const).some(
+    (k) => !given[k],
+  );
   let options: ConstructorParameters<typeof CodePipelineClient>[0] = { region: config.region };
-  if (missing && config.target === 'sandbox') {
-    if (!config.endpoint) {
+  if (config.target === 'sandbox') {
+    if (!config.endpoint && missing) {
       throw new ConfigError(
         'HARNESS_ENDPOINT (endpoint) is required when target is sandbox; start the sandbox and pass its ' +
           'endpoint (e.g. http://127.0.0.1:4566), or set HARNESS_TARGET=aws',
@@ -55,6 +60,7 @@ export function createClients(
     codedeploy: given.codedeploy ?? new CodeDeployClient(options),
     elbv2: given.elbv2 ?? new ElasticLoadBalancingV2Client(options),
     autoscaling: given.autoscaling ?? new AutoScalingClient(options),
+    codecommit: given.codecommit ?? new CodeCommitClient(options),
   };
 }
 
@@ -64,4 +70,5 @@ export function destroyClients(clients: HarnessClients): void {
   clients.codedeploy.destroy();
   clients.elbv2.destroy();
   clients.autoscaling.destroy();
+  clients.codecommit?.destroy();
 }

@@ -2,7 +2,7 @@
  * The leak check: lists what a run left behind, by tag (`<runTag.key>=<runTag.value>`) where tags come cheap
  * (ELBv2 in batches of 20, Auto Scaling inline) and by name prefix everywhere, including the
  * `CodeDeploy_<deployment group>_<deployment id>` groups blue/green copies (aws-semantics §3.11), which deleting
- * the deployment group does not remove.
+ * the deployment group does not remove, and CodeCommit repositories by name prefix when a CodeCommit client is given.
  */
 import {
   DescribeAutoScalingGroupsCommand,
@@ -13,6 +13,7 @@ import {
   type ListApplicationsCommandOutput,
   ListDeploymentGroupsCommand,
 } from '@aws-sdk/client-codedeploy';
+import { ListRepositoriesCommand, type ListRepositoriesCommandOutput } from '@aws-sdk/client-codecommit';
 import { ListPipelinesCommand } from '@aws-sdk/client-codepipeline';
 import {
   DescribeLoadBalancersCommand,
@@ -43,7 +44,8 @@ export interface Leftover {
     | 'deployment-group'
     | 'load-balancer'
     | 'target-group'
-    | 'auto-scaling-group';
+    | 'auto-scaling-group'
+    | 'repository';
   id: string;
   /** How it was recognised: `tag`, `name` or `codedeploy-copy`. */
   reason: string;
@@ -173,6 +175,20 @@ export async function leakCheck(
     }
     token = out.NextToken;
   } while (token);
+
+  if (clients.codecommit && prefix) {
+    token = undefined;
+    do {
+      const out: ListRepositoriesCommandOutput = await clients.codecommit.send(
+        new ListRepositoriesCommand({ nextToken: token }),
+      );
+      for (const r of out.repositories ?? []) {
+        if (byName(r.repositoryName))
+          leftovers.push({ kind: 'repository', id: r.repositoryName!, reason: 'name' });
+      }
+      token = out.nextToken;
+    } while (token);
+  }
 
   return { clean: leftovers.length === 0, leftovers };
 }
