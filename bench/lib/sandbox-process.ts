@@ -99,6 +99,7 @@ export class EventTail {
   readonly #intervalMs: number;
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
+  #after = 0;
   #waiters: Array<{ match: (e: SandboxEvent) => boolean; resolve: (e: SandboxEvent) => void }> = [];
   #lastError: Error | undefined;
 
@@ -114,10 +115,21 @@ export class EventTail {
   /** Starts following from `after` (default: everything from the start). */
   start(after = 0): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.#tick(after), this.#intervalMs);
+    this.#after = after;
+    this.#timer = setInterval(() => void this.#tick(), this.#intervalMs);
   }
 
-  async #tick(after: number): Promise<void> {
+  /** Fetches everything logged up to now (waits for a fetch in flight, then makes a fresh one). */
+  async sync(): Promise<void> {
+    while (this.#busy) await new Promise((r) => setTimeout(r, 5));
+    this.#lastError = undefined;
+    await this.#tick();
+    if (this.#lastError)
+      throw new Error(`reading the sandbox event log: ${(this.#lastError as Error).message}`);
+  }
+
+  async #tick(): Promise<void> {
+    const after = this.#after;
     if (this.#busy) return;
     this.#busy = true;
     try {

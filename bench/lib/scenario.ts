@@ -229,8 +229,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       }
       const liveAt = Date.now();
       const refRuns = await references;
-      // Let the tail catch up with everything up to now.
-      await tail.waitFor((e) => e.time >= liveAt, 2000).catch(() => undefined);
+      // Let the tail catch up with everything logged up to now.
+      await tail.sync();
       const executionId = release.execution.pipelineExecutionId;
       const deploymentId = release.deploymentId ?? '';
       const events = tail.events.filter((e) => e.seq > afterSeq);

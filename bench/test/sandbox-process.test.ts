@@ -39,6 +39,11 @@ describe('the sandbox as a bench process', () => {
         5000,
       );
       expect(seen.status).toBe('Created');
+      // sync() reads everything logged so far at once, whatever the polling interval.
+      const slow = new EventTail(sandbox.endpoint, 60_000);
+      await slow.sync();
+      expect(slow.events.length).toBeGreaterThanOrEqual(tail.events.length);
+      expect(slow.events.some((e) => e.kind === 'deployment' && e.deploymentId === deploymentId)).toBe(true);
       const all = await fetchEvents(sandbox.endpoint, 0);
       expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((a, b) => a - b));
       await expect(tail.waitFor(() => false, 50)).rejects.toThrow(/no matching sandbox event within 50 ms/);
