@@ -71,7 +71,11 @@ async function answer(
         const o = await observeStage(ctx, execution, stage, signal);
         if (openForUs(o, action)) return o;
         if (TERMINAL_EXECUTION.has(o.executionStatus)) throw new StopPolling(await terminalError(ctx, o));
-        const ours = o.ours ? o.actions.find((a) => a.name === action) : undefined;
+        const ours = o.ours
+          ? o.actions.find((a) => a.name === action)
+          : o.ourStageStatus && o.ourStageStatus !== 'InProgress'
+            ? { name: action, status: o.ourStageStatus, summary: undefined }
+            : undefined;
         if (ours?.status && ours.status !== 'InProgress') {
           throw new StopPolling(
             new ApprovalNotOursError(

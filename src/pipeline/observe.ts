@@ -67,6 +67,11 @@ export interface StageObservation {
   stageStatus?: string | undefined;
   /** Our execution waiting in front of the stage (inbound), if so. */
   inbound?: string | undefined;
+  /**
+   * When the stage shows another execution: our own run of it, from ListActionExecutions (`Succeeded`,
+   * `Failed`, `InProgress`, `Stopped`), or undefined when ours never entered it.
+   */
+  ourStageStatus?: string | undefined;
   actions: ActionObservation[];
 }
 
@@ -136,12 +141,18 @@ export async function observeStage(
   const inbound = [stage.inboundExecution, ...(stage.inboundExecutions ?? [])].find(
     (e) => e?.pipelineExecutionId === id,
   );
+  // Once ours has left the stage a newer execution may show there: ask for our own actions of it.
+  const ourStageStatus =
+    ours || inbound
+      ? undefined
+      : await ourRunOfStage(ctx, id, stageName, stage.actionStates?.length ?? 1, signal);
   return {
     pipelineExecutionId: id,
     executionStatus,
     statusSummary,
     stage: stageName,
     ours,
+    ourStageStatus,
     stageExecutionId: stage.latestExecution?.pipelineExecutionId,
     stageStatus: stage.latestExecution?.status,
     inbound: inbound?.status,
@@ -155,6 +166,26 @@ export async function observeStage(
       approvalOpen: Boolean(a.latestExecution?.token) && a.latestExecution?.status === 'InProgress',
     })),
   };
+}
+
+/** Our execution's status in a stage it may have left, from its own action executions. */
+async function ourRunOfStage(
+  ctx: PipelineContext,
+  id: string,
+  stageName: string,
+  actionCount: number,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const out = await ctx.codepipeline.send(
+    new ListActionExecutionsCommand({ pipelineName: ctx.pipelineName, filter: { pipelineExecutionId: id } }),
+    { abortSignal: signal },
+  );
+  const mine = (out?.actionExecutionDetails ?? []).filter((d) => d.stageName === stageName);
+  if (mine.length === 0) return undefined;
+  if (mine.some((d) => d.status === 'Failed')) return 'Failed';
+  if (mine.some((d) => d.status === 'Abandoned')) return 'Stopped';
+  if (mine.length >= actionCount && mine.every((d) => d.status === 'Succeeded')) return 'Succeeded';
+  return 'InProgress';
 }
 
 /** Timeline entries for every stage (and its actions) whose latest execution is ours. */
@@ -186,7 +217,11 @@ function recordStages(ctx: PipelineContext, id: string, stages: StageState[]): v
 export function describeStage(o: StageObservation): string {
   const exec = `execution ${o.executionStatus}`;
   if (!o.ours) {
-    const where = o.inbound ? `waiting in front of ${o.stage} (${o.inbound})` : `not in ${o.stage} yet`;
+    const where = o.inbound
+      ? `waiting in front of ${o.stage} (${o.inbound})`
+      : o.ourStageStatus
+        ? `${o.stage}: ${o.ourStageStatus} (ours, from its action executions)`
+        : `not in ${o.stage} yet`;
     const shows = o.stageExecutionId
       ? `; ${o.stage} shows execution ${o.stageExecutionId}: ${o.stageStatus}`
       : '';
@@ -267,7 +302,11 @@ export async function terminalError(
 ): Promise<HarnessError> {
   const id = o.pipelineExecutionId;
   const fields = { lastState: options.lastState ?? o, history: options.history ?? [] };
-  if (o.executionStatus === 'Failed' || (o.ours && o.stageStatus === 'Failed')) {
+  if (
+    o.executionStatus === 'Failed' ||
+    (o.ours && o.stageStatus === 'Failed') ||
+    o.ourStageStatus === 'Failed'
+  ) {
     const failed = failedFromObservation(o) ?? (await failedActionOf(ctx, id).catch(() => undefined));
     const where = failed
       ? `at stage ${failed.stage}${failed.action ? `, action ${failed.action}` : ''}` +

@@ -25,9 +25,15 @@ export interface WaitForStageOptions {
 
 /** Has the stage reached `status` for our execution? `InProgress` is also met by a stage that already succeeded. */
 function reached(o: StageObservation, status: StageStatus): boolean {
-  if (!o.ours) return false;
-  if (o.stageStatus === status) return true;
-  return status === 'InProgress' && o.stageStatus === 'Succeeded';
+  const ours = ourStatus(o);
+  if (ours === undefined) return false;
+  if (ours === status) return true;
+  return status === 'InProgress' && ours === 'Succeeded';
+}
+
+/** Our execution's status in the stage: from GetPipelineState while it shows us, else from our action executions. */
+function ourStatus(o: StageObservation): string | undefined {
+  return o.ours ? o.stageStatus : o.ourStageStatus;
 }
 
 /**
@@ -56,7 +62,7 @@ export async function waitForStage(
         const o = await observeStage(ctx, execution, stage, signal);
         if (reached(o, status)) return o;
         const stopping = o.executionStatus === 'Stopping' && (status === 'Stopped' || status === 'Cancelled');
-        const stageFailed = o.ours && o.stageStatus === 'Failed';
+        const stageFailed = ourStatus(o) === 'Failed';
         if ((TERMINAL_EXECUTION.has(o.executionStatus) && !stopping) || stageFailed) {
           throw new StopPolling(await terminalError(ctx, o));
         }

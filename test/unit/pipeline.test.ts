@@ -138,6 +138,28 @@ describe('waitForStage', () => {
     ]);
   });
 
+  it('sees our stage succeeded after a newer execution entered it (regression: waited until the deadline)', async () => {
+    cp.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: { pipelineExecutionId: OURS, status: 'InProgress' },
+    });
+    cp.on(GetPipelineStateCommand).resolves(
+      state(stage('Approval', OTHER, 'InProgress'), stage('Deploy', OURS, 'InProgress')),
+    );
+    cp.on(ListActionExecutionsCommand).resolves({
+      actionExecutionDetails: [
+        {
+          pipelineExecutionId: OURS,
+          stageName: 'Approval',
+          actionName: 'ManualApproval',
+          status: 'Succeeded',
+        },
+        { pipelineExecutionId: OURS, stageName: 'Deploy', actionName: 'Deploy', status: 'InProgress' },
+      ],
+    });
+    const o = await pipeline().waitForStage(execution, 'Approval', 'Succeeded', { timeout: 2000 });
+    expect(o).toMatchObject({ ours: false, ourStageStatus: 'Succeeded', stageExecutionId: OTHER });
+  });
+
   it('reports a superseded execution with a clear error naming the newer one', async () => {
     cp.on(GetPipelineExecutionCommand).resolves({
       pipelineExecution: { pipelineExecutionId: OURS, status: 'Superseded' },
