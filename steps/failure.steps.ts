@@ -1,6 +1,6 @@
 /** Steps of releases that must not go through: forced failures and rollback, rejection, the build gate, supersession. */
 import assert from 'node:assert/strict';
-import { Then, When } from '@cucumber/cucumber';
+import { Then, When } from './define.ts';
 import { ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
 import { ExecutionFailedError, ExecutionSupersededError } from '../src/errors.ts';
 import type { HarnessWorld } from './world.ts';

@@ -16,9 +16,10 @@ import {
   Status,
 } from '@cucumber/cucumber';
 import { Harness } from '../src/harness.ts';
-import { HarnessError } from '../src/errors.ts';
+import { HarnessError, NotLiveError } from '../src/errors.ts';
 import { newRunId } from '../src/stack/names.ts';
 import type { Sandbox } from '../src/sandbox/index.ts';
+import type { Sample } from '../src/traffic/sample.ts';
 import { HarnessWorld } from './world.ts';
 
 setWorldConstructor(HarnessWorld);
@@ -76,8 +77,9 @@ After(async function (this: HarnessWorld, { result, pickle }) {
   if (!this.harness) return;
   const failed = result?.status === Status.FAILED;
   // Evidence first (it needs the stack), then teardown whatever happened; neither may skip the other.
-  if (failed) await attachFailureEvidence(this, result?.exception).catch(() => undefined);
-  if (this.probe && !this.probeReport) await this.stopProbe().catch(() => undefined);
+  const note = (what: string) => (error: unknown) => this.log(`could not ${what}: ${String(error)}`);
+  if (failed) await attachFailureEvidence(this, this.failure).catch(note('attach the failure evidence'));
+  if (this.probe && !this.probeReport) await this.stopProbe().catch(note('stop the traffic probe'));
   const closed = await this.harness.close();
   if (closed) {
     await this.attachJson('teardown', closed);
@@ -112,6 +114,12 @@ async function attachFailureEvidence(world: HarnessWorld, error: unknown): Promi
   const { harness } = world;
   if (error instanceof HarnessError && error.lastState !== undefined) {
     await world.attachJson('last-observed-state', withoutSecrets(error.lastState));
+  }
+  if (error instanceof NotLiveError) {
+    await world.attachResponses(
+      (error.evidence as Sample[]).slice(-20),
+      `The last responses of the load balancer (${error.version} expected)`,
+    );
   }
   const name = harness.pipeline.name;
   const state = await harness.clients.codepipeline

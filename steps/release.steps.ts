@@ -1,6 +1,6 @@
 /** Steps of a release: push, follow the stages, approve, deploy, and prove the version is live. */
 import assert from 'node:assert/strict';
-import { Given, Then, When } from '@cucumber/cucumber';
+import { Given, Then, When } from './define.ts';
 import { waitForDeployment } from '../src/deploy/deployment.ts';
 import type { HarnessWorld } from './world.ts';
 
@@ -106,3 +106,11 @@ Then('no request failed while the new version rolled out', async function (this:
     `${report.requests} requests, 0 failed; versions ${served.join(' → ')}; mixed for ${report.mixedVersionWindowMs} ms`,
   );
 });
+
+Then(
+  'every instance behind the load balancer serves version {string}',
+  async function (this: HarnessWorld, version: string) {
+    const live = await this.harness.expectLive(version);
+    await this.attachResponses(live.evidence, `Every instance serves ${version}`);
+  },
+);

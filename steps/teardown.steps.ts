@@ -1,7 +1,7 @@
 /** Steps proving teardown: no resource, process or port of the run is left. */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { Then, When } from '@cucumber/cucumber';
+import { Then, When } from './define.ts';
 import { ProcessTracker } from '../src/sandbox/processes.ts';
 import { runSandbox } from './hooks.ts';
 import type { HarnessWorld } from './world.ts';

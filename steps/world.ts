@@ -31,6 +31,8 @@ export class HarnessWorld extends World {
   previousVersion: string | undefined;
   deploymentId: string | undefined;
   forced: ForcedFailure | undefined;
+  /** The error of the step that failed (set by the step wrapper; the After hook attaches its evidence). */
+  failure: unknown;
   /** The last execution failure a step expected and caught. */
   lastFailure: ExecutionFailedError | undefined;
   probe: TrafficProbe | undefined;
