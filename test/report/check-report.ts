@@ -32,7 +32,9 @@ const envelopes = readFileSync(messages, 'utf8')
 // Scenario names as written (an outline shows its template name and its examples table, not each pickle name).
 const scenarios: string[] = envelopes
   .filter((e) => e.gherkinDocument?.feature)
-  .flatMap((e) => e.gherkinDocument.feature.children.map((c: { scenario?: { name: string } }) => c.scenario?.name))
+  .flatMap((e) =>
+    e.gherkinDocument.feature.children.map((c: { scenario?: { name: string } }) => c.scenario?.name),
+  )
   .filter(Boolean);
 const svgCount = envelopes.filter((e) => e.attachment?.mediaType === 'image/svg+xml').length;
 
@@ -57,10 +59,13 @@ try {
   // Expand every feature, then open every attachment, so scenarios and evidence are rendered.
   const collapsed = page.locator('[aria-expanded="false"]');
   for (let i = (await collapsed.count()) - 1; i >= 0; i--) {
-    await collapsed.nth(i).click({ timeout: 2000 }).catch(() => undefined);
+    await collapsed
+      .nth(i)
+      .click({ timeout: 2000 })
+      .catch(() => undefined);
   }
   await page.$$eval('details', (all) => {
-    for (const d of all) (d as HTMLDetailsElement).open = true;
+    for (const d of all) d.setAttribute('open', '');
   });
   await page.waitForTimeout(500);
   const body = await page.locator('body').innerText();
