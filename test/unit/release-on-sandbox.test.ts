@@ -46,6 +46,7 @@ import { expectNoLeaks } from '../../src/teardown/leaks.ts';
 import { Ledger } from '../../src/teardown/ledger.ts';
 import { expectLive } from '../../src/traffic/live.ts';
 import { probeTraffic } from '../../src/traffic/probe.ts';
+import { healthyTargetIds } from '../../src/traffic/targets.ts';
 import { loadBalancerUrl } from '../../src/traffic/url.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 
@@ -320,9 +321,11 @@ describe('the harness library on the sandbox', () => {
     const deploymentId = await deploymentOf(pipeline.context, execution, 'Deploy');
     await waitForDeployment(clients.codedeploy, deploymentId, { timeout: 120_000 });
     await pipeline.waitForStage(execution, 'Deploy', 'Succeeded', { timeout: 60_000 });
+    const targets = await healthyTargetIds(clients.elbv2, `${P}-alb`);
+    expect(targets).toHaveLength(2);
     const live = await expectLive(url, pushed.version, {
       consecutive: 6,
-      expectedTargets: 2,
+      expectedTargets: targets,
       timeout: 60_000,
       intervalMs: 20,
     });
@@ -330,6 +333,7 @@ describe('the harness library on the sandbox', () => {
     sandbox.faults.clear();
     expect(throttled).toBeGreaterThan(5);
 
+    expect(Object.keys(live.instances).sort()).toEqual([...targets].sort());
     expect(Object.values(live.instances)).toEqual([pushed.version, pushed.version]);
     expect(report.failures.total).toBe(0);
     expect(report.versions.at(-1)?.version).toBe(pushed.version);

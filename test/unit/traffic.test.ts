@@ -1,6 +1,7 @@
 import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
+  DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -16,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NotLiveError } from '../../src/errors.ts';
 import { checkLive, expectLive } from '../../src/traffic/live.ts';
 import { probeTraffic, summarize } from '../../src/traffic/probe.ts';
+import { healthyTargetIds, targetsBehind } from '../../src/traffic/targets.ts';
 import { loadBalancerUrl } from '../../src/traffic/url.ts';
 
 const servers: Server[] = [];
@@ -231,5 +233,46 @@ describe('loadBalancerUrl', () => {
       .on(DescribeLoadBalancersCommand)
       .rejects(Object.assign(new Error('not found'), { name: 'LoadBalancerNotFoundException' }));
     await expect(loadBalancerUrl(client, 'nope')).rejects.toThrow(/load balancer nope not found/);
+  });
+});
+
+describe('targetsBehind', () => {
+  const elb = mockClient(new ElasticLoadBalancingV2Client({ region: 'us-east-1' }));
+  afterEach(() => elb.reset());
+  const client = elb as unknown as ElasticLoadBalancingV2Client;
+
+  it('lists the targets of every group the listeners forward to, with their health', async () => {
+    elb.on(DescribeLoadBalancersCommand).resolves({ LoadBalancers: [{ LoadBalancerArn: 'arn:lb' }] });
+    elb.on(DescribeListenersCommand).resolves({
+      Listeners: [
+        { DefaultActions: [{ Type: 'forward', TargetGroupArn: 'arn:tg/blue' }] },
+        {
+          DefaultActions: [
+            {
+              Type: 'forward',
+              ForwardConfig: {
+                TargetGroups: [{ TargetGroupArn: 'arn:tg/blue' }, { TargetGroupArn: 'arn:tg/green' }],
+              },
+            },
+          ],
+        },
+      ],
+    });
+    elb.on(DescribeTargetHealthCommand, { TargetGroupArn: 'arn:tg/blue' }).resolves({
+      TargetHealthDescriptions: [
+        { Target: { Id: 'i-1', Port: 80 }, TargetHealth: { State: 'healthy' } },
+        {
+          Target: { Id: 'i-2', Port: 80 },
+          TargetHealth: { State: 'draining', Reason: 'Target.DeregistrationInProgress' },
+        },
+      ],
+    });
+    elb.on(DescribeTargetHealthCommand, { TargetGroupArn: 'arn:tg/green' }).resolves({
+      TargetHealthDescriptions: [{ Target: { Id: 'i-3', Port: 80 }, TargetHealth: { State: 'healthy' } }],
+    });
+    const targets = await targetsBehind(client, 'demo');
+    expect(targets.map((t) => `${t.id}:${t.state}`)).toEqual(['i-1:healthy', 'i-2:draining', 'i-3:healthy']);
+    expect(await healthyTargetIds(client, 'demo')).toEqual(['i-1', 'i-3']);
+    expect(elb.commandCalls(DescribeTargetHealthCommand)).toHaveLength(4);
   });
 });
