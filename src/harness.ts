@@ -4,6 +4,7 @@
  * the vitest helper and the CLI all use it; none of them has logic of its own.
  */
 import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { GetPipelineCommand } from '@aws-sdk/client-codepipeline';
 import { createClients, destroyClients, type HarnessClients } from './aws/clients.ts';
 import { type HarnessConfig, type HarnessConfigInput, loadConfig } from './config.ts';
 import {
@@ -20,7 +21,7 @@ import type { ExecutionRef, StageObservation } from './pipeline/observe.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import type { StageStatus } from './pipeline/stages.ts';
 import { Timeline } from './pipeline/timeline.ts';
-import { poll } from './poll.ts';
+import { errorLine, poll } from './poll.ts';
 import { type PushResult, pushRevision } from './source/push.ts';
 import { newRunId, RUN_TAG, type StackNames, stackNames } from './stack/names.ts';
 import { createSandboxStack, type SandboxStack, type SandboxStackOptions } from './stack/sandbox-stack.ts';
@@ -30,6 +31,8 @@ import { type LeakReport, leakCheck } from './teardown/leaks.ts';
 import { Ledger, type TeardownReport } from './teardown/ledger.ts';
 import { checkLive, type LiveResult } from './traffic/live.ts';
 import { probeTraffic, type ProbeReport, type TrafficProbe } from './traffic/probe.ts';
+import { localhostAgent } from './traffic/agent.ts';
+import { describeSample, sample } from './traffic/sample.ts';
 import { loadBalancerUrl } from './traffic/url.ts';
 
 /** A sandbox the harness can run against: what `startSandbox()` returns. */
@@ -234,6 +237,57 @@ export class Harness {
       branch: 'main',
     };
     return this.follow(push, { probe: false });
+  }
+
+  /**
+   * Gets the stack ready for a scenario and returns the version it serves: on the sandbox, {@link provision}
+   * (the sample stack and its first release); on AWS, {@link adopt} (your existing pipeline, as it is).
+   */
+  async ready(): Promise<{ version: string; evidence: LiveResult['evidence'] }> {
+    if (this.config.target === 'sandbox') {
+      const first = await this.provision();
+      return { version: first.push.version, evidence: first.live?.evidence ?? [] };
+    }
+    return this.adopt();
+  }
+
+  /**
+   * Uses an existing stack (AWS): checks the pipeline exists and reads the version every target of the load
+   * balancer serves now, which becomes the "previous version" of the scenario. Creates nothing, so teardown
+   * removes nothing of it.
+   *
+   * @throws HarnessError when the pipeline is missing or the targets serve different versions.
+   */
+  async adopt(): Promise<{ version: string; evidence: LiveResult['evidence'] }> {
+    await this.clients.codepipeline
+      .send(new GetPipelineCommand({ name: this.config.pipelineName }))
+      .catch((error) => {
+        throw new HarnessError(
+          `pipeline ${this.config.pipelineName} cannot be read in ${this.config.region} (${errorLine(error)}); ` +
+            'set HARNESS_PIPELINE_NAME and HARNESS_REGION to your pipeline',
+          { cause: error },
+        );
+      });
+    const url = await this.url();
+    const dispatcher = localhostAgent();
+    const first = await sample(new URL(this.config.probe.path, url).toString(), {
+      dispatcher,
+      timeoutMs: this.config.probe.requestTimeoutMs,
+    }).finally(() => dispatcher.close());
+    if (!first.version) {
+      throw new HarnessError(
+        `the load balancer at ${url} does not tell its version (${describeSample(first)}); the app must send x-app-version`,
+        { lastState: first },
+      );
+    }
+    const live = await this.checkLive(first.version);
+    if (!live.live) {
+      throw new HarnessError(`the targets behind ${url} do not all serve one version: ${live.reason}`, {
+        lastState: live.instances,
+      });
+    }
+    this.#currentVersion = first.version;
+    return { version: first.version, evidence: live.evidence };
   }
 
   /** Repository URL, branch and app dir of the pipeline's source. */

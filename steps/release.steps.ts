@@ -5,9 +5,9 @@ import { waitForDeployment } from '../src/deploy/deployment.ts';
 import type { HarnessWorld } from './world.ts';
 
 Given('the demo app is live behind the load balancer', async function (this: HarnessWorld) {
-  const first = await this.harness.provision();
-  this.previousVersion = first.push.version;
-  await this.attachResponses(first.live?.evidence ?? [], `The first version ${first.push.version} is live`);
+  const live = await this.harness.ready();
+  this.previousVersion = live.version;
+  await this.attachResponses(live.evidence, `Version ${live.version} is live`);
 });
 
 Given('we watch the load balancer', async function (this: HarnessWorld) {

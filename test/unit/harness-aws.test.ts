@@ -1,0 +1,133 @@
+/**
+ * The Harness on the `aws` target, where the sandbox cannot stand in: adopting an existing stack reads the
+ * pipeline through the (mocked) AWS API and the version from a real HTTP server playing the load balancer;
+ * sandbox-only actions are refused with a message saying what to do; destructive actions need the guard.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import {
+  CodePipelineClient,
+  GetPipelineCommand,
+  PipelineNotFoundException,
+} from '@aws-sdk/client-codepipeline';
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GuardRefusedError, Harness, HarnessError } from '../../src/index.ts';
+
+const codepipeline = mockClient(CodePipelineClient);
+const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+let server: Server;
+let port: number;
+const versions: string[] = [];
+
+beforeEach(async () => {
+  codepipeline.reset();
+  elbv2.reset();
+  versions.length = 0;
+  let n = 0;
+  server = createServer((_req, res) => {
+    const i = n++ % 2;
+    const version = versions[i] ?? 'v41';
+    res.writeHead(200, { 'x-app-version': version, 'x-instance-id': `i-0000000000000000${i}` });
+    res.end(JSON.stringify({ version, instanceId: `i-0000000000000000${i}` }));
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  port = (server.address() as { port: number }).port;
+  elbv2.on(DescribeLoadBalancersCommand).resolves({
+    LoadBalancers: [
+      {
+        LoadBalancerName: 'team-alb',
+        DNSName: '127.0.0.1',
+        LoadBalancerArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/team-alb/1',
+      },
+    ],
+  });
+  elbv2.on(DescribeListenersCommand).resolves({ Listeners: [{ Port: port, Protocol: 'HTTP' }] });
+});
+afterEach(async () => {
+  server.close();
+  server.closeAllConnections();
+});
+
+async function awsHarness() {
+  return Harness.start({
+    env: {},
+    config: {
+      target: 'aws',
+      region: 'eu-west-1',
+      pipelineName: 'team-pipeline',
+      loadBalancerName: 'team-alb',
+      listenerPort: port,
+      probe: { consecutive: 4, intervalMs: 10 },
+      timeouts: { live: '2s' },
+    },
+    // aws-sdk-client-mock stubs every instance's send; these clients never reach AWS.
+    clients: {
+      codepipeline: new CodePipelineClient({ region: 'eu-west-1' }),
+      elbv2: new ElasticLoadBalancingV2Client({ region: 'eu-west-1' }),
+    },
+  });
+}
+
+describe('Harness on AWS', () => {
+  it('adopts an existing stack: the version every target serves becomes the previous version', async () => {
+    codepipeline
+      .on(GetPipelineCommand)
+      .resolves({ pipeline: { name: 'team-pipeline', roleArn: 'r', stages: [] } });
+    versions.push('v41', 'v41');
+    const harness = await awsHarness();
+    const ready = await harness.ready();
+    expect(ready.version).toBe('v41');
+    expect(harness.currentVersion).toBe('v41');
+    expect(new Set(ready.evidence.map((s) => s.instanceId))).toEqual(
+      new Set(['i-00000000000000000', 'i-00000000000000001']),
+    );
+    expect((await harness.teardown()).deleted).toEqual([]); // nothing of an adopted stack is ours to delete
+  });
+
+  it('refuses to adopt when the targets serve different versions, naming them', async () => {
+    codepipeline
+      .on(GetPipelineCommand)
+      .resolves({ pipeline: { name: 'team-pipeline', roleArn: 'r', stages: [] } });
+    versions.push('v41', 'v42');
+    const harness = await awsHarness();
+    await expect(harness.adopt()).rejects.toThrow(/do not all serve one version: .*i-00000000000000001=v42/);
+  }, 15_000);
+
+  it('says which pipeline is missing and what to set', async () => {
+    codepipeline
+      .on(GetPipelineCommand)
+      .rejects(new PipelineNotFoundException({ message: 'no such pipeline', $metadata: {} }));
+    const harness = await awsHarness();
+    const error = await harness.adopt().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HarnessError);
+    expect((error as Error).message).toMatch(
+      /pipeline team-pipeline cannot be read in eu-west-1 .*set HARNESS_PIPELINE_NAME/,
+    );
+  });
+
+  it('refuses to provision the sample stack on AWS', async () => {
+    const harness = await awsHarness();
+    await expect(harness.provision()).rejects.toThrow(/sandbox only/);
+  });
+
+  it('refuses to force a failed deploy on a pipeline it did not create and that is not tagged for tests', async () => {
+    codepipeline.on(GetPipelineCommand).resolves({
+      pipeline: { name: 'team-pipeline', roleArn: 'r', stages: [] },
+      metadata: { pipelineArn: 'arn:aws:codepipeline:eu-west-1:123456789012:team-pipeline' },
+    });
+    elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [] });
+    const harness = await awsHarness();
+    const error = await harness.forceFailedDeploy('bad-revision').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GuardRefusedError);
+    expect((error as Error).message).toMatch(
+      /refusing to force a failed deploy .* pipeline team-pipeline: not created by this run/,
+    );
+  });
+});
