@@ -15,6 +15,7 @@ import type { Section, SectionResult } from './lib/section.ts';
 import { removeSandboxDataDirs } from './lib/sandbox-process.ts';
 import { stopAllServers } from './lib/server-process.ts';
 import { table } from './lib/stats.ts';
+import { summaryMarkdown } from './lib/summary.ts';
 import { release } from './release.ts';
 import { scale } from './scale.ts';
 import { throughput } from './throughput.ts';
@@ -187,7 +188,13 @@ async function main(): Promise<number> {
       ]),
     ),
   };
-  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  const summary = summaryMarkdown(
+    results.sections as Record<string, Record<string, unknown>>,
+    results.machine,
+    results.date,
+  );
+  process.stdout.write(`== Summary (Markdown, for the README's Performance section)\n${summary}\n`);
+  await writeFile(out, `${JSON.stringify({ ...results, summaryMarkdown: summary }, null, 2)}\n`);
   process.stdout.write(
     `bench: ${records.filter((r) => r.ok).length}/${records.length} sections ok in ${results.totalSeconds.toFixed(0)} s on ${cpu.length} cores, ${process.version}; results in ${out}\n`,
   );
