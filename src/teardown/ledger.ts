@@ -19,7 +19,10 @@ export interface LedgerEntry {
 }
 
 export interface TeardownOptions {
-  /** Retries per resource after the first attempt. @default 4 */
+  /**
+   * Retries per resource after the first attempt (a target group stays in use until its load balancer is gone).
+   * @default 8
+   */
   retries?: number;
   /** First retry delay, doubled each time, jittered. @default 250 (ms) */
   minDelayMs?: number;
@@ -100,7 +103,7 @@ export class Ledger {
             }
           },
           {
-            retries: options.retries ?? 4,
+            retries: options.retries ?? 8,
             minTimeout: options.minDelayMs ?? 250, // ms
             maxTimeout: options.maxDelayMs ?? 5000, // ms
             maxRetryTime: options.maxRetryTimeMs ?? 120_000, // ms
