@@ -2,13 +2,22 @@
  * The first commit of a sandbox stack's repository: the sample app as it is in this package, so the first
  * release deploys a known version before any scenario bumps it.
  */
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gitSession } from '../source/git.ts';
 
-/** The sample app shipped with this package. */
-export const SAMPLE_APP_DIR = join(import.meta.dirname, '..', '..', 'sample-app');
+/** The sample app shipped with this package (found from `src/stack/` and from the built `dist/src/stack/`). */
+export const SAMPLE_APP_DIR = sampleAppDir();
+
+function sampleAppDir(): string {
+  for (let dir = import.meta.dirname, i = 0; i < 5; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'sample-app');
+    if (existsSync(join(candidate, 'appspec.yml'))) return candidate;
+  }
+  return join(import.meta.dirname, '..', '..', 'sample-app');
+}
 
 export interface SeedOptions {
   repoUrl: string;
