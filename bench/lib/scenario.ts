@@ -15,7 +15,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { Harness } from '../../src/harness.ts';
 import type { SandboxEvent } from '../../src/sandbox/events.ts';
 import { type Detection, detect } from './detection.ts';
-import { ApiRecorder, type CallRecord, entityKey, type Observation } from './recorder.ts';
+import { ApiRecorder, type CallRecord, countByOperation, entityKey, type Observation } from './recorder.ts';
 import { fixedIntervalPoller, type PollerRun, sdkWaiter } from './reference-pollers.ts';
 import type { EventTail } from './sandbox-process.ts';
 
@@ -75,7 +75,13 @@ export interface ReleaseRun {
   /** Requests the live check sent to the load balancer. */
   loadBalancerRequests: number;
   /** The deployment's Succeeded event as the harness saw it, and its calls while the deployment ran. */
-  ours: { deploymentDetectionMs?: number; intervalMs?: number; callsDuringDeployment: number };
+  ours: {
+    deploymentDetectionMs?: number;
+    intervalMs?: number;
+    callsDuringDeployment: number;
+    /** Those calls by operation. */
+    deploymentCallsByOperation: Record<string, number>;
+  };
   references: ReferenceResult[];
 }
 
@@ -243,6 +249,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       const ourDeployed = deployed(detections);
       const created = events.find((e) => e.kind === 'deployment' && e.deploymentId === deploymentId);
       const calls = recorder.callsBetween(pushAt, liveAt);
+      const deploymentCalls =
+        created && recorder.callsBetween(created.time, ourDeployed?.detectedAt ?? liveAt);
       releases.push({
         runId,
         version: release.push.version,
@@ -268,9 +276,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         ours: {
           ...(ourDeployed?.latencyMs !== undefined ? { deploymentDetectionMs: ourDeployed.latencyMs } : {}),
           ...optional('intervalMs', intervalAt(recorder.observations, deploymentId, ourDeployed?.detectedAt)),
-          callsDuringDeployment: created
-            ? recorder.callsBetween(created.time, ourDeployed?.detectedAt ?? liveAt).length
-            : Number.NaN,
+          callsDuringDeployment: deploymentCalls ? deploymentCalls.length : Number.NaN,
+          deploymentCallsByOperation: Object.fromEntries(countByOperation(deploymentCalls ?? [])),
         },
         references: refRuns.map((r) => {
           const d = deployed(
