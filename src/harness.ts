@@ -3,7 +3,6 @@
  * offers the release flow of DESIGN.md §5.2 as methods that call the library's functions. The cucumber World,
  * the vitest helper and the CLI all use it; none of them has logic of its own.
  */
-import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { GetPipelineCommand } from '@aws-sdk/client-codepipeline';
 import { createClients, destroyClients, type HarnessClients } from './aws/clients.ts';
 import { type HarnessConfig, type HarnessConfigInput, loadConfig } from './config.ts';
@@ -11,11 +10,12 @@ import {
   type DeploymentOutcome,
   deploymentOf,
   deploymentOutcome,
-  rollbackOf,
   waitForDeployment,
 } from './deploy/deployment.ts';
+import { forceFailedDeploy } from './deploy/force.ts';
+import { expectRollback, type RollbackProof } from './deploy/rollback.ts';
 import { lifecycleEvents, type TargetLifecycle } from './deploy/targets.ts';
-import { ExecutionFailedError, HarnessError, RollbackNotProvenError } from './errors.ts';
+import { HarnessError, RollbackNotProvenError } from './errors.ts';
 import type { ApprovalResult } from './pipeline/approval.ts';
 import type { ExecutionRef, StageObservation } from './pipeline/observe.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
@@ -82,12 +82,9 @@ export interface ForcedFailure {
   outcome: DeploymentOutcome;
 }
 
-/** What `expectRollback` proved. */
-export interface RollbackProof {
-  deploymentId: string;
-  rollbackDeploymentId: string;
-  rollbackOutcome: DeploymentOutcome;
-  pipelineStage: StageObservation;
+/** What {@link Harness.expectRollback} proved: every rollback check, and the previous version live again. */
+export interface RollbackEvidence {
+  proof: RollbackProof;
   live: LiveResult;
 }
 
@@ -454,7 +451,8 @@ export class Harness {
   }
 
   /**
-   * Makes a deployment fail on purpose, on a pipeline this run created or one tagged as a test target:
+   * Makes a deployment fail on purpose, on a pipeline this run created or one tagged as a test target (the
+   * guard refuses anything else before a commit is pushed):
    * `bad-revision` releases a revision whose health check fails (ValidateService fails);
    * `stop-deployment` stops a healthy release's deployment mid-way with auto rollback.
    * Returns once the forced deployment has ended.
@@ -466,7 +464,26 @@ export class Harness {
       id: pipelineName,
       action: `force a failed deploy (${kind}) on`,
     });
-    const push = await this.push({ unhealthy: kind === 'bad-revision' });
+    const src = this.source;
+    const pushOptions = {
+      repoUrl: src.repoUrl,
+      branch: src.branch,
+      appDir: src.appDir,
+      runId: this.config.runId,
+      auth: this.config.source.auth,
+    };
+    let push: PushResult;
+    if (kind === 'bad-revision') {
+      const { mode: _, ...pushed } = await forceFailedDeploy({
+        mode: 'bad-revision',
+        guard: this.guard,
+        pipelineName,
+        push: pushOptions,
+      }).then((r) => r as Extract<typeof r, { mode: 'bad-revision' }>);
+      push = pushed;
+    } else {
+      push = await this.push();
+    }
     const execution = await this.findExecution(push);
     await this.waitForStage(execution, this.config.stages.build);
     await this.approve(
@@ -490,9 +507,13 @@ export class Harness {
           expectChange: true,
         },
       );
-      await this.clients.codedeploy.send(
-        new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }),
-      );
+      await forceFailedDeploy({
+        mode: 'stop-deployment',
+        guard: this.guard,
+        codedeploy: this.clients.codedeploy,
+        deploymentId,
+        deploymentGroup: this.#names?.deploymentGroupName ?? this.config.deploymentGroupName,
+      });
       this.#log(`stopped deployment ${deploymentId} with auto rollback`);
     }
     const outcome = await deploymentOutcome(this.clients.codedeploy, deploymentId, {
@@ -502,63 +523,32 @@ export class Harness {
   }
 
   /**
-   * Proves the rollback of a forced failure: the deployment ended Failed/Stopped, a rollback deployment is
-   * linked both ways and succeeded, the pipeline execution failed at the Deploy stage, and every target
-   * serves `previousVersion` (default: the last released version).
+   * Proves the rollback of a forced failure: the deployment ended Failed/Stopped, a rollback deployment
+   * (`codeDeployRollback`) is linked both ways and succeeded, the pipeline execution failed at the Deploy
+   * stage, and every target serves `previousVersion` (default: the last released version) again.
    *
-   * @throws RollbackNotProvenError naming what was missing.
+   * @throws RollbackNotProvenError naming every check that failed.
    */
   async expectRollback(
     forced: ForcedFailure,
     previousVersion = this.#currentVersion,
-  ): Promise<RollbackProof> {
-    const { deploymentId } = forced;
-    const fail = (what: string, lastState?: unknown) =>
-      new RollbackNotProvenError(
-        `rollback of deployment ${deploymentId} not proven: ${what}`,
-        { deploymentId, failedChecks: [what] },
-        { lastState },
-      );
-    if (!['Failed', 'Stopped'].includes(forced.outcome.status)) {
-      throw fail(`it ended ${forced.outcome.status}, not Failed or Stopped`, forced.outcome.info);
-    }
-    const link =
-      forced.outcome.rollbackDeploymentId ??
-      (await rollbackOf(this.clients.codedeploy, deploymentId))?.rollbackDeploymentId;
-    if (!link)
-      throw fail(
-        'no rollback deployment is linked (rollbackInfo.rollbackDeploymentId is empty)',
-        forced.outcome.info,
-      );
-    const rollbackOutcome = await deploymentOutcome(this.clients.codedeploy, link, {
+  ): Promise<RollbackEvidence> {
+    const proof = await expectRollback(this.clients.codedeploy, forced.deploymentId, {
       timeout: this.config.timeouts.rollback,
+      pipeline: {
+        context: this.#pipeline.context,
+        execution: forced.execution,
+        stage: this.config.stages.deploy,
+      },
     });
-    const back = await rollbackOf(this.clients.codedeploy, link);
-    if (back?.rollbackTriggeringDeploymentId !== deploymentId) {
-      throw fail(
-        `rollback ${link} does not point back (rollbackTriggeringDeploymentId=${back?.rollbackTriggeringDeploymentId})`,
-        rollbackOutcome.info,
+    if (!previousVersion) {
+      throw new RollbackNotProvenError(
+        `rollback of deployment ${forced.deploymentId}: the previous version is unknown; release one first (ready() does)`,
+        { deploymentId: forced.deploymentId, failedChecks: ['previous version live'] },
       );
     }
-    if (rollbackOutcome.status !== 'Succeeded')
-      throw fail(`rollback deployment ${link} ended ${rollbackOutcome.status}`, rollbackOutcome.info);
-    if (rollbackOutcome.info.creator !== 'codeDeployRollback') {
-      throw fail(
-        `deployment ${link} was created by ${rollbackOutcome.info.creator}, not codeDeployRollback`,
-        rollbackOutcome.info,
-      );
-    }
-    const pipelineStage = await this.#pipeline
-      .waitForStage(forced.execution, this.config.stages.deploy, 'Failed')
-      .catch((error: unknown) => {
-        if (error instanceof ExecutionFailedError && error.failed?.stage === this.config.stages.deploy) {
-          return error.lastState as StageObservation;
-        }
-        throw error;
-      });
-    if (!previousVersion) throw fail('the previous version is unknown: release one first (provision() does)');
     const live = await this.expectLive(previousVersion);
-    return { deploymentId, rollbackDeploymentId: link, rollbackOutcome, pipelineStage, live };
+    return { proof, live };
   }
 
   /** Deletes everything the run created (reverse order, idempotent, retried). */

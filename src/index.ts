@@ -17,10 +17,17 @@
 
 // The run
 export { Harness } from './harness.ts';
-export type { ForcedFailure, HarnessOptions, Release, RollbackProof, SandboxHandle } from './harness.ts';
+export type {
+  CloseReport,
+  ForcedFailure,
+  HarnessOptions,
+  Release,
+  RollbackEvidence,
+  SandboxHandle,
+} from './harness.ts';
 
 // Configuration and clients
-export { HarnessConfigSchema, loadConfig } from './config.ts';
+export { ENV_KEYS, HarnessConfigSchema, loadConfig } from './config.ts';
 export type { HarnessConfig, HarnessConfigInput, LoadConfigOptions } from './config.ts';
 export { createClients, destroyClients } from './aws/clients.ts';
 export type { HarnessClients } from './aws/clients.ts';
@@ -47,7 +54,7 @@ export {
 } from './errors.ts';
 
 // Waiting
-export { poll, StopPolling } from './poll.ts';
+export { isTransientError, poll, StopPolling } from './poll.ts';
 export type { PollOptions, ProbeContext } from './poll.ts';
 
 // Source
@@ -66,6 +73,10 @@ export type { ExecutionRef, PipelineContext, StageObservation } from './pipeline
 
 // Deploy
 export { deploymentOf, deploymentOutcome, rollbackOf, waitForDeployment } from './deploy/deployment.ts';
+export { forceFailedDeploy } from './deploy/force.ts';
+export type { ForceFailedDeployOptions, ForceFailedDeployResult } from './deploy/force.ts';
+export { expectRollback, rollbackResult } from './deploy/rollback.ts';
+export type { RollbackCheck, RollbackOptions, RollbackProof } from './deploy/rollback.ts';
 export type { DeploymentOutcome } from './deploy/deployment.ts';
 export { lifecycleEvents } from './deploy/targets.ts';
 export type { LifecycleEventInfo, TargetLifecycle } from './deploy/targets.ts';
@@ -88,7 +99,9 @@ export { Ledger } from './teardown/ledger.ts';
 export type { LedgerEntry, TeardownReport } from './teardown/ledger.ts';
 export { expectNoLeaks, leakCheck } from './teardown/leaks.ts';
 export type { LeakReport } from './teardown/leaks.ts';
-export { Guard } from './teardown/guard.ts';
+export { awsTagLookup, Guard } from './teardown/guard.ts';
+export { expectSwept, sweep } from './teardown/sweep.ts';
+export type { SweepOptions, SweepReport } from './teardown/sweep.ts';
 
 // Report renderers
 export { probeSvg, timelineSvg } from './report/svg.ts';

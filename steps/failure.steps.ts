@@ -34,12 +34,20 @@ Then(
   'a rollback deployment, linked to it, puts the previous version back',
   async function (this: HarnessWorld) {
     assert.ok(this.forced, 'no forced failure in this scenario');
-    const proof = await this.harness.expectRollback(this.forced, this.previousVersion);
+    const { proof, live } = await this.harness.expectRollback(this.forced, this.previousVersion);
     this.checked('rollback:');
+    await this.attachMarkdown(
+      [
+        '### Rollback checks',
+        '',
+        ...proof.checks.map((c) => `- ${c.ok ? 'ok' : 'NOT'}: ${c.name} (${c.detail})`),
+      ].join('\n'),
+    );
     await this.attachLifecycle(
-      proof.rollbackDeploymentId,
+      proof.rollbackDeploymentId!,
       `Lifecycle events of the rollback ${proof.rollbackDeploymentId}`,
     );
+    await this.attachResponses(live.evidence, `Every instance serves ${live.version} again`);
     this.log(`deployment ${proof.deploymentId} rolled back by ${proof.rollbackDeploymentId}`);
   },
 );

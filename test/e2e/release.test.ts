@@ -25,11 +25,12 @@ describe('releasing the demo app through the pipeline', () => {
     const previous = run.harness.currentVersion;
     const probe = await run.harness.startProbe();
     const forced = await run.harness.forceFailedDeploy('bad-revision');
-    const proof = await run.harness.expectRollback(forced);
+    const { proof, live } = await run.harness.expectRollback(forced);
     const traffic = await probe.stop();
     expect(forced.outcome.status).toBe('Failed');
-    expect(proof.rollbackOutcome.info.creator).toBe('codeDeployRollback');
-    expect(proof.live.version).toBe(previous);
+    expect(proof.proven).toBe(true);
+    expect(proof.checks.map((c) => c.name)).toContain('rollback linked both ways');
+    expect(live.version).toBe(previous);
     expect(traffic.failures.total).toBe(0);
     expect(traffic.versions.map((v) => v.version)).toEqual([previous]);
   });
