@@ -2,6 +2,7 @@
 /**
  * `codepipeline-harness <command>`:
  *   sandbox   run the local AWS sandbox in the foreground
+ *   sweep     remove what a killed run left behind
  */
 import { runSandboxCommand } from './sandbox/cli.ts';
 
@@ -9,6 +10,7 @@ const USAGE = `Usage: codepipeline-harness <command> [options]
 
 Commands:
   sandbox   run the local AWS sandbox (CodePipeline, CodeDeploy, ELBv2, AutoScaling, CodeCommit) in the foreground
+  sweep     remove every resource a killed run left behind, then prove nothing is left
 
 Run 'codepipeline-harness <command> --help' for a command's options.
 `;
@@ -18,6 +20,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'sandbox':
       return runSandboxCommand(rest);
+    case 'sweep': {
+      const { runSweepCommand } = await import('./teardown/sweep-command.ts');
+      return runSweepCommand(rest);
+    }
     case undefined:
     case '-h':
     case '--help':

@@ -565,7 +565,7 @@ export class Harness {
       this.clients,
       { key: RUN_TAG, value: names?.runId ?? this.config.runId },
       {
-        ...(names ? { namePrefix: names.prefix, deploymentGroups: [names.deploymentGroupName] } : {}),
+        ...(names ? { namePrefix: `${names.prefix}-`, deploymentGroups: [names.deploymentGroupName] } : {}),
       },
     );
   }
