@@ -68,6 +68,7 @@ try {
     for (const d of all) d.setAttribute('open', '');
   });
   await page.waitForTimeout(500);
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a reviewer sees
   const body = await page.locator('body').innerText();
   for (const name of scenarios) if (!body.includes(name)) problems.push(`scenario not shown: ${name}`);
   const images = await page.$$eval('img', (imgs) =>
