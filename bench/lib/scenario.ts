@@ -188,6 +188,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     log(`${runId}: stack provisioned and first version live in ${provisionMs} ms`);
     for (let i = 0; i < options.releases; i++) {
       if (signal.aborted) throw new Error(`scenario ${runId}: section time budget spent`);
+      await tail.sync();
       const afterSeq = tail.lastSeq;
       const pushAt = Date.now();
       // The reference pollers start the moment the deployment is created, as a script handed the deployment
@@ -229,12 +230,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       } catch (error) {
         pollers.abort();
         await references.catch(() => []);
-        throw error;
-      } finally {
         signal.removeEventListener('abort', onAbort);
+        throw error;
       }
       const liveAt = Date.now();
-      const refRuns = await references;
+      // The pollers may still be sleeping; the section's budget still aborts them.
+      const refRuns = await references.finally(() => signal.removeEventListener('abort', onAbort));
       // Let the tail catch up with everything logged up to now.
       await tail.sync();
       const executionId = release.execution.pipelineExecutionId;
