@@ -2,7 +2,7 @@
  * `npm run bench`: runs every bench section in order, prints one table per section (medians over several
  * runs, ratios to the reference) and writes `bench/results.json` with the machine's facts.
  *
- *   node bench/run.ts [--quick] [--only <section>[,<section>...]] [--out <file>]
+ *   node bench/run.ts [--quick] [--only <section>[,<section>...]] [--out <file>] [--budget-scale <x>]
  *
  * Each section has its own time budget; a section that fails or runs out is reported and the rest still run.
  */
@@ -24,7 +24,7 @@ const SECTIONS: readonly Section[] = [coldStart, throughput, release, scale];
 /** `npm run bench` must finish within 10 minutes; a section that would start past this is skipped. */
 const OVERALL_BUDGET_MS = 9.5 * 60_000;
 
-const USAGE = `Usage: node bench/run.ts [--quick] [--only <section>[,<section>...]] [--out <file>]
+const USAGE = `Usage: node bench/run.ts [--quick] [--only <section>[,<section>...]] [--out <file>] [--budget-scale <x>]
 
 Sections: ${SECTIONS.map((s) => s.name).join(', ')}
   --quick        fewer runs, shorter load windows
