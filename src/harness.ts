@@ -29,7 +29,7 @@ import { seedRepository } from './stack/seed.ts';
 import { Guard, awsTagLookup } from './teardown/guard.ts';
 import { type LeakReport, leakCheck } from './teardown/leaks.ts';
 import { Ledger, type TeardownReport } from './teardown/ledger.ts';
-import { checkLive, type LiveResult } from './traffic/live.ts';
+import { checkLive, expectLive, type LiveOptions, type LiveResult } from './traffic/live.ts';
 import { probeTraffic, type ProbeReport, type TrafficProbe } from './traffic/probe.ts';
 import { localhostAgent } from './traffic/agent.ts';
 import { describeSample, sample } from './traffic/sample.ts';
@@ -368,9 +368,9 @@ export class Harness {
     return this.#url;
   }
 
-  /** Result form: does every target serve `version`? With the evidence. */
-  async checkLive(version: string): Promise<LiveResult> {
-    return checkLive(await this.url(), version, {
+  /** Live-check options from config; on the sandbox stack, both instances must answer. */
+  #liveOptions(): LiveOptions {
+    return {
       consecutive: this.config.probe.consecutive,
       everyTarget: this.config.probe.everyTarget,
       expectedTargets: this.#stack ? 2 : undefined,
@@ -378,21 +378,17 @@ export class Harness {
       intervalMs: this.config.probe.intervalMs,
       requestTimeoutMs: this.config.probe.requestTimeoutMs,
       path: this.config.probe.path,
-    });
+    };
+  }
+
+  /** Result form: does every target serve `version`? With the evidence. */
+  async checkLive(version: string): Promise<LiveResult> {
+    return checkLive(await this.url(), version, this.#liveOptions());
   }
 
   /** Assert form of {@link checkLive}: throws `NotLiveError` with the evidence. */
   async expectLive(version: string): Promise<LiveResult> {
-    const { expectLive } = await import('./traffic/live.ts');
-    return expectLive(await this.url(), version, {
-      consecutive: this.config.probe.consecutive,
-      everyTarget: this.config.probe.everyTarget,
-      expectedTargets: this.#stack ? 2 : undefined,
-      timeout: this.config.timeouts.live,
-      intervalMs: this.config.probe.intervalMs,
-      requestTimeoutMs: this.config.probe.requestTimeoutMs,
-      path: this.config.probe.path,
-    });
+    return expectLive(await this.url(), version, this.#liveOptions());
   }
 
   /** Starts probing the load balancer; `stop()` returns the report. Stopped by `close()` at the latest. */

@@ -95,3 +95,41 @@ export async function gitSession(
     },
   };
 }
+
+/**
+ * Commits everything in `dir` as the harness (its own identity, whatever the machine's git config says) and
+ * pushes it to `branch` of `remote`; returns the commit id.
+ *
+ * @example
+ * ```ts
+ * const commitId = await commitAndPush(git, clone, { message: 'Release v3', remote: 'origin', branch: 'main', where });
+ * ```
+ */
+export async function commitAndPush(
+  git: GitSession,
+  dir: string,
+  options: { message: string; remote: string; branch: string; where: string },
+): Promise<string> {
+  await git.run(['add', '-A'], dir, 'git add');
+  await git.run(
+    [
+      '-c',
+      'user.name=codepipeline-harness',
+      '-c',
+      'user.email=codepipeline-harness@localhost',
+      'commit',
+      '--quiet',
+      '-m',
+      options.message,
+    ],
+    dir,
+    'git commit',
+  );
+  const commitId = await git.run(['rev-parse', 'HEAD'], dir, 'git rev-parse');
+  await git.run(
+    ['push', '--quiet', options.remote, `HEAD:refs/heads/${options.branch}`],
+    dir,
+    `git push to ${options.where}@${options.branch}`,
+  );
+  return commitId;
+}

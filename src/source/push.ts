@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SourcePushError } from '../errors.ts';
-import { type SourceAuth, gitSession, redact } from './git.ts';
+import { commitAndPush, type SourceAuth, gitSession, redact } from './git.ts';
 
 export interface PushOptions {
   /** Any git remote: the sandbox's CodeCommit URL, CodeCommit HTTPS, GitHub HTTPS, file://. */
@@ -129,27 +129,7 @@ export async function pushRevision(options: PushOptions): Promise<PushResult> {
     const message =
       `Release ${version} (codepipeline-harness run ${options.runId})` +
       (options.unhealthy ? ' [unhealthy revision: forced failure]' : '');
-    await git.run(['add', '-A'], clone, 'git add');
-    await git.run(
-      [
-        '-c',
-        'user.name=codepipeline-harness',
-        '-c',
-        'user.email=codepipeline-harness@localhost',
-        'commit',
-        '--quiet',
-        '-m',
-        message,
-      ],
-      clone,
-      'git commit',
-    );
-    const commitId = await git.run(['rev-parse', 'HEAD'], clone, 'git rev-parse');
-    await git.run(
-      ['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`],
-      clone,
-      `git push to ${where}@${branch}`,
-    );
+    const commitId = await commitAndPush(git, clone, { message, remote: 'origin', branch, where });
     return { commitId, version, message, branch };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { gitSession } from '../source/git.ts';
+import { commitAndPush, gitSession } from '../source/git.ts';
 
 /** The sample app shipped with this package (found from `src/stack/` and from the built `dist/src/stack/`). */
 export const SAMPLE_APP_DIR = sampleAppDir();
@@ -51,23 +51,12 @@ export async function seedRepository(options: SeedOptions): Promise<{ commitId: 
     if (options.version) await writeFile(join(work, 'VERSION'), `${options.version}\n`);
     const message = `Initial release of the demo app (codepipeline-harness run ${options.runId})`;
     await git.run(['init', '--quiet', '--initial-branch', branch], work, 'git init');
-    await git.run(['add', '-A'], work, 'git add');
-    await git.run(
-      [
-        '-c',
-        'user.name=codepipeline-harness',
-        '-c',
-        'user.email=codepipeline-harness@localhost',
-        'commit',
-        '--quiet',
-        '-m',
-        message,
-      ],
-      work,
-      'git commit',
-    );
-    const commitId = await git.run(['rev-parse', 'HEAD'], work, 'git rev-parse');
-    await git.run(['push', '--quiet', options.repoUrl, `HEAD:refs/heads/${branch}`], work, 'git push (seed)');
+    const commitId = await commitAndPush(git, work, {
+      message,
+      remote: options.repoUrl,
+      branch,
+      where: options.repoUrl,
+    });
     return { commitId, message };
   } finally {
     await rm(scratch, { recursive: true, force: true });
