@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, destroyClients, leakCheck, RUN_TAG, stackNames } from '../../src/index.ts';
+import { createClients, destroyClients, leakCheck, poll, RUN_TAG, stackNames } from '../../src/index.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 
@@ -95,8 +95,22 @@ describe('a run killed during its deployment', () => {
         { namePrefix: `${names.prefix}-`, deploymentGroups: [names.deploymentGroupName] },
       );
       expect(after.leftovers).toEqual([]);
-      expect(sandbox.services.fleet.list().filter((i) => i.state !== 'terminated')).toEqual([]);
-      expect(groups.filter((pgid) => ProcessTracker.alive(pgid))).toEqual([]);
+      // Instances terminate asynchronously after DeleteAutoScalingGroup(ForceDelete), as on AWS: wait for it.
+      const left = await poll(
+        async () => ({
+          instances: sandbox.services.fleet
+            .list()
+            .filter((i) => i.state !== 'terminated')
+            .map((i) => i.instanceId),
+          groups: groups.filter((pgid) => ProcessTracker.alive(pgid)),
+        }),
+        {
+          timeout: 30_000,
+          isDone: (l) => l.instances.length === 0 && l.groups.length === 0,
+          what: 'the instances to end',
+        },
+      );
+      expect(left).toEqual({ instances: [], groups: [] });
       const open = [];
       for (const i of instances) if (await accepts(i.port)) open.push(i.instanceId);
       expect(open).toEqual([]);
