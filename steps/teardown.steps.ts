@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { Then, When } from './define.ts';
+import { poll } from '../src/poll.ts';
 import { ProcessTracker } from '../src/sandbox/processes.ts';
 import { runSandbox } from './hooks.ts';
 import type { HarnessWorld } from './world.ts';
@@ -35,18 +36,28 @@ Then('no process or port of the run is left', async function (this: HarnessWorld
   const footprint = footprints.get(this);
   assert.ok(footprint && footprint.instances.length > 0, 'no instances were recorded before teardown');
   const sandbox = runSandbox()!;
-  const running = sandbox.services.fleet.list().filter((i) => i.state !== 'terminated');
-  assert.deepEqual(
-    running.map((i) => i.instanceId),
-    [],
-    'instances still running',
+  // Instances end asynchronously after their group is deleted, as on AWS: give it a deadline, not a pass.
+  const left = await poll(
+    async () => {
+      const open: string[] = [];
+      for (const { instanceId, port } of footprint.instances)
+        if (await accepts(port)) open.push(`${instanceId}:${port}`);
+      return {
+        instances: sandbox.services.fleet
+          .list()
+          .filter((i) => i.state !== 'terminated')
+          .map((i) => i.instanceId),
+        processGroups: footprint.groups.filter((pgid) => ProcessTracker.alive(pgid)),
+        openPorts: open,
+      };
+    },
+    {
+      timeout: 30_000,
+      isDone: (l) => !l.instances.length && !l.processGroups.length && !l.openPorts.length,
+      what: 'every instance, process group and port of the run to be gone',
+    },
   );
-  const alive = footprint.groups.filter((pgid) => ProcessTracker.alive(pgid));
-  assert.deepEqual(alive, [], 'process groups still alive');
-  const open = [];
-  for (const { instanceId, port } of footprint.instances)
-    if (await accepts(port)) open.push(`${instanceId}:${port}`);
-  assert.deepEqual(open, [], 'instance ports still accept connections');
+  assert.deepEqual(left, { instances: [], processGroups: [], openPorts: [] });
   this.log(
     `${footprint.instances.length} instances and ${footprint.groups.length} process groups gone, ports closed`,
   );
