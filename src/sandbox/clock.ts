@@ -56,6 +56,8 @@ export class Clock {
     const cancel = () => {
       clearInterval(timer);
       this.#timers.delete(timer);
+      // Restarted intervals must not pile abort listeners on the sandbox's signal.
+      this.signal.removeEventListener('abort', cancel);
     };
     this.signal.addEventListener('abort', cancel, { once: true });
     return cancel;
