@@ -16,17 +16,16 @@ Given('we watch the load balancer', async function (this: HarnessWorld) {
 });
 
 When('we push a version bump of the demo app', async function (this: HarnessWorld) {
-  this.current = await this.harness.push();
-  this.pushes.push(this.current);
+  this.current = await this.pushRelease();
 });
 
 When('we push a commit whose unit test fails', async function (this: HarnessWorld) {
-  this.current = await this.harness.push({ failingTest: true });
-  this.pushes.push(this.current);
+  this.current = await this.pushRelease({ failingTest: true });
 });
 
 When('we push two more version bumps in quick succession', async function (this: HarnessWorld) {
-  this.pushes.push(await this.harness.push(), await this.harness.push());
+  await this.pushRelease();
+  await this.pushRelease();
 });
 
 Then('the pipeline runs an execution for our commit', async function (this: HarnessWorld) {

@@ -27,6 +27,8 @@ export class HarnessWorld extends World {
   /** The push whose execution the scenario is following. */
   current: PushResult | undefined;
   readonly executions = new Map<string, ExecutionRef>();
+  /** When each commit was pushed (before the push started), by commit id. */
+  readonly pushedAt = new Map<string, Date>();
   /** The version served before the scenario changed anything. */
   previousVersion: string | undefined;
   deploymentId: string | undefined;
@@ -48,6 +50,15 @@ export class HarnessWorld extends World {
     if (!this.current)
       throw new Error('no push yet in this scenario: a "When we push ..." step must come first');
     return this.current;
+  }
+
+  /** Pushes through the harness, remembering when. */
+  async pushRelease(options: { failingTest?: boolean } = {}): Promise<PushResult> {
+    const at = new Date();
+    const push = await this.harness.push(options);
+    this.pushedAt.set(push.commitId, at);
+    this.pushes.push(push);
+    return push;
   }
 
   /** The execution of a push (found once, then remembered). */
