@@ -1,11 +1,11 @@
 /** Steps proving teardown: no resource, process or port of the run is left. */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { Then, When } from './define.ts';
 import { poll } from '../src/poll.ts';
 import { ProcessTracker } from '../src/sandbox/processes.ts';
 import { runSandbox } from './hooks.ts';
 import type { HarnessWorld } from './world.ts';
+import { acceptsConnections } from '../src/sandbox/fleet/ports.ts';
 
 interface Footprint {
   instances: { instanceId: string; port: number }[];
@@ -41,7 +41,7 @@ Then('no process or port of the run is left', async function (this: HarnessWorld
     async () => {
       const open: string[] = [];
       for (const { instanceId, port } of footprint.instances)
-        if (await accepts(port)) open.push(`${instanceId}:${port}`);
+        if (await acceptsConnections(port)) open.push(`${instanceId}:${port}`);
       return {
         instances: sandbox.services.fleet
           .list()
@@ -62,14 +62,3 @@ Then('no process or port of the run is left', async function (this: HarnessWorld
     `${footprint.instances.length} instances and ${footprint.groups.length} process groups gone, ports closed`,
   );
 });
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}

@@ -4,12 +4,12 @@
  * instances' processes and ports are gone after the (scaled) termination wait.
  */
 import { execFile } from 'node:child_process';
-import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, poll } from '../../src/index.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
+import { acceptsConnections } from '../../src/sandbox/fleet/ports.ts';
 
 let sandbox: Sandbox;
 let harness: Harness;
@@ -23,17 +23,6 @@ afterAll(async () => {
   await harness?.close();
   await sandbox?.stop();
 });
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('a blue/green release of the sample stack', () => {
   it('serves the new version from both green instances to curl, and ends blue', async () => {
@@ -69,6 +58,6 @@ describe('a blue/green release of the sample stack', () => {
       what: 'the blue instances to be terminated',
     });
     expect(blueGroups.filter((pgid) => ProcessTracker.alive(pgid))).toEqual([]);
-    for (const b of blue) expect(await accepts(b.port)).toBe(false);
+    for (const b of blue) expect(await acceptsConnections(b.port)).toBe(false);
   }, 120_000);
 });

@@ -3,7 +3,6 @@
  * (the real CLI, in its own process) must then leave no resource, instance, process or port of it behind.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients, destroyClients, leakCheck, poll, RUN_TAG, stackNames } from '../../src/index.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
+import { acceptsConnections } from '../../src/sandbox/fleet/ports.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const node = process.execPath;
@@ -24,17 +24,6 @@ afterAll(async () => {
   child?.kill('SIGKILL');
   await sandbox.stop();
 });
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('a run killed during its deployment', () => {
   it('is cleaned up completely by codepipeline-harness sweep', async () => {
@@ -112,7 +101,7 @@ describe('a run killed during its deployment', () => {
       );
       expect(left).toEqual({ instances: [], groups: [] });
       const open = [];
-      for (const i of instances) if (await accepts(i.port)) open.push(i.instanceId);
+      for (const i of instances) if (await acceptsConnections(i.port)) open.push(i.instanceId);
       expect(open).toEqual([]);
     } finally {
       destroyClients(clients);

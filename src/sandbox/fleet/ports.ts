@@ -1,5 +1,5 @@
 /** Free-port reservation on 127.0.0.1 for the instances' apps. */
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /**
  * Asks the kernel for a free port on 127.0.0.1 (listen on 0, close) that is not in `taken`. The port stays
@@ -23,4 +23,24 @@ export async function reservePort(taken: ReadonlySet<number>): Promise<number> {
     if (port > 0 && !taken.has(port)) return port;
   }
   throw new Error('fleet: no free port on 127.0.0.1 after 50 attempts; too many instances or ports in use');
+}
+
+/**
+ * True when something accepts TCP connections on `port` of 127.0.0.1: how tests and the teardown proof show a
+ * terminated instance's port is really closed.
+ *
+ * @example
+ * ```ts
+ * expect(await acceptsConnections(instance.port)).toBe(false);
+ * ```
+ */
+export function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
