@@ -3,7 +3,6 @@
  * offers the release flow of DESIGN.md §5.2 as methods that call the library's functions. The cucumber World,
  * the vitest helper and the CLI all use it; none of them has logic of its own.
  */
-import { GetPipelineCommand } from '@aws-sdk/client-codepipeline';
 import { createClients, destroyClients, type HarnessClients } from './aws/clients.ts';
 import { type HarnessConfig, type HarnessConfigInput, loadConfig } from './config.ts';
 import {
@@ -21,18 +20,17 @@ import type { ExecutionRef, StageObservation } from './pipeline/observe.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import type { StageStatus } from './pipeline/stages.ts';
 import { Timeline } from './pipeline/timeline.ts';
-import { errorLine, poll } from './poll.ts';
+import { poll } from './poll.ts';
 import { type PushResult, pushRevision } from './source/push.ts';
 import { newRunId, RUN_TAG, type StackNames, stackNames } from './stack/names.ts';
 import { createSandboxStack, type SandboxStack, type SandboxStackOptions } from './stack/sandbox-stack.ts';
+import { type AdoptedStack, adoptExistingStack } from './stack/existing-stack.ts';
 import { seedRepository } from './stack/seed.ts';
 import { Guard, awsTagLookup } from './teardown/guard.ts';
 import { type LeakReport, leakCheck } from './teardown/leaks.ts';
 import { Ledger, type TeardownReport } from './teardown/ledger.ts';
 import { checkLive, expectLive, type LiveOptions, type LiveResult } from './traffic/live.ts';
 import { probeTraffic, type ProbeReport, type TrafficProbe } from './traffic/probe.ts';
-import { localhostAgent } from './traffic/agent.ts';
-import { describeSample, sample } from './traffic/sample.ts';
 import { loadBalancerUrl } from './traffic/url.ts';
 
 /** A sandbox the harness can run against: what `startSandbox()` returns. */
@@ -240,7 +238,7 @@ export class Harness {
    * Gets the stack ready for a scenario and returns the version it serves: on the sandbox, {@link provision}
    * (the sample stack and its first release); on AWS, {@link adopt} (your existing pipeline, as it is).
    */
-  async ready(): Promise<{ version: string; evidence: LiveResult['evidence'] }> {
+  async ready(): Promise<AdoptedStack> {
     if (this.config.target === 'sandbox') {
       const first = await this.provision();
       return { version: first.push.version, evidence: first.live?.evidence ?? [] };
@@ -255,36 +253,18 @@ export class Harness {
    *
    * @throws HarnessError when the pipeline is missing or the targets serve different versions.
    */
-  async adopt(): Promise<{ version: string; evidence: LiveResult['evidence'] }> {
-    await this.clients.codepipeline
-      .send(new GetPipelineCommand({ name: this.config.pipelineName }))
-      .catch((error) => {
-        throw new HarnessError(
-          `pipeline ${this.config.pipelineName} cannot be read in ${this.config.region} (${errorLine(error)}); ` +
-            'set HARNESS_PIPELINE_NAME and HARNESS_REGION to your pipeline',
-          { cause: error },
-        );
-      });
-    const url = await this.url();
-    const dispatcher = localhostAgent();
-    const first = await sample(new URL(this.config.probe.path, url).toString(), {
-      dispatcher,
-      timeoutMs: this.config.probe.requestTimeoutMs,
-    }).finally(() => dispatcher.close());
-    if (!first.version) {
-      throw new HarnessError(
-        `the load balancer at ${url} does not tell its version (${describeSample(first)}); the app must send x-app-version`,
-        { lastState: first },
-      );
-    }
-    const live = await this.checkLive(first.version);
-    if (!live.live) {
-      throw new HarnessError(`the targets behind ${url} do not all serve one version: ${live.reason}`, {
-        lastState: live.instances,
-      });
-    }
-    this.#currentVersion = first.version;
-    return { version: first.version, evidence: live.evidence };
+  async adopt(): Promise<AdoptedStack> {
+    const adopted = await adoptExistingStack({
+      codepipeline: this.clients.codepipeline,
+      pipelineName: this.config.pipelineName,
+      region: this.config.region,
+      url: await this.url(),
+      path: this.config.probe.path,
+      requestTimeoutMs: this.config.probe.requestTimeoutMs,
+      checkLive: (version) => this.checkLive(version),
+    });
+    this.#currentVersion = adopted.version;
+    return adopted;
   }
 
   /** Repository URL, branch and app dir of the pipeline's source. */

@@ -93,6 +93,8 @@ export type { Sample } from './traffic/sample.ts';
 // Stacks and teardown
 export { newRunId, RUN_TAG, stackNames, TEST_TARGET_TAG } from './stack/names.ts';
 export type { StackNames } from './stack/names.ts';
+export { adoptExistingStack } from './stack/existing-stack.ts';
+export type { AdoptedStack, AdoptOptions } from './stack/existing-stack.ts';
 export { createSandboxStack } from './stack/sandbox-stack.ts';
 export type { SandboxStack, SandboxStackOptions } from './stack/sandbox-stack.ts';
 export { Ledger } from './teardown/ledger.ts';

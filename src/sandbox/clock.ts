@@ -10,7 +10,9 @@ export class Clock {
 
   constructor(timeScale = 1) {
     if (!(timeScale > 0) || !Number.isFinite(timeScale)) {
-      throw new RangeError(`timeScale must be a finite number > 0 (got ${timeScale}); e.g. 0.01 runs AWS durations 100x faster`);
+      throw new RangeError(
+        `timeScale must be a finite number > 0 (got ${timeScale}); e.g. 0.01 runs AWS durations 100x faster`,
+      );
     }
     this.timeScale = timeScale;
   }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { access, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
 import type { HttpRoute } from '../../types.ts';
@@ -161,7 +162,7 @@ export class CodeBuildRunner implements ActionRunner {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? buildDir,
         LANG: process.env.LANG ?? 'C.UTF-8',
-        TMPDIR: process.env.TMPDIR ?? '/tmp',
+        TMPDIR: process.env.TMPDIR ?? tmpdir(),
         AWS_REGION: ctx.runtime.region,
         AWS_DEFAULT_REGION: ctx.runtime.region,
         CODEBUILD_BUILD_ID: buildId,
