@@ -2,6 +2,7 @@
 /**
  * `codepipeline-harness <command>`:
  *   sandbox   run the local AWS sandbox in the foreground
+ *   run       run the release features with the harness's steps
  *   sweep     remove what a killed run left behind
  */
 import { runSandboxCommand } from './sandbox/cli.ts';
@@ -10,6 +11,7 @@ const USAGE = `Usage: codepipeline-harness <command> [options]
 
 Commands:
   sandbox   run the local AWS sandbox (CodePipeline, CodeDeploy, ELBv2, AutoScaling, CodeCommit) in the foreground
+  run       run the release features with the harness's steps (cucumber options pass through)
   sweep     remove every resource a killed run left behind, then prove nothing is left
 
 Run 'codepipeline-harness <command> --help' for a command's options.
@@ -20,6 +22,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'sandbox':
       return runSandboxCommand(rest);
+    case 'run': {
+      const { runFeaturesCommand } = await import('./run-command.ts');
+      return runFeaturesCommand(rest);
+    }
     case 'sweep': {
       const { runSweepCommand } = await import('./teardown/sweep-command.ts');
       return runSweepCommand(rest);
