@@ -112,6 +112,11 @@ After(async function (this: HarnessWorld, { result, pickle }) {
 /** Pipeline state (approval tokens removed), the deployment and the error's last observed state. */
 async function attachFailureEvidence(world: HarnessWorld, error: unknown): Promise<void> {
   const { harness } = world;
+  // Evidence is best effort (the stack may be half made), but a piece that cannot be read says so in the report.
+  const missing = (what: string) => (e: unknown) => {
+    world.log(`could not read ${what} for the evidence: ${String(e)}`);
+    return undefined;
+  };
   if (error instanceof HarnessError && error.lastState !== undefined) {
     await world.attachJson('last-observed-state', withoutSecrets(error.lastState));
   }
@@ -124,15 +129,15 @@ async function attachFailureEvidence(world: HarnessWorld, error: unknown): Promi
   const name = harness.pipeline.name;
   const state = await harness.clients.codepipeline
     .send(new GetPipelineStateCommand({ name }))
-    .catch(() => undefined);
+    .catch(missing(`the state of pipeline ${name}`));
   if (state) await world.attachJson('pipeline-state', withoutSecrets({ ...state, $metadata: undefined }));
   const deploymentId = world.forced?.deploymentId ?? world.deploymentId;
   if (deploymentId) {
     const info = await harness.clients.codedeploy
       .send(new GetDeploymentCommand({ deploymentId }))
-      .catch(() => undefined);
+      .catch(missing(`deployment ${deploymentId}`));
     if (info) await world.attachJson('deployment', withoutSecrets(info.deploymentInfo));
-    await world.attachLifecycle(deploymentId).catch(() => undefined);
+    await world.attachLifecycle(deploymentId).catch(missing(`the lifecycle events of ${deploymentId}`));
   }
   for (const execution of world.executions.values()) await world.attachTimeline(execution);
 }
