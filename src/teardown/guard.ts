@@ -9,6 +9,7 @@ import { DescribeTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import type { HarnessClients } from '../aws/clients.ts';
 import { GuardRefusedError } from '../errors.ts';
+import { errorLine } from '../poll.ts';
 import type { Ledger } from './ledger.ts';
 
 /** Returns a resource's tags, or undefined when they cannot be read. */
@@ -55,13 +56,17 @@ export class Guard {
   /** Result form: may we? and why. */
   async check(target: GuardedAction): Promise<GuardDecision> {
     if (this.#ledger.has(target.kind, target.id)) return { allowed: true, reason: 'created by this run' };
-    const tags = await this.#tagsOf?.(target.kind, target.id).catch(() => undefined);
+    let unreadable = '';
+    const tags = await this.#tagsOf?.(target.kind, target.id).catch((error: unknown) => {
+      unreadable = ` (${errorLine(error)})`;
+      return undefined;
+    });
     if (tags?.[this.#tag] === 'true') return { allowed: true, reason: `tagged ${this.#tag}=true` };
     return {
       allowed: false,
       reason: tags
         ? `not created by this run and not tagged ${this.#tag}=true`
-        : `not created by this run and its tags could not be read`,
+        : `not created by this run and its tags could not be read${unreadable}`,
     };
   }
 
