@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-codepipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitFile, gitRun } from './helpers/git.ts';
+import { approvalStage, buildStage, declarePipeline, deployStage, sourceStage } from './helpers/pipeline.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 const SAMPLE_APP = path.join(import.meta.dirname, '..', '..', 'sample-app');
@@ -78,56 +79,16 @@ describe('CodePipeline Deploy action with the sandbox CodeDeploy', () => {
     );
     await codepipeline.send(
       new CreatePipelineCommand({
-        pipeline: {
-          name: 'deploy-pipeline',
-          roleArn: 'arn:aws:iam::000000000000:role/pipeline',
-          artifactStore: { type: 'S3', location: 'deploy-artifacts' },
-          stages: [
-            {
-              name: 'Source',
-              actions: [
-                {
-                  name: 'Source',
-                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-                  configuration: { RepositoryName: 'deploy-app', BranchName: 'main' },
-                  outputArtifacts: [{ name: 'SourceArtifact' }],
-                },
-              ],
-            },
-            {
-              name: 'BuildAndTest',
-              actions: [
-                {
-                  name: 'BuildAndTest',
-                  actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' },
-                  configuration: { ProjectName: 'deploy-build' },
-                  inputArtifacts: [{ name: 'SourceArtifact' }],
-                  outputArtifacts: [{ name: 'BuildArtifact' }],
-                },
-              ],
-            },
-            {
-              name: 'Approval',
-              actions: [
-                {
-                  name: 'ManualApproval',
-                  actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
-                },
-              ],
-            },
-            {
-              name: 'Deploy',
-              actions: [
-                {
-                  name: 'Deploy',
-                  actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' },
-                  configuration: { ApplicationName: 'deploy-app', DeploymentGroupName: 'deploy-dg' },
-                  inputArtifacts: [{ name: 'BuildArtifact' }],
-                },
-              ],
-            },
+        pipeline: declarePipeline(
+          'deploy-pipeline',
+          [
+            sourceStage('deploy-app'),
+            buildStage('deploy-build'),
+            approvalStage(),
+            deployStage('deploy-app', 'deploy-dg'),
           ],
-        },
+          { artifactBucket: 'deploy-artifacts' },
+        ),
       }),
     );
   });

@@ -16,6 +16,7 @@ import { CodePipelineService } from '../../src/sandbox/codepipeline/index.ts';
 import { EventLog } from '../../src/sandbox/events.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import type { RequestContext, SandboxRuntime } from '../../src/sandbox/types.ts';
+import { approvalStage, buildStage, declarePipeline, deployStage, sourceStage } from './helpers/pipeline.ts';
 
 const ctx: RequestContext = { requestId: 'r', region: 'us-east-1', accountId: '000000000000' };
 
@@ -92,56 +93,13 @@ artifacts:
 
 function pipeline(name: string, extra: Record<string, unknown> = {}, withDeploy = false) {
   const stages: any[] = [
-    {
-      name: 'Source',
-      actions: [
-        {
-          name: 'Source',
-          actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-          configuration: { RepositoryName: 'app', BranchName: 'main', PollForSourceChanges: 'false' },
-          outputArtifacts: [{ name: 'SourceArtifact' }],
-        },
-      ],
-    },
-    {
-      name: 'BuildAndTest',
-      actions: [
-        {
-          name: 'Build',
-          actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' },
-          configuration: { ProjectName: 'app-build' },
-          inputArtifacts: [{ name: 'SourceArtifact' }],
-          outputArtifacts: [{ name: 'BuildArtifact' }],
-        },
-      ],
-    },
-    {
-      name: 'Approval',
-      actions: [
-        {
-          name: 'ManualApproval',
-          actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
-        },
-      ],
-    },
+    sourceStage('app', { pollForSourceChanges: false }),
+    buildStage('app-build', 'Build'),
+    approvalStage(),
   ];
-  if (withDeploy) {
-    stages.push({
-      name: 'Deploy',
-      actions: [
-        {
-          name: 'DeployBlueGreen',
-          actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' },
-          configuration: { ApplicationName: 'app', DeploymentGroupName: 'app-dg' },
-          inputArtifacts: [{ name: 'BuildArtifact' }],
-        },
-      ],
-    });
-  }
+  if (withDeploy) stages.push(deployStage('app', 'app-dg', 'DeployBlueGreen'));
   return {
-    name,
-    roleArn: 'arn:aws:iam::000000000000:role/pipeline',
-    artifactStore: { type: 'S3', location: 'artifacts-bucket' },
+    ...declarePipeline(name, stages, { artifactBucket: 'artifacts-bucket' }),
     stages,
     ...extra,
   };

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { awsCli } from './helpers/aws-cli.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
+import { approvalStage, buildStage, declarePipeline, sourceStage } from './helpers/pipeline.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 const SAMPLE_APP = path.join(import.meta.dirname, '..', '..', 'sample-app');
@@ -31,47 +32,18 @@ function declaration(
   extra: Partial<PipelineDeclaration> = {},
 ): PipelineDeclaration {
   return {
-    name,
-    roleArn: 'arn:aws:iam::000000000000:role/awscicd-cap-codepipeline-role',
-    artifactStore: { type: 'S3', location: 'awscicd-cap-artifacts' },
-    stages: [
+    ...declarePipeline(
+      name,
+      [
+        sourceStage(repositoryName, { pollForSourceChanges: false }),
+        buildStage('awscicd-cap-build'),
+        approvalStage(),
+      ],
       {
-        name: 'Source',
-        actions: [
-          {
-            name: 'Source',
-            actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-            configuration: {
-              RepositoryName: repositoryName,
-              BranchName: 'main',
-              PollForSourceChanges: 'false',
-            },
-            outputArtifacts: [{ name: 'SourceArtifact' }],
-          },
-        ],
+        roleArn: 'arn:aws:iam::000000000000:role/awscicd-cap-codepipeline-role',
+        artifactBucket: 'awscicd-cap-artifacts',
       },
-      {
-        name: 'BuildAndTest',
-        actions: [
-          {
-            name: 'BuildAndTest',
-            actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' },
-            configuration: { ProjectName: 'awscicd-cap-build' },
-            inputArtifacts: [{ name: 'SourceArtifact' }],
-            outputArtifacts: [{ name: 'BuildArtifact' }],
-          },
-        ],
-      },
-      {
-        name: 'Approval',
-        actions: [
-          {
-            name: 'ManualApproval',
-            actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
-          },
-        ],
-      },
-    ],
+    ),
     ...extra,
   };
 }
