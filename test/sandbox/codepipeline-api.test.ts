@@ -21,38 +21,17 @@ import {
 } from '@aws-sdk/client-codepipeline';
 import { describe, expect, it } from 'vitest';
 import { awsCli } from './helpers/aws-cli.ts';
+import { approvalStage, declarePipeline, sourceStage } from './helpers/pipeline.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'pipeline-runbook.json');
 
 function twoStage(name: string): PipelineDeclaration {
-  return {
+  return declarePipeline(
     name,
-    roleArn: 'arn:aws:iam::000000000000:role/pipeline',
-    artifactStore: { type: 'S3', location: 'bucket-artifacts' },
-    stages: [
-      {
-        name: 'Source',
-        actions: [
-          {
-            name: 'Source',
-            actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-            configuration: { RepositoryName: 'repo', BranchName: 'main' },
-            outputArtifacts: [{ name: 'Src' }],
-          },
-        ],
-      },
-      {
-        name: 'Approve',
-        actions: [
-          {
-            name: 'Approve',
-            actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
-          },
-        ],
-      },
-    ],
-  };
+    [sourceStage('repo', { outputArtifact: 'Src' }), approvalStage('Approve', 'Approve')],
+    { artifactBucket: 'bucket-artifacts' },
+  );
 }
 
 async function errorOf(

@@ -17,6 +17,7 @@ import { ApprovalNotOursError, ExecutionSupersededError } from '../../src/errors
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { pushVersionBump } from '../../src/source/push.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
+import { approvalStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
 
 const exec = promisify(execFile);
 
@@ -46,33 +47,10 @@ describe('approvals and supersession on the sandbox', () => {
     const seedCommit = (await git('rev-parse', 'HEAD')).stdout.trim();
     await clients.codepipeline.send(
       new CreatePipelineCommand({
-        pipeline: {
-          name: 'gate-pipeline',
-          roleArn: 'arn:aws:iam::000000000000:role/pipeline',
-          artifactStore: { type: 'S3', location: 'artifacts' },
-          stages: [
-            {
-              name: 'Source',
-              actions: [
-                {
-                  name: 'Source',
-                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-                  configuration: { RepositoryName: 'gate', BranchName: 'main' },
-                  outputArtifacts: [{ name: 'Src' }],
-                },
-              ],
-            },
-            {
-              name: 'Approval',
-              actions: [
-                {
-                  name: 'ManualApproval',
-                  actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
-                },
-              ],
-            },
-          ],
-        },
+        pipeline: declarePipeline('gate-pipeline', [
+          sourceStage('gate', { outputArtifact: 'Src' }),
+          approvalStage(),
+        ]),
       }),
     );
     pipeline = new Pipeline({ ...clients, pipelineName: 'gate-pipeline', interval: { min: 25, max: 250 } });
