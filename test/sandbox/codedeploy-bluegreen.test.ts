@@ -5,7 +5,6 @@
  * back with blue still serving, and a STOP_DEPLOYMENT group waits in Ready until ContinueDeployment (AWS CLI).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -33,6 +32,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { awsCli } from './helpers/aws-cli.ts';
+import { type LbReply, viaLb } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
@@ -82,40 +82,9 @@ async function writeRevision(
   }
 }
 
-interface Reply {
-  status: number;
-  body: string;
-}
-
-/** One GET through the load balancer: the edge port with `Host: <DNSName>:<edge port>`. */
-function viaLb(port: number, dnsName: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/',
-        agent: false,
-        headers: { host: `${dnsName}:${port}` },
-        timeout: 10_000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('request through the load balancer timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /** Requests through the load balancer in a loop until stopped; records every answer. */
 function probe(port: number, dnsName: string) {
-  const answers: Reply[] = [];
+  const answers: LbReply[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {

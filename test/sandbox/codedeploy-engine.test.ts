@@ -5,7 +5,6 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
@@ -26,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox } from '../../src/sandbox/index.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { sdkClients } from './helpers/clients.ts';
+import { viaLb } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
@@ -59,31 +59,6 @@ async function writeRevision(
   );
   for (const [e, s] of Object.entries(scripts))
     await writeFile(join(dir, 'scripts', `${e}.sh`), `#!/usr/bin/env bash\n${s.body}\n`);
-}
-
-function viaLb(port: number, dnsName: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/',
-        agent: false,
-        headers: { host: `${dnsName}:${port}` },
-        timeout: 10_000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('request through the load balancer timed out')));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 function listening(port: number): Promise<boolean> {
