@@ -22,17 +22,11 @@ import {
   StopDeploymentCommand,
   UpdateDeploymentGroupCommand,
 } from '@aws-sdk/client-codedeploy';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  DescribeTargetHealthCommand,
-  ModifyTargetGroupAttributesCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { awsCli } from './helpers/aws-cli.ts';
-import { type LbReply, viaLb } from './helpers/load-balancer.ts';
+import { createLoadBalancer, type LbReply, viaLb } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
@@ -129,39 +123,13 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
       });
       await sb.sandbox.services.codedeploy.registerRevision(rev(key), join(work, key));
     }
-    const elb = sb.clients.elbv2;
-    const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'web-alb', Subnets: ['s-1', 's-2'] })))
-      .LoadBalancers![0]!;
-    dns = lb.DNSName!;
-    const tg = (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: 'web-tg',
-          Protocol: 'HTTP',
-          Port: 80,
-          VpcId: 'vpc-1',
-          HealthCheckPath: '/health',
-          HealthCheckIntervalSeconds: 5,
-          HealthCheckTimeoutSeconds: 2,
-          HealthyThresholdCount: 2,
-          UnhealthyThresholdCount: 2,
-        }),
-      )
-    ).TargetGroups![0]!;
-    await elb.send(
-      new ModifyTargetGroupAttributesCommand({
-        TargetGroupArn: tg.TargetGroupArn,
-        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '20' }],
-      }),
-    );
-    await elb.send(
-      new CreateListenerCommand({
-        LoadBalancerArn: lb.LoadBalancerArn,
-        Protocol: 'HTTP',
-        Port: 80,
-        DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
-      }),
-    );
+    const lb = await createLoadBalancer(sb.clients.elbv2, {
+      name: 'web-alb',
+      targetGroupName: 'web-tg',
+      healthCheckPath: '/health',
+      unhealthyThresholdCount: 2,
+    });
+    dns = lb.dnsName;
     await sb.clients.autoscaling.send(
       new CreateAutoScalingGroupCommand({
         AutoScalingGroupName: 'web-blue',
@@ -169,7 +137,7 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
         MaxSize: 4,
         DesiredCapacity: 2,
         LaunchTemplate: { LaunchTemplateName: 'web' },
-        TargetGroupARNs: [tg.TargetGroupArn!],
+        TargetGroupARNs: [lb.targetGroupArn],
       }),
     );
     await cd().send(new CreateApplicationCommand({ applicationName: 'shop' }));

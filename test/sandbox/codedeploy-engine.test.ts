@@ -15,17 +15,11 @@ import {
   GetDeploymentTargetCommand,
   ListApplicationsCommand,
 } from '@aws-sdk/client-codedeploy';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  ModifyTargetGroupAttributesCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox } from '../../src/sandbox/index.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { sdkClients } from './helpers/clients.ts';
-import { viaLb } from './helpers/load-balancer.ts';
+import { createLoadBalancer, viaLb } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
@@ -102,38 +96,13 @@ describe('deployment engine', () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'cd-engine-'));
     await sb.clients.codedeploy.send(new CreateApplicationCommand({ applicationName: 'eng' }));
-    const elb = sb.clients.elbv2;
-    const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'eng-alb', Subnets: ['s-1', 's-2'] })))
-      .LoadBalancers![0]!;
-    dns = lb.DNSName!;
-    const tg = (
-      await elb.send(
-        new CreateTargetGroupCommand({
-          Name: 'eng-tg',
-          Protocol: 'HTTP',
-          Port: 80,
-          VpcId: 'vpc-1',
-          HealthCheckPath: '/',
-          HealthCheckIntervalSeconds: 5,
-          HealthCheckTimeoutSeconds: 2,
-          HealthyThresholdCount: 2,
-        }),
-      )
-    ).TargetGroups![0]!;
-    await elb.send(
-      new ModifyTargetGroupAttributesCommand({
-        TargetGroupArn: tg.TargetGroupArn,
-        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '20' }],
-      }),
-    );
-    await elb.send(
-      new CreateListenerCommand({
-        LoadBalancerArn: lb.LoadBalancerArn,
-        Protocol: 'HTTP',
-        Port: 80,
-        DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
-      }),
-    );
+    dns = (
+      await createLoadBalancer(sb.clients.elbv2, {
+        name: 'eng-alb',
+        targetGroupName: 'eng-tg',
+        healthCheckPath: '/',
+      })
+    ).dnsName;
   });
 
   afterAll(async () => {

@@ -1,11 +1,82 @@
 /**
- * A GET through a sandbox load balancer: the edge port with `Host: <DNSName>:<edge port>`, on a fresh
- * connection each time, so every answer is routed anew.
+ * A sandbox load balancer for tests: one ALB with an HTTP:80 listener forwarding to one target group, and a
+ * GET through it (the edge port with `Host: <DNSName>:<edge port>`, on a fresh connection each time, so every
+ * answer is routed anew).
  *
  * @example
- * expect((await viaLb(sb.sandbox.port, loadBalancer.DNSName)).body).toBe('v1');
+ * const { dnsName } = await createLoadBalancer(sb.clients.elbv2, {
+ *   name: 'web-alb',
+ *   targetGroupName: 'web-tg',
+ *   healthCheckPath: '/health',
+ * });
+ * expect((await viaLb(sb.sandbox.port, dnsName)).body).toBe('v1');
  */
 import { request } from 'node:http';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  type ElasticLoadBalancingV2Client,
+  ModifyTargetGroupAttributesCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+
+export interface LoadBalancerOptions {
+  name: string;
+  targetGroupName: string;
+  healthCheckPath: string;
+  /** Left unset (the service default) when absent. */
+  unhealthyThresholdCount?: number;
+}
+
+export interface TestLoadBalancer {
+  dnsName: string;
+  loadBalancerArn: string;
+  targetGroupArn: string;
+}
+
+/**
+ * Creates the ALB (subnets s-1, s-2), an HTTP:80 target group in vpc-1 with a fast health check (5 s interval,
+ * 2 s timeout, healthy after 2) and a 20 s deregistration delay, and an HTTP:80 listener forwarding to it.
+ */
+export async function createLoadBalancer(
+  elb: ElasticLoadBalancingV2Client,
+  options: LoadBalancerOptions,
+): Promise<TestLoadBalancer> {
+  const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: options.name, Subnets: ['s-1', 's-2'] })))
+    .LoadBalancers![0]!;
+  const tg = (
+    await elb.send(
+      new CreateTargetGroupCommand({
+        Name: options.targetGroupName,
+        Protocol: 'HTTP',
+        Port: 80,
+        VpcId: 'vpc-1',
+        HealthCheckPath: options.healthCheckPath,
+        HealthCheckIntervalSeconds: 5,
+        HealthCheckTimeoutSeconds: 2,
+        HealthyThresholdCount: 2,
+        ...(options.unhealthyThresholdCount === undefined
+          ? {}
+          : { UnhealthyThresholdCount: options.unhealthyThresholdCount }),
+      }),
+    )
+  ).TargetGroups![0]!;
+  await elb.send(
+    new ModifyTargetGroupAttributesCommand({
+      TargetGroupArn: tg.TargetGroupArn,
+      Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '20' }],
+    }),
+  );
+  await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: lb.LoadBalancerArn,
+      Protocol: 'HTTP',
+      Port: 80,
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
+    }),
+  );
+  return { dnsName: lb.DNSName!, loadBalancerArn: lb.LoadBalancerArn!, targetGroupArn: tg.TargetGroupArn! };
+}
 
 export interface LbReply {
   status: number;
