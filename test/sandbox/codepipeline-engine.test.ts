@@ -165,6 +165,9 @@ describe('CodePipeline execution engine', () => {
     state(name).stageStates.find((s: any) => s.stageName === stage)?.latestExecution;
   const execution = (name: string, id: string) =>
     h.GetPipelineExecution({ pipelineName: name, pipelineExecutionId: id }, ctx).pipelineExecution;
+  /** The newest execution (ListPipelineExecutions lists newest first). */
+  const latestExecutionId = (name: string) =>
+    h.ListPipelineExecutions({ pipelineName: name }, ctx).pipelineExecutionSummaries[0].pipelineExecutionId;
   const approvalToken = (name: string) =>
     state(name).stageStates.find((s: any) => s.stageName === 'Approval')?.actionStates[0]?.latestExecution
       ?.token as string | undefined;
@@ -339,8 +342,7 @@ describe('CodePipeline execution engine', () => {
   it('supersedes an execution waiting in front of a locked stage with a newer one (SUPERSEDED)', async () => {
     repos.commit('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v1' }, 'v1');
     h.CreatePipeline({ pipeline: pipeline('p4') }, ctx);
-    const first = h.ListPipelineExecutions({ pipelineName: 'p4' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const first = latestExecutionId('p4');
     const firstToken = await until('approval of the first', () => approvalToken('p4'));
     const c2 = repos.push('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v2' }, 'v2');
     const second = await until(
@@ -394,8 +396,7 @@ describe('CodePipeline execution engine', () => {
   it('runs every execution in arrival order without superseding any (QUEUED)', async () => {
     repos.commit('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v1' }, 'v1');
     h.CreatePipeline({ pipeline: pipeline('p5', { pipelineType: 'V2', executionMode: 'QUEUED' }) }, ctx);
-    const first = h.ListPipelineExecutions({ pipelineName: 'p5' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const first = latestExecutionId('p5');
     await until('first at approval', () => approvalToken('p5'));
     const c2 = repos.push('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v2' }, 'v2');
     const c3 = repos.push('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v3' }, 'v3');
@@ -454,8 +455,7 @@ describe('CodePipeline execution engine', () => {
   it('stops an execution waiting at an approval (abandon) and invalidates its token', async () => {
     repos.commit('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v1' }, 'v1');
     h.CreatePipeline({ pipeline: pipeline('p7') }, ctx);
-    const id = h.ListPipelineExecutions({ pipelineName: 'p7' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const id = latestExecutionId('p7');
     const token = await until('token', () => approvalToken('p7'));
     h.StopPipelineExecution(
       { pipelineName: 'p7', pipelineExecutionId: id, abandon: true, reason: 'changed my mind' },
@@ -511,8 +511,7 @@ describe('CodePipeline execution engine', () => {
     const slow = OK_BUILDSPEC.replace('- echo "building', '- sleep 0.6\n      - echo "building');
     repos.commit('app', 'main', { 'buildspec.yml': slow, 'app.txt': 'v1' }, 'v1');
     h.CreatePipeline({ pipeline: pipeline('p8') }, ctx);
-    const id = h.ListPipelineExecutions({ pipelineName: 'p8' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const id = latestExecutionId('p8');
     await until('build running', () => stageStatus('p8', 'BuildAndTest')?.status === 'InProgress');
     h.StopPipelineExecution({ pipelineName: 'p8', pipelineExecutionId: id, abandon: false }, ctx);
     expect(execution('p8', id).status).toBe('Stopping');
@@ -532,8 +531,7 @@ describe('CodePipeline execution engine', () => {
       { pipelineName: 'p9', stageName: 'Approval', transitionType: 'Inbound', reason: 'freeze' },
       ctx,
     );
-    const first = h.ListPipelineExecutions({ pipelineName: 'p9' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const first = latestExecutionId('p9');
     await until(
       'first held',
       () => state('p9').stageStates[2].inboundExecution?.pipelineExecutionId === first,
@@ -566,8 +564,7 @@ describe('CodePipeline execution engine', () => {
   it('retries only a failed stage of the latest execution', async () => {
     repos.commit('app', 'main', { 'buildspec.yml': FAILING_BUILDSPEC }, 'broken');
     h.CreatePipeline({ pipeline: pipeline('p10') }, ctx);
-    const id = h.ListPipelineExecutions({ pipelineName: 'p10' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const id = latestExecutionId('p10');
     await until('Failed', () => execution('p10', id).status === 'Failed');
     expect(() =>
       h.RetryStageExecution(
@@ -614,8 +611,7 @@ describe('CodePipeline execution engine', () => {
   it('hands the build artifact to CodeDeploy and records the deployment id', async () => {
     repos.commit('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v1' }, 'v1');
     h.CreatePipeline({ pipeline: pipeline('p11', {}, true) }, ctx);
-    const id = h.ListPipelineExecutions({ pipelineName: 'p11' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const id = latestExecutionId('p11');
     const token = await until('token', () => approvalToken('p11'));
     deployOutcome = {
       status: 'Failed',
@@ -654,8 +650,7 @@ describe('CodePipeline execution engine', () => {
       ],
     };
     h.CreatePipeline({ pipeline: decl }, ctx);
-    const id = h.ListPipelineExecutions({ pipelineName: 'p12' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const id = latestExecutionId('p12');
     await until('Failed', () => execution('p12', id).status === 'Failed');
     expect(state('p12').stageStates[1].actionStates[0].latestExecution.errorDetails.message).toContain(
       'The sandbox cannot run Invoke/AWS/Lambda actions',
@@ -667,8 +662,7 @@ describe('CodePipeline execution engine', () => {
     const decl = pipeline('p13');
     (decl.stages[2].actions[0] as any).timeoutInMinutes = 5; // 300 s * 0.001 = 0.3 s
     h.CreatePipeline({ pipeline: decl }, ctx);
-    const id = h.ListPipelineExecutions({ pipelineName: 'p13' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const id = latestExecutionId('p13');
     await until('Failed', () => execution('p13', id).status === 'Failed');
     expect(state('p13').stageStates[2].actionStates[0].latestExecution.errorDetails.message).toContain(
       'timed out',
@@ -678,8 +672,7 @@ describe('CodePipeline execution engine', () => {
   it('cancels a running execution when the pipeline is updated, ending its open approval', async () => {
     repos.commit('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v1' }, 'v1');
     h.CreatePipeline({ pipeline: pipeline('p14') }, ctx);
-    const id = h.ListPipelineExecutions({ pipelineName: 'p14' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const id = latestExecutionId('p14');
     const token = await until('token', () => approvalToken('p14'));
     const updated = h.UpdatePipeline({ pipeline: pipeline('p14') }, ctx);
     expect(updated.pipeline.version).toBe(2);
@@ -795,8 +788,7 @@ describe('CodePipeline execution engine', () => {
     repos.commit('app', 'main', { 'buildspec.yml': OK_BUILDSPEC, 'app.txt': 'v1' }, 'v1');
     const approveAndFail = async (name: string) => {
       h.CreatePipeline({ pipeline: pipeline(name, {}, true) }, ctx);
-      const id = h.ListPipelineExecutions({ pipelineName: name }, ctx).pipelineExecutionSummaries[0]
-        .pipelineExecutionId;
+      const id = latestExecutionId(name);
       const token = await until('token', () => approvalToken(name));
       h.PutApprovalResult(
         {
@@ -871,8 +863,7 @@ describe('CodePipeline execution engine', () => {
       { name: 'COMMIT', value: '#{SourceVariables.CommitId}', type: 'PLAINTEXT' },
     ]);
     h.CreatePipeline({ pipeline: decl }, ctx);
-    const id = h.ListPipelineExecutions({ pipelineName: 'p20' }, ctx).pipelineExecutionSummaries[0]
-      .pipelineExecutionId;
+    const id = latestExecutionId('p20');
     await until('approval', () => approvalToken('p20'));
     const build = h
       .ListActionExecutions({ pipelineName: 'p20', filter: { pipelineExecutionId: id } }, ctx)
