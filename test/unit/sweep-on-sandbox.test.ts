@@ -23,6 +23,7 @@ import { LeakError } from '../../src/errors.ts';
 import { expectNoLeaks, leakCheck } from '../../src/teardown/leaks.ts';
 import { expectSwept, sweep } from '../../src/teardown/sweep.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
+import { approvalStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
 
 const runTag = { key: 'codepipeline-harness:run', value: 'run-killed1' };
 const P = 'h-killed1';
@@ -90,33 +91,10 @@ describe('sweep on the sandbox', () => {
     );
     await clients.codepipeline.send(
       new CreatePipelineCommand({
-        pipeline: {
-          name: `${P}-pipeline`,
-          roleArn: 'arn:aws:iam::000000000000:role/pipeline',
-          artifactStore: { type: 'S3', location: 'artifacts' },
-          stages: [
-            {
-              name: 'Source',
-              actions: [
-                {
-                  name: 'Source',
-                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-                  configuration: { RepositoryName: `${P}-app`, BranchName: 'main' },
-                  outputArtifacts: [{ name: 'Src' }],
-                },
-              ],
-            },
-            {
-              name: 'Approval',
-              actions: [
-                {
-                  name: 'ManualApproval',
-                  actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
-                },
-              ],
-            },
-          ],
-        },
+        pipeline: declarePipeline(`${P}-pipeline`, [
+          sourceStage(`${P}-app`, { outputArtifact: 'Src' }),
+          approvalStage(),
+        ]),
       }),
     );
   }, 60_000);
