@@ -94,10 +94,10 @@ artifacts:
 function pipeline(name: string, extra: Record<string, unknown> = {}, withDeploy = false) {
   const stages: any[] = [
     sourceStage('app', { pollForSourceChanges: false }),
-    buildStage('app-build', 'Build'),
+    buildStage('app-build', { actionName: 'Build' }),
     approvalStage(),
   ];
-  if (withDeploy) stages.push(deployStage('app', 'app-dg', 'DeployBlueGreen'));
+  if (withDeploy) stages.push(deployStage('app', 'app-dg', { actionName: 'DeployBlueGreen' }));
   return {
     ...declarePipeline(name, stages, { artifactBucket: 'artifacts-bucket' }),
     stages,

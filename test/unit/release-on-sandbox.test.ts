@@ -49,6 +49,13 @@ import { probeTraffic } from '../../src/traffic/probe.ts';
 import { healthyTargetIds } from '../../src/traffic/targets.ts';
 import { loadBalancerUrl } from '../../src/traffic/url.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
+import {
+  approvalStage,
+  buildStage,
+  declarePipeline,
+  deployStage,
+  sourceStage,
+} from '../sandbox/helpers/pipeline.ts';
 
 const exec = promisify(execFile);
 const P = 'h-e2e';
@@ -215,54 +222,14 @@ describe('the harness library on the sandbox', () => {
         },
       }),
     );
-    const action = (
-      name: string,
-      category: string,
-      provider: string,
-      extra: Record<string, unknown> = {},
-    ) => ({
-      name,
-      actionTypeId: { category, owner: 'AWS', provider, version: '1' },
-      ...extra,
-    });
     await codepipeline.send(
       new CreatePipelineCommand({
-        pipeline: {
-          name: `${P}-pipeline`,
-          roleArn: 'arn:aws:iam::000000000000:role/pipeline',
-          artifactStore: { type: 'S3', location: 'artifacts' },
-          stages: [
-            {
-              name: 'Source',
-              actions: [
-                action('Source', 'Source', 'CodeCommit', {
-                  configuration: { RepositoryName: `${P}-app`, BranchName: 'main' },
-                  outputArtifacts: [{ name: 'Src' }],
-                }),
-              ],
-            },
-            {
-              name: 'BuildAndTest',
-              actions: [
-                action('BuildAndTest', 'Build', 'CodeBuild', {
-                  configuration: { ProjectName: `${P}-build` },
-                  inputArtifacts: [{ name: 'Src' }],
-                  outputArtifacts: [{ name: 'Built' }],
-                }),
-              ],
-            },
-            { name: 'Approval', actions: [action('ManualApproval', 'Approval', 'Manual')] },
-            {
-              name: 'Deploy',
-              actions: [
-                action('DeployBlueGreen', 'Deploy', 'CodeDeploy', {
-                  configuration: { ApplicationName: `${P}-app`, DeploymentGroupName: `${P}-dg` },
-                  inputArtifacts: [{ name: 'Built' }],
-                }),
-              ],
-            },
-          ],
-        } as never,
+        pipeline: declarePipeline(`${P}-pipeline`, [
+          sourceStage(`${P}-app`, { outputArtifact: 'Src' }),
+          buildStage(`${P}-build`, { inputArtifact: 'Src', outputArtifact: 'Built' }),
+          approvalStage(),
+          deployStage(`${P}-app`, `${P}-dg`, { actionName: 'DeployBlueGreen', inputArtifact: 'Built' }),
+        ]),
         tags: [{ key: runTag.key, value: runTag.value }],
       }),
     );

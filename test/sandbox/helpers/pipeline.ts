@@ -40,17 +40,26 @@ export function sourceStage(repositoryName: string, options: SourceStageOptions 
   };
 }
 
-/** A `BuildAndTest` stage with one CodeBuild action reading `SourceArtifact` and writing `BuildArtifact`. */
-export function buildStage(projectName: string, actionName = 'BuildAndTest'): StageDeclaration {
+export interface BuildStageOptions {
+  /** @default 'BuildAndTest' */
+  actionName?: string;
+  /** @default 'SourceArtifact' */
+  inputArtifact?: string;
+  /** @default 'BuildArtifact' */
+  outputArtifact?: string;
+}
+
+/** A `BuildAndTest` stage with one CodeBuild action (reads `SourceArtifact`, writes `BuildArtifact` by default). */
+export function buildStage(projectName: string, options: BuildStageOptions = {}): StageDeclaration {
   return {
     name: 'BuildAndTest',
     actions: [
       {
-        name: actionName,
+        name: options.actionName ?? 'BuildAndTest',
         actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' },
         configuration: { ProjectName: projectName },
-        inputArtifacts: [{ name: 'SourceArtifact' }],
-        outputArtifacts: [{ name: 'BuildArtifact' }],
+        inputArtifacts: [{ name: options.inputArtifact ?? 'SourceArtifact' }],
+        outputArtifacts: [{ name: options.outputArtifact ?? 'BuildArtifact' }],
       },
     ],
   };
@@ -69,20 +78,27 @@ export function approvalStage(stageName = 'Approval', actionName = 'ManualApprov
   };
 }
 
-/** A `Deploy` stage with one CodeDeploy action deploying `BuildArtifact`. */
+export interface DeployStageOptions {
+  /** @default 'Deploy' */
+  actionName?: string;
+  /** @default 'BuildArtifact' */
+  inputArtifact?: string;
+}
+
+/** A `Deploy` stage with one CodeDeploy action (deploys `BuildArtifact` by default). */
 export function deployStage(
   applicationName: string,
   deploymentGroupName: string,
-  actionName = 'Deploy',
+  options: DeployStageOptions = {},
 ): StageDeclaration {
   return {
     name: 'Deploy',
     actions: [
       {
-        name: actionName,
+        name: options.actionName ?? 'Deploy',
         actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' },
         configuration: { ApplicationName: applicationName, DeploymentGroupName: deploymentGroupName },
-        inputArtifacts: [{ name: 'BuildArtifact' }],
+        inputArtifacts: [{ name: options.inputArtifact ?? 'BuildArtifact' }],
       },
     ],
   };
