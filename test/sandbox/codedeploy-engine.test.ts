@@ -4,7 +4,6 @@
  * the internal API CodePipeline uses (artifactDir, change listener), and a sandbox stop that leaves nothing behind.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
@@ -18,6 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox } from '../../src/sandbox/index.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
+import { acceptsConnections } from '../../src/sandbox/fleet/ports.ts';
 import { sdkClients } from './helpers/clients.ts';
 import { createLoadBalancer, viaLb } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
@@ -53,17 +53,6 @@ async function writeRevision(
   );
   for (const [e, s] of Object.entries(scripts))
     await writeFile(join(dir, 'scripts', `${e}.sh`), `#!/usr/bin/env bash\n${s.body}\n`);
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 describe('deployment engine', () => {
@@ -349,10 +338,10 @@ describe('deployment engine', () => {
     const ports = other.services.fleet.list().map((i) => i.port);
     const pgids = other.runtime.processes.groups().map((g) => g.pgid);
     expect(ports).toHaveLength(2);
-    for (const port of ports) expect(await listening(port)).toBe(true);
+    for (const port of ports) expect(await acceptsConnections(port)).toBe(true);
     expect(pgids.some((g) => ProcessTracker.alive(g))).toBe(true);
     await other.stop();
     expect(pgids.filter((g) => ProcessTracker.alive(g))).toEqual([]);
-    for (const port of ports) expect(await listening(port)).toBe(false);
+    for (const port of ports) expect(await acceptsConnections(port)).toBe(false);
   });
 });

@@ -3,23 +3,11 @@
  * ends every group (including a server left running in the background), frees the port and removes the directory.
  */
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { Fleet } from '../../src/sandbox/fleet/index.ts';
+import { acceptsConnections } from '../../src/sandbox/fleet/ports.ts';
 import { useSandbox } from './helpers/sandbox.ts';
-
-/** True when something accepts a TCP connection on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function until(
   check: () => Promise<boolean> | boolean,
@@ -64,7 +52,7 @@ describe('fleet', () => {
       `nohup node -e "require('http').createServer((q,s)=>s.end('up')).listen(${instance.port},'127.0.0.1')" >/dev/null 2>&1 &`,
     ]);
     await new Promise((r) => hook.once('exit', r));
-    await until(() => listening(instance.port), `the background server on port ${instance.port}`);
+    await until(() => acceptsConnections(instance.port), `the background server on port ${instance.port}`);
     const groups = processes.groups(Fleet.owner(instance.instanceId));
     expect(groups).toHaveLength(1);
     const pgid = groups[0]!.pgid;
@@ -73,7 +61,7 @@ describe('fleet', () => {
     await fleet.terminate(instance.instanceId);
 
     expect(ProcessTracker.alive(pgid)).toBe(false);
-    expect(await listening(instance.port)).toBe(false);
+    expect(await acceptsConnections(instance.port)).toBe(false);
     expect(existsSync(instance.root)).toBe(false);
     expect(processes.groups(Fleet.owner(instance.instanceId))).toEqual([]);
     const kinds = sb.sandbox.runtime.events
