@@ -8,17 +8,16 @@ import { createServer, request, type Server } from 'node:http';
 import { promisify } from 'node:util';
 import {
   CreateListenerCommand,
-  CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
   DeregisterTargetsCommand,
   DescribeTargetHealthCommand,
   ModifyListenerCommand,
   ModifyLoadBalancerAttributesCommand,
-  ModifyTargetGroupAttributesCommand,
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
+import { createLoadBalancer } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 interface Reply {
@@ -105,40 +104,16 @@ describe('load balancer data plane through the edge port', () => {
 
   /** ALB + target group + HTTP:80 listener, and `apps` fleet instances each running a real app. */
   async function stack(name: string, apps: number, tgExtra: Record<string, unknown> = {}) {
-    const lb = (await elb().send(new CreateLoadBalancerCommand({ Name: name, Subnets: ['s-1', 's-2'] })))
-      .LoadBalancers![0]!;
-    const tg = (
-      await elb().send(
-        new CreateTargetGroupCommand({
-          Name: `${name}-tg`,
-          Protocol: 'HTTP',
-          Port: 80,
-          VpcId: 'vpc-1',
-          HealthCheckPath: '/health',
-          HealthCheckIntervalSeconds: 10,
-          HealthCheckTimeoutSeconds: 5,
-          HealthyThresholdCount: 2,
-          UnhealthyThresholdCount: 2,
-          ...tgExtra,
-        }),
-      )
-    ).TargetGroups![0]!;
-    await elb().send(
-      new ModifyTargetGroupAttributesCommand({
-        TargetGroupArn: tg.TargetGroupArn,
-        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }],
-      }),
-    );
-    const listener = (
-      await elb().send(
-        new CreateListenerCommand({
-          LoadBalancerArn: lb.LoadBalancerArn,
-          Protocol: 'HTTP',
-          Port: 80,
-          DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
-        }),
-      )
-    ).Listeners![0]!;
+    const lb = await createLoadBalancer(elb(), {
+      name,
+      targetGroupName: `${name}-tg`,
+      healthCheckPath: '/health',
+      unhealthyThresholdCount: 2,
+      healthCheckIntervalSeconds: 10,
+      healthCheckTimeoutSeconds: 5,
+      deregistrationDelaySeconds: 30,
+      targetGroupExtra: tgExtra,
+    });
     const instances = [];
     for (let i = 0; i < apps; i++) {
       const instance = await sb.sandbox.services.fleet.launch();
@@ -147,10 +122,10 @@ describe('load balancer data plane through the edge port', () => {
       instances.push({ id: instance.instanceId, app });
     }
     return {
-      dns: lb.DNSName!,
-      lbArn: lb.LoadBalancerArn!,
-      tgArn: tg.TargetGroupArn!,
-      listenerArn: listener.ListenerArn!,
+      dns: lb.dnsName,
+      lbArn: lb.loadBalancerArn,
+      tgArn: lb.targetGroupArn,
+      listenerArn: lb.listenerArn,
       instances,
     };
   }

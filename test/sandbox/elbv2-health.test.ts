@@ -7,12 +7,8 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
   DeregisterTargetsCommand,
   DescribeTargetHealthCommand,
-  ModifyTargetGroupAttributesCommand,
   RegisterTargetsCommand,
   type TargetHealth,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -21,6 +17,7 @@ import { Clock } from '../../src/sandbox/clock.ts';
 import { applyCheck, checkOnce, parseHttpCodeMatcher } from '../../src/sandbox/elbv2/health.ts';
 import type { HealthCheckSettings, TargetRecord } from '../../src/sandbox/elbv2/store.ts';
 import { awsCli } from './helpers/aws-cli.ts';
+import { createLoadBalancer } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 /** A real target: answers `/health` with `status.code` (or never, when `hang`), `/` with 200. */
@@ -204,37 +201,17 @@ describe('health transitions of a real target in the sandbox', () => {
   });
 
   async function stack(name: string) {
-    const lb = await elb().send(
-      new CreateLoadBalancerCommand({ Name: `${name}-alb`, Subnets: ['s-1', 's-2'] }),
-    );
-    const tg = await elb().send(
-      new CreateTargetGroupCommand({
-        Name: `${name}-tg`,
-        Protocol: 'HTTP',
-        Port: 80,
-        VpcId: 'vpc-1',
-        HealthCheckPath: '/health',
-        HealthCheckIntervalSeconds: 10,
-        HealthCheckTimeoutSeconds: 5,
-        HealthyThresholdCount: 2,
-        UnhealthyThresholdCount: 2,
-      }),
-    );
-    const tgArn = tg.TargetGroups![0]!.TargetGroupArn!;
-    await elb().send(
-      new ModifyTargetGroupAttributesCommand({
-        TargetGroupArn: tgArn,
-        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }],
-      }),
-    );
-    await elb().send(
-      new CreateListenerCommand({
-        LoadBalancerArn: lb.LoadBalancers![0]!.LoadBalancerArn,
-        Protocol: 'HTTP',
-        Port: 80,
-        DefaultActions: [{ Type: 'forward', TargetGroupArn: tgArn }],
-      }),
-    );
+    const tgArn = (
+      await createLoadBalancer(elb(), {
+        name: `${name}-alb`,
+        targetGroupName: `${name}-tg`,
+        healthCheckPath: '/health',
+        unhealthyThresholdCount: 2,
+        healthCheckIntervalSeconds: 10,
+        healthCheckTimeoutSeconds: 5,
+        deregistrationDelaySeconds: 30,
+      })
+    ).targetGroupArn;
     const instance = await sb.sandbox.services.fleet.launch();
     const target = await startTarget(instance.port);
     servers.push(target, { close: () => sb.sandbox.services.fleet.terminate(instance.instanceId) });

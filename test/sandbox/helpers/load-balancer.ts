@@ -26,17 +26,27 @@ export interface LoadBalancerOptions {
   healthCheckPath: string;
   /** Left unset (the service default) when absent. */
   unhealthyThresholdCount?: number;
+  /** @default 5 */
+  healthCheckIntervalSeconds?: number;
+  /** @default 2 */
+  healthCheckTimeoutSeconds?: number;
+  /** `deregistration_delay.timeout_seconds`. @default 20 */
+  deregistrationDelaySeconds?: number;
+  /** More CreateTargetGroup members, applied last (they override the ones above). */
+  targetGroupExtra?: Record<string, unknown>;
 }
 
 export interface TestLoadBalancer {
   dnsName: string;
   loadBalancerArn: string;
   targetGroupArn: string;
+  listenerArn: string;
 }
 
 /**
- * Creates the ALB (subnets s-1, s-2), an HTTP:80 target group in vpc-1 with a fast health check (5 s interval,
- * 2 s timeout, healthy after 2) and a 20 s deregistration delay, and an HTTP:80 listener forwarding to it.
+ * Creates the ALB (subnets s-1, s-2), an HTTP:80 target group in vpc-1 with a fast health check (by default
+ * 5 s interval, 2 s timeout, healthy after 2) and a 20 s deregistration delay, and an HTTP:80 listener
+ * forwarding to it.
  */
 export async function createLoadBalancer(
   elb: ElasticLoadBalancingV2Client,
@@ -52,30 +62,43 @@ export async function createLoadBalancer(
         Port: 80,
         VpcId: 'vpc-1',
         HealthCheckPath: options.healthCheckPath,
-        HealthCheckIntervalSeconds: 5,
-        HealthCheckTimeoutSeconds: 2,
+        HealthCheckIntervalSeconds: options.healthCheckIntervalSeconds ?? 5,
+        HealthCheckTimeoutSeconds: options.healthCheckTimeoutSeconds ?? 2,
         HealthyThresholdCount: 2,
         ...(options.unhealthyThresholdCount === undefined
           ? {}
           : { UnhealthyThresholdCount: options.unhealthyThresholdCount }),
+        ...options.targetGroupExtra,
       }),
     )
   ).TargetGroups![0]!;
   await elb.send(
     new ModifyTargetGroupAttributesCommand({
       TargetGroupArn: tg.TargetGroupArn,
-      Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '20' }],
+      Attributes: [
+        {
+          Key: 'deregistration_delay.timeout_seconds',
+          Value: String(options.deregistrationDelaySeconds ?? 20),
+        },
+      ],
     }),
   );
-  await elb.send(
-    new CreateListenerCommand({
-      LoadBalancerArn: lb.LoadBalancerArn,
-      Protocol: 'HTTP',
-      Port: 80,
-      DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
-    }),
-  );
-  return { dnsName: lb.DNSName!, loadBalancerArn: lb.LoadBalancerArn!, targetGroupArn: tg.TargetGroupArn! };
+  const listener = (
+    await elb.send(
+      new CreateListenerCommand({
+        LoadBalancerArn: lb.LoadBalancerArn,
+        Protocol: 'HTTP',
+        Port: 80,
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
+      }),
+    )
+  ).Listeners![0]!;
+  return {
+    dnsName: lb.DNSName!,
+    loadBalancerArn: lb.LoadBalancerArn!,
+    targetGroupArn: tg.TargetGroupArn!,
+    listenerArn: listener.ListenerArn!,
+  };
 }
 
 export interface LbReply {
