@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
-import { createLoadBalancer } from './helpers/load-balancer.ts';
+import { createLoadBalancer, ELBV2_TEST_HEALTH_CHECK } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 interface Reply {
@@ -107,11 +107,7 @@ describe('load balancer data plane through the edge port', () => {
     const lb = await createLoadBalancer(elb(), {
       name,
       targetGroupName: `${name}-tg`,
-      healthCheckPath: '/health',
-      unhealthyThresholdCount: 2,
-      healthCheckIntervalSeconds: 10,
-      healthCheckTimeoutSeconds: 5,
-      deregistrationDelaySeconds: 30,
+      ...ELBV2_TEST_HEALTH_CHECK,
       targetGroupExtra: tgExtra,
     });
     const instances = [];

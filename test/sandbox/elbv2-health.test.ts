@@ -17,7 +17,7 @@ import { Clock } from '../../src/sandbox/clock.ts';
 import { applyCheck, checkOnce, parseHttpCodeMatcher } from '../../src/sandbox/elbv2/health.ts';
 import type { HealthCheckSettings, TargetRecord } from '../../src/sandbox/elbv2/store.ts';
 import { awsCli } from './helpers/aws-cli.ts';
-import { createLoadBalancer } from './helpers/load-balancer.ts';
+import { createLoadBalancer, ELBV2_TEST_HEALTH_CHECK } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 /** A real target: answers `/health` with `status.code` (or never, when `hang`), `/` with 200. */
@@ -205,11 +205,7 @@ describe('health transitions of a real target in the sandbox', () => {
       await createLoadBalancer(elb(), {
         name: `${name}-alb`,
         targetGroupName: `${name}-tg`,
-        healthCheckPath: '/health',
-        unhealthyThresholdCount: 2,
-        healthCheckIntervalSeconds: 10,
-        healthCheckTimeoutSeconds: 5,
-        deregistrationDelaySeconds: 30,
+        ...ELBV2_TEST_HEALTH_CHECK,
       })
     ).targetGroupArn;
     const instance = await sb.sandbox.services.fleet.launch();

@@ -36,6 +36,18 @@ export interface LoadBalancerOptions {
   targetGroupExtra?: Record<string, unknown>;
 }
 
+/**
+ * The elbv2 tests' health check: `/health` every 10 s, 5 s timeout, unhealthy after 2 failures, 30 s
+ * deregistration delay (scaled by the sandbox clock).
+ */
+export const ELBV2_TEST_HEALTH_CHECK = {
+  healthCheckPath: '/health',
+  unhealthyThresholdCount: 2,
+  healthCheckIntervalSeconds: 10,
+  healthCheckTimeoutSeconds: 5,
+  deregistrationDelaySeconds: 30,
+} as const satisfies Omit<LoadBalancerOptions, 'name' | 'targetGroupName'>;
+
 export interface TestLoadBalancer {
   dnsName: string;
   loadBalancerArn: string;
