@@ -3,6 +3,7 @@
  * offers the release flow of DESIGN.md §5.2 as methods that call the library's functions. The cucumber World,
  * the vitest helper and the CLI all use it; none of them has logic of its own.
  */
+import type { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { createClients, destroyClients, type HarnessClients } from './aws/clients.ts';
 import { type HarnessConfig, type HarnessConfigInput, loadConfig } from './config.ts';
 import {
@@ -103,7 +104,7 @@ export interface RollbackEvidence {
  */
 export class Harness {
   readonly config: HarnessConfig;
-  readonly clients: HarnessClients;
+  readonly clients: HarnessClients & { codecommit: CodeCommitClient };
   readonly ledger = new Ledger();
   readonly timeline = new Timeline();
   readonly guard: Guard;
@@ -119,7 +120,7 @@ export class Harness {
 
   private constructor(
     config: HarnessConfig,
-    clients: HarnessClients,
+    clients: HarnessClients & { codecommit: CodeCommitClient },
     owned: SandboxHandle | undefined,
     log?: (line: string) => void,
   ) {
@@ -199,30 +200,13 @@ export class Harness {
     const names = stackNames(runId);
     this.#names = names;
     this.#stack = await createSandboxStack({
-      endpoint: this.config.endpoint,
-      region: this.config.region,
       clients: this.clients,
       ledger: this.ledger,
       names,
       ...options,
     });
-    this.#pipeline = new Pipeline({
-      codepipeline: this.clients.codepipeline,
-      codedeploy: this.clients.codedeploy,
-      pipelineName: names.pipelineName,
+    this.#pipeline = Pipeline.fromConfig({ ...this.config, pipelineName: names.pipelineName }, this.clients, {
       timeline: this.timeline,
-      approvalStage: this.config.stages.approval,
-      approvalAction: this.config.approvalActionName,
-      interval: {
-        min: this.config.poll.minIntervalMs,
-        max: this.config.poll.maxIntervalMs,
-        factor: this.config.poll.factor,
-      },
-      timeouts: {
-        findExecution: this.config.timeouts.findExecution,
-        stage: this.config.timeouts.stage,
-        approval: this.config.timeouts.approval,
-      },
     });
     const seed = await seedRepository({ repoUrl: this.#stack.repositoryUrl, runId, version: `v1-${runId}` });
     const push: PushResult = {
@@ -353,7 +337,7 @@ export class Harness {
     return {
       consecutive: this.config.probe.consecutive,
       everyTarget: this.config.probe.everyTarget,
-      expectedTargets: this.#stack ? 2 : undefined,
+      expectedTargets: this.#stack?.instances,
       timeout: this.config.timeouts.live,
       intervalMs: this.config.probe.intervalMs,
       requestTimeoutMs: this.config.probe.requestTimeoutMs,

@@ -6,7 +6,7 @@
  * creation order, so teardown runs in reverse.
  */
 import {
-  CodeCommitClient,
+  type CodeCommitClient,
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
   GetRepositoryCommand,
@@ -46,10 +46,8 @@ export interface LedgerLike {
 
 /** Options of {@link createSandboxStack}. */
 export interface SandboxStackOptions {
-  /** The sandbox endpoint (`http://127.0.0.1:<port>`); the CodeCommit client is built on it. */
-  endpoint: string;
-  region?: string;
-  clients: HarnessClients;
+  /** Clients on the sandbox endpoint (`createClients`), CodeCommit's included. */
+  clients: HarnessClients & { codecommit: CodeCommitClient };
   ledger: LedgerLike;
   names: StackNames;
   /** @default 'BLUE_GREEN' */
@@ -73,6 +71,8 @@ export interface SandboxStack {
   readonly targetGroupArn: string;
   readonly listenerArn: string;
   readonly deploymentType: 'BLUE_GREEN' | 'IN_PLACE';
+  /** Instances serving behind the load balancer (the auto scaling group's size). */
+  readonly instances: number;
 }
 
 const ACCOUNT = '000000000000';
@@ -87,24 +87,18 @@ const TAG = (runId: string) => [
  *
  * @example
  * ```ts
- * const stack = await createSandboxStack({ endpoint: sandbox.endpoint, clients, ledger, names: stackNames(runId) });
+ * const stack = await createSandboxStack({ clients, ledger, names: stackNames(runId) });
  * await pushVersionBump({ repoUrl: stack.repositoryUrl, ... });
  * ```
  */
 export async function createSandboxStack(options: SandboxStackOptions): Promise<SandboxStack> {
   const { clients, ledger, names } = options;
-  const region = options.region ?? 'us-east-1';
   const deploymentType = options.deploymentType ?? 'BLUE_GREEN';
   const tags = TAG(names.runId);
   /** ELBv2, AutoScaling and CodeDeploy spell tags `{Key, Value}`; CodePipeline `{key, value}`. */
   const elbTags = tags.map((t) => ({ Key: t.key, Value: t.value }));
 
-  const codecommit = new CodeCommitClient({
-    region,
-    endpoint: options.endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  ledger.add({ kind: 'client', id: 'codecommit', delete: async () => codecommit.destroy() });
+  const { codecommit } = clients;
 
   // Source repository.
   const repo = await codecommit.send(
@@ -307,6 +301,7 @@ export async function createSandboxStack(options: SandboxStackOptions): Promise<
     targetGroupArn,
     listenerArn,
     deploymentType,
+    instances,
   };
 }
 
