@@ -46,13 +46,12 @@ Then('the release waits for our approval', async function (this: HarnessWorld) {
   );
 });
 
-When('we approve the release', async function (this: HarnessWorld) {
+async function approveOurs(this: HarnessWorld): Promise<void> {
   await this.harness.approve(await this.executionOf());
-});
+}
 
-When('we approve the release of our commit', async function (this: HarnessWorld) {
-  await this.harness.approve(await this.executionOf());
-});
+When('we approve the release', approveOurs);
+When('we approve the release of our commit', approveOurs);
 
 When('we approve the release of the newest commit', async function (this: HarnessWorld) {
   this.current = this.pushes.at(-1);
