@@ -131,6 +131,21 @@ export const HarnessConfigSchema = z.strictObject({
 });
 
 export type HarnessConfig = z.output<typeof HarnessConfigSchema>;
+
+/**
+ * How long one release may take by the config's own deadlines (finding the execution, then the source, build,
+ * approval and deploy stages, then the live check), in ms. Use it as a test runner's timeout, so the harness's
+ * own deadline, which names the last state it saw, always fires before the runner's.
+ *
+ * @example
+ * ```ts
+ * it('releases', async () => { await harness.release(); }, releaseTimeout(harness.config));
+ * ```
+ */
+export function releaseTimeout(config: Pick<HarnessConfig, 'timeouts'>): number {
+  const t = config.timeouts;
+  return t.findExecution + t.source + t.build + t.approval + t.deploy + t.live;
+}
 /** What callers may pass: every field optional, durations as numbers or strings. */
 export type HarnessConfigInput = z.input<typeof HarnessConfigSchema>;
 

@@ -6,17 +6,26 @@
 import type { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { createClients, destroyClients, type HarnessClients } from './aws/clients.ts';
 import { type HarnessConfig, type HarnessConfigInput, loadConfig } from './config.ts';
+import type { Attempt } from './attempt.ts';
 import {
+  type DeploymentOfOptions,
   type DeploymentOutcome,
-  deploymentOf,
-  deploymentOutcome,
+  deploymentsSince,
+  tryWaitForDeployment,
+  type WaitForDeploymentOptions,
   waitForDeployment,
+  waitForDeploymentEnd,
 } from './deploy/deployment.ts';
-import { forceFailedDeploy } from './deploy/force.ts';
-import { expectRollback, type RollbackProof } from './deploy/rollback.ts';
+import { pushUnhealthyRevision, stopDeploymentWithRollback } from './deploy/force.ts';
+import {
+  checkRollback,
+  expectRollback,
+  type RollbackOptions,
+  type RollbackProof,
+} from './deploy/rollback.ts';
 import { lifecycleEvents, type TargetLifecycle } from './deploy/targets.ts';
-import { HarnessError, RollbackNotProvenError } from './errors.ts';
-import type { ApprovalResult } from './pipeline/approval.ts';
+import { HarnessError } from './errors.ts';
+import type { ApprovalOptions, ApprovalResult } from './pipeline/approval.ts';
 import type { ExecutionRef, StageObservation } from './pipeline/observe.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import type { StageStatus } from './pipeline/stages.ts';
@@ -28,7 +37,7 @@ import { createSandboxStack, type SandboxStack, type SandboxStackOptions } from 
 import { type AdoptedStack, adoptExistingStack } from './stack/existing-stack.ts';
 import { seedRepository } from './stack/seed.ts';
 import { Guard, awsTagLookup } from './teardown/guard.ts';
-import { type LeakReport, leakCheck } from './teardown/leaks.ts';
+import { checkLeaks, expectNoLeaks, type LeakReport } from './teardown/leaks.ts';
 import { Ledger, type TeardownReport } from './teardown/ledger.ts';
 import { checkLive, expectLive, type LiveOptions, type LiveResult } from './traffic/live.ts';
 import { probeTraffic, type ProbeReport, type TrafficProbe } from './traffic/probe.ts';
@@ -61,14 +70,25 @@ export interface HarnessOptions {
   log?: (line: string) => void;
 }
 
-/** One push followed through the pipeline. */
+/** One push followed through the pipeline to every target. */
 export interface Release {
   push: PushResult;
   execution: ExecutionRef;
-  deploymentId?: string;
-  outcome?: DeploymentOutcome;
-  live?: LiveResult;
+  deploymentId: string;
+  /** The deployment's end: `Succeeded`. */
+  outcome: DeploymentOutcome;
+  /** The new version on every target, with the evidence. */
+  live: LiveResult;
+  /** The traffic probe over the whole release (absent with `{ probe: false }`). */
   probe?: ProbeReport;
+}
+
+/** A deployment of our execution followed to success: see {@link Harness.followDeployment}. */
+export interface FollowedDeployment {
+  deploymentId: string;
+  outcome: DeploymentOutcome;
+  /** The Deploy stage of our execution, Succeeded. */
+  stage: StageObservation;
 }
 
 /** A deployment made to fail on purpose, with what was observed. */
@@ -79,12 +99,6 @@ export interface ForcedFailure {
   deploymentId: string;
   /** The forced deployment's end (Failed or Stopped), with its rollback link. */
   outcome: DeploymentOutcome;
-}
-
-/** What {@link Harness.expectRollback} proved: every rollback check, and the previous version live again. */
-export interface RollbackEvidence {
-  proof: RollbackProof;
-  live: LiveResult;
 }
 
 /**
@@ -116,7 +130,7 @@ export class Harness {
   readonly #ownedSandbox: SandboxHandle | undefined;
   readonly #log: (line: string) => void;
   readonly #probes = new Set<TrafficProbe>();
-  #closed = false;
+  #closing: Promise<CloseReport> | undefined;
 
   private constructor(
     config: HarnessConfig,
@@ -205,8 +219,9 @@ export class Harness {
       names,
       ...options,
     });
-    this.#pipeline = Pipeline.fromConfig({ ...this.config, pipelineName: names.pipelineName }, this.clients, {
+    this.#pipeline = Pipeline.fromConfig(this.config, this.clients, {
       timeline: this.timeline,
+      pipelineName: names.pipelineName,
     });
     const seed = await seedRepository({ repoUrl: this.#stack.repositoryUrl, runId, version: `v1-${runId}` });
     const push: PushResult = {
@@ -278,11 +293,17 @@ export class Harness {
     return result;
   }
 
-  /** The execution our commit started (never "the latest"). */
+  /** The execution our commit started (never "the latest"). See `findExecution`. */
   findExecution(push: Pick<PushResult, 'commitId'>): Promise<ExecutionRef> {
     return this.#pipeline.findExecution({ commitId: push.commitId });
   }
 
+  /** Result form of {@link Harness.findExecution}. */
+  tryFindExecution(push: Pick<PushResult, 'commitId'>): Promise<Attempt<ExecutionRef>> {
+    return this.#pipeline.tryFindExecution({ commitId: push.commitId });
+  }
+
+  /** Waits for a stage of our execution, with that stage's deadline from config. See `waitForStage`. */
   waitForStage(
     execution: ExecutionRef,
     stage: string,
@@ -291,24 +312,94 @@ export class Harness {
     return this.#pipeline.waitForStage(execution, stage, status);
   }
 
-  approve(
+  /** Result form of {@link Harness.waitForStage}. */
+  tryWaitForStage(
     execution: ExecutionRef,
-    summary = `Approved by codepipeline-harness run ${this.config.runId}`,
-  ): Promise<ApprovalResult> {
-    return this.#pipeline.approve(execution, { summary });
+    stage: string,
+    status: StageStatus = 'Succeeded',
+  ): Promise<Attempt<StageObservation>> {
+    return this.#pipeline.tryWaitForStage(execution, stage, status);
   }
 
-  reject(
-    execution: ExecutionRef,
-    summary = `Rejected by codepipeline-harness run ${this.config.runId}`,
-  ): Promise<ApprovalResult> {
-    return this.#pipeline.reject(execution, { summary });
+  /** Approves our execution's approval (stage/action from config; a summary naming the run). See `approve`. */
+  approve(execution: ExecutionRef, options: Partial<ApprovalOptions> = {}): Promise<ApprovalResult> {
+    return this.#pipeline.approve(execution, this.#answer('Approved', options));
   }
 
-  /** The deployment the Deploy stage started for our execution. */
-  deploymentOf(execution: ExecutionRef): Promise<string> {
-    return deploymentOf(this.#pipeline.context, execution, this.config.stages.deploy, {
-      timeout: this.config.timeouts.stage,
+  /** Result form of {@link Harness.approve}. */
+  tryApprove(
+    execution: ExecutionRef,
+    options: Partial<ApprovalOptions> = {},
+  ): Promise<Attempt<ApprovalResult>> {
+    return this.#pipeline.tryApprove(execution, this.#answer('Approved', options));
+  }
+
+  /** Rejects our execution's approval. See `reject`. */
+  reject(execution: ExecutionRef, options: Partial<ApprovalOptions> = {}): Promise<ApprovalResult> {
+    return this.#pipeline.reject(execution, this.#answer('Rejected', options));
+  }
+
+  /** Result form of {@link Harness.reject}. */
+  tryReject(
+    execution: ExecutionRef,
+    options: Partial<ApprovalOptions> = {},
+  ): Promise<Attempt<ApprovalResult>> {
+    return this.#pipeline.tryReject(execution, this.#answer('Rejected', options));
+  }
+
+  #answer(status: 'Approved' | 'Rejected', options: Partial<ApprovalOptions>): ApprovalOptions {
+    return { summary: `${status} by codepipeline-harness run ${this.config.runId}`, ...options };
+  }
+
+  /** The deployment the Deploy stage (config `stages.deploy`) started for our execution. See `deploymentOf`. */
+  deploymentOf(execution: ExecutionRef, options: DeploymentOfOptions = {}): Promise<string> {
+    return this.#pipeline.deploymentOf(execution, options);
+  }
+
+  /** Poll intervals (`poll.*`) and the deploy deadline (`timeouts.deploy`) for deployment waits. */
+  #deploymentWait(timeout = this.config.timeouts.deploy): WaitForDeploymentOptions {
+    return { timeout, interval: this.#interval() };
+  }
+
+  #interval(): NonNullable<WaitForDeploymentOptions['interval']> {
+    const { minIntervalMs, maxIntervalMs, factor } = this.config.poll;
+    return { min: minIntervalMs, max: maxIntervalMs, factor };
+  }
+
+  /** Waits for a deployment to succeed. See `waitForDeployment`. */
+  waitForDeployment(deploymentId: string): Promise<DeploymentOutcome> {
+    return waitForDeployment(this.clients.codedeploy, deploymentId, this.#deploymentWait());
+  }
+
+  /** Result form of {@link Harness.waitForDeployment}. */
+  tryWaitForDeployment(deploymentId: string): Promise<Attempt<DeploymentOutcome>> {
+    return tryWaitForDeployment(this.clients.codedeploy, deploymentId, this.#deploymentWait());
+  }
+
+  /** Waits for a deployment to end, however it ends. See `waitForDeploymentEnd`. */
+  waitForDeploymentEnd(deploymentId: string): Promise<DeploymentOutcome> {
+    return waitForDeploymentEnd(this.clients.codedeploy, deploymentId, this.#deploymentWait());
+  }
+
+  /**
+   * Follows the deployment of our execution to success: the deployment the Deploy stage started, its end
+   * (`Succeeded`), then the Deploy stage `Succeeded`.
+   *
+   * @throws DeploymentFailedError / DeploymentRolledBackError / ExecutionFailedError / WaitTimeoutError.
+   */
+  async followDeployment(execution: ExecutionRef): Promise<FollowedDeployment> {
+    const deploymentId = await this.deploymentOf(execution);
+    const outcome = await this.waitForDeployment(deploymentId);
+    const stage = await this.waitForStage(execution, this.config.stages.deploy);
+    return { deploymentId, outcome, stage };
+  }
+
+  /** Deployments created in the stack's deployment group since `since` (all pages). See `deploymentsSince`. */
+  deploymentsSince(since: Date): Promise<string[]> {
+    return deploymentsSince(this.clients.codedeploy, {
+      applicationName: this.#names?.applicationName ?? this.config.applicationName,
+      deploymentGroupName: this.#names?.deploymentGroupName ?? this.config.deploymentGroupName,
+      since,
     });
   }
 
@@ -385,11 +476,7 @@ export class Harness {
       await this.waitForStage(execution, this.config.stages.source);
       await this.waitForStage(execution, this.config.stages.build);
       if (options.approve !== false) await this.approve(execution);
-      const deploymentId = await this.deploymentOf(execution);
-      const outcome = await waitForDeployment(this.clients.codedeploy, deploymentId, {
-        timeout: this.config.timeouts.deploy,
-      });
-      await this.waitForStage(execution, this.config.stages.deploy);
+      const { deploymentId, outcome } = await this.followDeployment(execution);
       const live = await this.expectLive(push.version);
       this.#currentVersion = push.version;
       return {
@@ -425,31 +512,25 @@ export class Harness {
       action: `force a failed deploy (${kind}) on`,
     });
     const src = this.source;
-    const pushOptions = {
-      repoUrl: src.repoUrl,
-      branch: src.branch,
-      appDir: src.appDir,
-      runId: this.config.runId,
-      auth: this.config.source.auth,
-    };
-    let push: PushResult;
-    if (kind === 'bad-revision') {
-      const { mode: _, ...pushed } = await forceFailedDeploy({
-        mode: 'bad-revision',
-        guard: this.guard,
-        pipelineName,
-        push: pushOptions,
-      }).then((r) => r as Extract<typeof r, { mode: 'bad-revision' }>);
-      push = pushed;
-    } else {
-      push = await this.push();
-    }
+    const push =
+      kind === 'bad-revision'
+        ? await pushUnhealthyRevision({
+            guard: this.guard,
+            pipelineName,
+            push: {
+              repoUrl: src.repoUrl,
+              branch: src.branch,
+              appDir: src.appDir,
+              runId: this.config.runId,
+              auth: this.config.source.auth,
+            },
+          })
+        : await this.push();
     const execution = await this.findExecution(push);
     await this.waitForStage(execution, this.config.stages.build);
-    await this.approve(
-      execution,
-      `Forced failure (${kind}) by codepipeline-harness run ${this.config.runId}`,
-    );
+    await this.approve(execution, {
+      summary: `Forced failure (${kind}) by codepipeline-harness run ${this.config.runId}`,
+    });
     const deploymentId = await this.deploymentOf(execution);
     if (kind === 'stop-deployment') {
       // Stop mid-way: once a lifecycle event has started on some target, before the deployment ends.
@@ -462,13 +543,13 @@ export class Harness {
         },
         {
           timeout: this.config.timeouts.deploy,
+          interval: this.#interval(),
           isDone: (started) => started.length > 0,
           what: `deployment ${deploymentId} to start a lifecycle event`,
           expectChange: true,
         },
       );
-      await forceFailedDeploy({
-        mode: 'stop-deployment',
+      await stopDeploymentWithRollback({
         guard: this.guard,
         codedeploy: this.clients.codedeploy,
         deploymentId,
@@ -476,75 +557,116 @@ export class Harness {
       });
       this.#log(`stopped deployment ${deploymentId} with auto rollback`);
     }
-    const outcome = await deploymentOutcome(this.clients.codedeploy, deploymentId, {
-      timeout: this.config.timeouts.deploy,
-    });
+    const outcome = await this.waitForDeploymentEnd(deploymentId);
     return { kind, push, execution, deploymentId, outcome };
+  }
+
+  /** The rollback checks of a forced failure, with the Deploy stage and the previous version live. */
+  async #rollbackOptions(
+    forced: ForcedFailure,
+    previousVersion: string | undefined,
+  ): Promise<RollbackOptions> {
+    return {
+      timeout: this.config.timeouts.rollback,
+      interval: this.#interval(),
+      pipeline: {
+        context: this.#pipeline.context,
+        execution: forced.execution,
+        stage: this.config.stages.deploy,
+      },
+      live: { url: await this.url(), version: previousVersion, options: this.#liveOptions() },
+    };
+  }
+
+  /**
+   * Result form of {@link Harness.expectRollback}: every check, passed or not, in `proof.checks`.
+   * See `checkRollback`.
+   */
+  async checkRollback(forced: ForcedFailure, previousVersion = this.#currentVersion): Promise<RollbackProof> {
+    return checkRollback(
+      this.clients.codedeploy,
+      forced.deploymentId,
+      await this.#rollbackOptions(forced, previousVersion),
+    );
   }
 
   /**
    * Proves the rollback of a forced failure: the deployment ended Failed/Stopped, a rollback deployment
    * (`codeDeployRollback`) is linked both ways and succeeded, the pipeline execution failed at the Deploy
    * stage, and every target serves `previousVersion` (default: the last released version) again.
+   * See `expectRollback`.
    *
    * @throws RollbackNotProvenError naming every check that failed.
    */
   async expectRollback(
     forced: ForcedFailure,
     previousVersion = this.#currentVersion,
-  ): Promise<RollbackEvidence> {
-    const proof = await expectRollback(this.clients.codedeploy, forced.deploymentId, {
-      timeout: this.config.timeouts.rollback,
-      pipeline: {
-        context: this.#pipeline.context,
-        execution: forced.execution,
-        stage: this.config.stages.deploy,
-      },
-    });
-    if (!previousVersion) {
-      throw new RollbackNotProvenError(
-        `rollback of deployment ${forced.deploymentId}: the previous version is unknown; release one first (ready() does)`,
-        { deploymentId: forced.deploymentId, failedChecks: ['previous version live'] },
-      );
-    }
-    const live = await this.expectLive(previousVersion);
-    return { proof, live };
-  }
-
-  /** Deletes everything the run created (reverse order, idempotent, retried). */
-  async teardown(): Promise<TeardownReport> {
-    for (const probe of [...this.#probes]) await probe.stop();
-    this.#probes.clear();
-    return this.ledger.tryTeardown();
-  }
-
-  /** Lists what of this run still exists (empty after a good teardown). */
-  leakCheck(): Promise<LeakReport> {
-    const names = this.#names;
-    return leakCheck(
-      this.clients,
-      { key: RUN_TAG, value: names?.runId ?? this.config.runId },
-      {
-        ...(names ? { namePrefix: `${names.prefix}-`, deploymentGroups: [names.deploymentGroupName] } : {}),
-      },
+  ): Promise<RollbackProof> {
+    return expectRollback(
+      this.clients.codedeploy,
+      forced.deploymentId,
+      await this.#rollbackOptions(forced, previousVersion),
     );
   }
 
   /**
-   * Tears down, proves with a leak check that nothing of the run is left, closes the clients and stops a sandbox
-   * the harness started. Idempotent: a second call returns undefined.
+   * Result form of {@link Harness.teardown}: deletes everything the run created (reverse order, idempotent,
+   * retried, within `timeouts.teardown`) and reports what failed instead of throwing.
    */
-  async close(): Promise<CloseReport | undefined> {
-    if (this.#closed) return undefined;
-    this.#closed = true;
-    try {
-      const teardown = await this.teardown();
-      const leaks = await this.leakCheck();
-      return { teardown, leaks };
-    } finally {
-      destroyClients(this.clients);
-      await this.#ownedSandbox?.stop();
-    }
+  async tryTeardown(): Promise<TeardownReport> {
+    for (const probe of [...this.#probes]) await probe.stop();
+    this.#probes.clear();
+    return this.ledger.tryTeardown({ timeoutMs: this.config.timeouts.teardown });
+  }
+
+  /**
+   * Deletes everything the run created.
+   *
+   * @throws LeakError listing every resource it could not delete.
+   */
+  async teardown(): Promise<TeardownReport> {
+    for (const probe of [...this.#probes]) await probe.stop();
+    this.#probes.clear();
+    return this.ledger.teardown({ timeoutMs: this.config.timeouts.teardown });
+  }
+
+  #leakScope(): Parameters<typeof checkLeaks> extends [unknown, ...infer Rest] ? Rest : never {
+    const names = this.#names;
+    return [
+      { key: RUN_TAG, value: names?.runId ?? this.config.runId },
+      names ? { namePrefix: `${names.prefix}-`, deploymentGroups: [names.deploymentGroupName] } : {},
+    ];
+  }
+
+  /** Lists what of this run still exists (`clean` after a good teardown). See `checkLeaks`. */
+  checkLeaks(): Promise<LeakReport> {
+    return checkLeaks(this.clients, ...this.#leakScope());
+  }
+
+  /**
+   * Assert form of {@link Harness.checkLeaks}. See `expectNoLeaks`.
+   * @throws LeakError listing what is left.
+   */
+  expectNoLeaks(): Promise<LeakReport> {
+    return expectNoLeaks(this.clients, ...this.#leakScope());
+  }
+
+  /**
+   * Tears down, proves with a leak check that nothing of the run is left, closes the clients and stops a sandbox
+   * the harness started. Idempotent: every call returns the report of the first.
+   */
+  close(): Promise<CloseReport> {
+    this.#closing ??= (async () => {
+      try {
+        const teardown = await this.tryTeardown();
+        const leaks = await this.checkLeaks();
+        return { teardown, leaks };
+      } finally {
+        destroyClients(this.clients);
+        await this.#ownedSandbox?.stop();
+      }
+    })();
+    return this.#closing;
   }
 }
 

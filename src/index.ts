@@ -22,12 +22,12 @@ export type {
   ForcedFailure,
   HarnessOptions,
   Release,
-  RollbackEvidence,
+  FollowedDeployment,
   SandboxHandle,
 } from './harness.ts';
 
 // Configuration and clients
-export { ENV_KEYS, HarnessConfigSchema, loadConfig } from './config.ts';
+export { ENV_KEYS, HarnessConfigSchema, loadConfig, releaseTimeout } from './config.ts';
 export type { HarnessConfig, HarnessConfigInput, LoadConfigOptions } from './config.ts';
 export { createClients, destroyClients } from './aws/clients.ts';
 export type { HarnessClients } from './aws/clients.ts';
@@ -55,6 +55,8 @@ export {
 
 // Waiting
 export { isTransientError, poll, StopPolling } from './poll.ts';
+export { attempt } from './attempt.ts';
+export type { Attempt } from './attempt.ts';
 export type { PollOptions, ProbeContext } from './poll.ts';
 
 // Source
@@ -64,18 +66,29 @@ export type { PushOptions, PushResult } from './source/push.ts';
 // Pipeline
 export { Pipeline } from './pipeline/pipeline.ts';
 export type { PipelineOptions } from './pipeline/pipeline.ts';
-export { findExecution } from './pipeline/execution.ts';
-export { waitForStage } from './pipeline/stages.ts';
-export { approve, reject } from './pipeline/approval.ts';
+export { findExecution, tryFindExecution } from './pipeline/execution.ts';
+export { tryWaitForStage, waitForStage } from './pipeline/stages.ts';
+export { approve, reject, tryApprove, tryReject } from './pipeline/approval.ts';
 export { Timeline } from './pipeline/timeline.ts';
 export type { TimelineEntry } from './pipeline/timeline.ts';
 export type { ExecutionRef, PipelineContext, StageObservation } from './pipeline/observe.ts';
 
 // Deploy
-export { deploymentOf, deploymentOutcome, rollbackOf, waitForDeployment } from './deploy/deployment.ts';
-export { forceFailedDeploy } from './deploy/force.ts';
-export type { ForceFailedDeployOptions, ForceFailedDeployResult } from './deploy/force.ts';
-export { expectRollback, rollbackResult } from './deploy/rollback.ts';
+export {
+  deploymentOf,
+  deploymentsSince,
+  rollbackOf,
+  tryWaitForDeployment,
+  waitForDeployment,
+  waitForDeploymentEnd,
+} from './deploy/deployment.ts';
+export { pushUnhealthyRevision, stopDeploymentWithRollback } from './deploy/force.ts';
+export type {
+  PushUnhealthyRevisionOptions,
+  StopDeploymentOptions,
+  StopDeploymentResult,
+} from './deploy/force.ts';
+export { expectRollback, checkRollback } from './deploy/rollback.ts';
 export type { RollbackCheck, RollbackOptions, RollbackProof } from './deploy/rollback.ts';
 export type { DeploymentOutcome } from './deploy/deployment.ts';
 export { lifecycleEvents } from './deploy/targets.ts';
@@ -99,7 +112,7 @@ export { createSandboxStack } from './stack/sandbox-stack.ts';
 export type { SandboxStack, SandboxStackOptions } from './stack/sandbox-stack.ts';
 export { Ledger } from './teardown/ledger.ts';
 export type { LedgerEntry, TeardownReport } from './teardown/ledger.ts';
-export { expectNoLeaks, leakCheck } from './teardown/leaks.ts';
+export { expectNoLeaks, checkLeaks } from './teardown/leaks.ts';
 export type { LeakReport } from './teardown/leaks.ts';
 export { awsTagLookup, Guard } from './teardown/guard.ts';
 export { expectSwept, sweep } from './teardown/sweep.ts';

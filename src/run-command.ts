@@ -46,8 +46,8 @@ export async function runFeaturesCommand(argv: readonly string[]): Promise<numbe
     return 0;
   }
   const root = packageRoot();
-  const built = join(import.meta.dirname, '..', 'steps', 'index.js');
-  const steps = existsSync(built) ? built : join(root, 'steps', 'index.ts');
+  const built = join(import.meta.dirname, '..', 'steps', 'support.js');
+  const steps = existsSync(built) ? built : join(root, 'steps', 'support.ts');
   const cucumber = cucumberBin();
   const args = [
     cucumber,

@@ -12,11 +12,12 @@
  *   it('releases a version bump with no failed request', async () => {
  *     const release = await run.harness.release();
  *     expect(release.probe?.failures.total).toBe(0);
- *   });
+ *   }, run.timeout);
  * });
  * ```
  */
 import { afterAll, beforeAll } from 'vitest';
+import { loadConfig, releaseTimeout } from './config.ts';
 import { Harness, type HarnessOptions } from './harness.ts';
 import { LeakError } from './errors.ts';
 import type { LeakReport } from './teardown/leaks.ts';
@@ -26,7 +27,7 @@ export interface UseHarnessOptions extends HarnessOptions {
   provision?: boolean;
   /** Fail the suite when the leak check finds anything after teardown. @default true */
   expectNoLeaks?: boolean;
-  /** For the before/after hooks. @default 5 minutes */
+  /** For the before/after hooks (provisioning includes a first release). @default `timeout` */
   hookTimeoutMs?: number;
 }
 
@@ -35,19 +36,31 @@ export interface HarnessFixture {
   readonly harness: Harness;
   /** What the leak check found after teardown (after `afterAll`). */
   readonly leaks: LeakReport | undefined;
+  /**
+   * A test timeout (ms) for a test that makes one release: `releaseTimeout(config)`, the sum of the config's own
+   * deadlines, so the harness's timeout error (naming the last state it saw) fires before vitest's. Pass it as
+   * the third argument of `it`; multiply it for a test that releases more than once.
+   */
+  readonly timeout: number;
 }
 
 export function useHarness(options: UseHarnessOptions = {}): HarnessFixture {
   let harness: Harness | undefined;
   let leaks: LeakReport | undefined;
-  const timeout = options.hookTimeoutMs ?? 5 * 60_000;
+  const config = loadConfig({
+    ...(options.config ? { overrides: options.config } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.configFile ? { file: options.configFile } : {}),
+  });
+  const testTimeout = releaseTimeout(config);
+  const timeout = options.hookTimeoutMs ?? testTimeout;
   beforeAll(async () => {
     harness = await Harness.start(options);
     if (options.provision) await harness.provision();
   }, timeout);
   afterAll(async () => {
     if (!harness) return;
-    leaks = (await harness.close())?.leaks;
+    leaks = (await harness.close()).leaks;
     if (leaks && !leaks.clean && options.expectNoLeaks !== false) {
       throw new LeakError(
         `the suite left ${leaks.leftovers.map((l) => `${l.kind} ${l.id}`).join(', ')}`,
@@ -65,5 +78,6 @@ export function useHarness(options: UseHarnessOptions = {}): HarnessFixture {
     get leaks() {
       return leaks;
     },
+    timeout: testTimeout,
   };
 }

@@ -1,38 +1,32 @@
 /**
- * Hooks: one sandbox for the whole run (target `sandbox`), one Harness per scenario, teardown after every
- * scenario whatever happened, the evidence of a failure attached to it, and a scenario failed when it left
- * something unchecked (a watched load balancer nobody asserted on, a forced failure nobody proved).
+ * The hooks the harness's steps need, registered by `defineHarnessSteps()` (never on import): one sandbox for
+ * the run (target `sandbox` without `HARNESS_ENDPOINT`), one Harness per scenario, teardown after every scenario
+ * whatever happened, the evidence of a failure attached to it, a scenario failed when it left something
+ * unchecked (a watched load balancer nobody asserted on, a forced failure nobody proved), and, when asked, a
+ * Markdown summary of the run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { GetPipelineStateCommand } from '@aws-sdk/client-codepipeline';
 import { GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import {
-  After,
-  AfterAll,
-  Before,
-  BeforeAll,
-  setDefaultTimeout,
-  setWorldConstructor,
-  Status,
-} from '@cucumber/cucumber';
-import { Harness } from '../src/harness.ts';
+import { After, AfterAll, Before, BeforeAll, Status } from '@cucumber/cucumber';
+import type { HarnessConfig } from '../src/config.ts';
 import { HarnessError, NotLiveError } from '../src/errors.ts';
-import { newRunId } from '../src/stack/names.ts';
+import { Harness } from '../src/harness.ts';
 import type { Sandbox } from '../src/sandbox/index.ts';
+import { newRunId } from '../src/stack/names.ts';
 import type { Sample } from '../src/traffic/sample.ts';
-import { HarnessWorld } from './world.ts';
+import { beginScenario, findScenario, type HarnessScenario, type WorldLike } from './scenario.ts';
 
-setWorldConstructor(HarnessWorld);
-// A release on the sandbox takes seconds; on AWS a blue/green deployment takes many minutes.
-setDefaultTimeout((process.env.HARNESS_TARGET === 'aws' ? 45 : 3) * 60_000);
-
-const target = process.env.HARNESS_TARGET === 'aws' ? 'aws' : 'sandbox';
-const quiet = Boolean(process.env.CI) || !process.stderr.isTTY;
-let sandbox: Sandbox | undefined;
-
-/** The run's sandbox (target `sandbox`), for steps that inspect it; undefined on AWS. */
-export function runSandbox(): Sandbox | undefined {
-  return sandbox;
+/** What the hooks need to know, resolved by `defineHarnessSteps`. */
+export interface HookSettings {
+  config: HarnessConfig;
+  /** Markdown summary path, or undefined to write nothing. */
+  summary: string | undefined;
+  timeScale: number;
+  /** For BeforeAll/AfterAll (starting and stopping the sandbox, ending probes). */
+  hookTimeoutMs: number;
+  log: ((line: string) => void) | undefined;
 }
 
 interface ScenarioSummary {
@@ -41,49 +35,66 @@ interface ScenarioSummary {
   seconds: number;
   note: string;
 }
-const summaries: ScenarioSummary[] = [];
-const started = new WeakMap<object, number>();
 
-BeforeAll(async () => {
-  if (target !== 'sandbox') return;
-  const { startSandbox } = await import('../src/sandbox/index.ts');
-  sandbox = await startSandbox({ timeScale: Number(process.env.HARNESS_TIME_SCALE ?? 0.02) });
-});
+/**
+ * Registers the hooks; returns a getter for the run's sandbox (undefined on AWS or before BeforeAll).
+ */
+export function defineHarnessHooks(settings: HookSettings): () => Sandbox | undefined {
+  const { config } = settings;
+  const target = config.target;
+  const summaries: ScenarioSummary[] = [];
+  let sandbox: Sandbox | undefined;
 
-AfterAll(async () => {
-  await sandbox?.stop();
-  mkdirSync('reports', { recursive: true });
-  writeFileSync('reports/summary.md', summaryMarkdown(summaries));
-});
-
-Before({ tags: '@sandbox-only' }, function (this: HarnessWorld) {
-  if (target === 'aws') {
-    this.log('skipped on AWS: this scenario inspects the sandbox itself (its processes and ports)');
-    return 'skipped';
-  }
-  return undefined;
-});
-
-Before(async function (this: HarnessWorld) {
-  started.set(this, Date.now());
-  this.harness = await Harness.start({
-    config: target === 'sandbox' ? { runId: newRunId() } : {},
-    ...(sandbox ? { sandbox } : {}),
-    ...(quiet ? {} : { log: (line: string) => process.stderr.write(`      ${line}\n`) }),
+  BeforeAll({ timeout: settings.hookTimeoutMs }, async () => {
+    if (target !== 'sandbox' || config.endpoint) return;
+    const { startSandbox } = await import('../src/sandbox/index.ts');
+    sandbox = await startSandbox({ timeScale: settings.timeScale });
   });
-});
 
-After(async function (this: HarnessWorld, { result, pickle }) {
-  if (!this.harness) return;
-  const failed = result?.status === Status.FAILED;
-  // Evidence first (it needs the stack), then teardown whatever happened; neither may skip the other.
-  const note = (what: string) => (error: unknown) => this.log(`could not ${what}: ${String(error)}`);
-  if (failed) await attachFailureEvidence(this, this.failure).catch(note('attach the failure evidence'));
-  if (this.probe && !this.probeReport) await this.stopProbe().catch(note('stop the traffic probe'));
-  const closed = await this.harness.close();
-  if (closed) {
-    await this.attachJson('teardown', closed);
-    const { teardown, leaks } = closed;
+  AfterAll({ timeout: settings.hookTimeoutMs }, async () => {
+    await sandbox?.stop();
+    if (settings.summary) {
+      mkdirSync(dirname(settings.summary), { recursive: true });
+      writeFileSync(settings.summary, summaryMarkdown(target, summaries));
+    }
+  });
+
+  Before({ tags: '@sandbox-only' }, function (this: WorldLike) {
+    if (target === 'aws') {
+      this.log('skipped on AWS: this scenario inspects the sandbox itself (its processes and ports)');
+      return 'skipped';
+    }
+    return undefined;
+  });
+
+  Before({ timeout: settings.hookTimeoutMs }, async function (this: WorldLike) {
+    const harness = await Harness.start({
+      config: target === 'sandbox' ? { runId: newRunId() } : {},
+      ...(sandbox ? { sandbox } : {}),
+      ...(settings.log ? { log: settings.log } : {}),
+    });
+    beginScenario(this, harness);
+  });
+
+  After({ timeout: settings.hookTimeoutMs }, async function (this: WorldLike, { result, pickle }) {
+    const scenario = findScenario(this);
+    if (!scenario) return;
+    const failed = result?.status === Status.FAILED;
+    // Evidence first (it needs the stack), then teardown whatever happened; neither may skip the other.
+    const note = (what: string) => (error: unknown) => scenario.log(`could not ${what}: ${String(error)}`);
+    if (failed) await attachFailureEvidence(scenario).catch(note('attach the failure evidence'));
+    if (scenario.probe && !scenario.probeReport)
+      await scenario.stopProbe().catch(note('stop the traffic probe'));
+    const { teardown, leaks } = await scenario.harness.close();
+    await scenario.attachJson('teardown', { teardown, leaks });
+    summaries.push({
+      name: pickle.name,
+      status: result?.status ?? 'UNKNOWN',
+      seconds: (Date.now() - scenario.startedAt) / 1000,
+      note: scenario.probeReport
+        ? `${scenario.probeReport.requests} requests, ${scenario.probeReport.failures.total} failed, longest outage ${scenario.probeReport.longestOutageMs} ms`
+        : '',
+    });
     if (teardown.failed.length) {
       throw new Error(
         `teardown failed for ${teardown.failed.map((f) => `${f.kind} ${f.id}: ${f.reason}`).join('; ')}`,
@@ -92,26 +103,21 @@ After(async function (this: HarnessWorld, { result, pickle }) {
     if (!leaks.clean) {
       throw new Error(`the scenario left ${leaks.leftovers.map((l) => `${l.kind} ${l.id}`).join(', ')}`);
     }
-  }
-  const unchecked = this.unchecked.filter((u) => !u.checked);
-  summaries.push({
-    name: pickle.name,
-    status: result?.status ?? 'UNKNOWN',
-    seconds: (Date.now() - (started.get(this) ?? Date.now())) / 1000,
-    note: this.probeReport
-      ? `${this.probeReport.requests} requests, ${this.probeReport.failures.total} failed, longest outage ${this.probeReport.longestOutageMs} ms`
-      : '',
+    const unchecked = scenario.unchecked.filter((u) => !u.checked);
+    if (!failed && unchecked.length) {
+      throw new Error(
+        `the scenario left unchecked: ${unchecked.map((u) => u.what).join('; ')}; add a step that checks it`,
+      );
+    }
   });
-  if (!failed && unchecked.length) {
-    throw new Error(
-      `the scenario left unchecked: ${unchecked.map((u) => u.what).join('; ')}; add a step that checks it`,
-    );
-  }
-});
+
+  return () => sandbox;
+}
 
 /** Pipeline state (approval tokens removed), the deployment and the error's last observed state. */
-async function attachFailureEvidence(world: HarnessWorld, error: unknown): Promise<void> {
+async function attachFailureEvidence(world: HarnessScenario): Promise<void> {
   const { harness } = world;
+  const error = world.failure;
   // Evidence is best effort (the stack may be half made), but a piece that cannot be read says so in the report.
   const missing = (what: string) => (e: unknown) => {
     world.log(`could not read ${what} for the evidence: ${String(e)}`);
@@ -155,7 +161,7 @@ export function withoutSecrets(value: unknown): unknown {
   return value;
 }
 
-function summaryMarkdown(rows: readonly ScenarioSummary[]): string {
+function summaryMarkdown(target: string, rows: readonly ScenarioSummary[]): string {
   const passed = rows.filter((r) => r.status === Status.PASSED).length;
   const lines = [
     '# Acceptance summary',

@@ -2,7 +2,13 @@
  * The CodeDeploy deployment behind a pipeline's Deploy action: finding it, waiting for its outcome, its
  * rollback. `Ready` and `Baking` are not final; a rolled-back deployment is a failure (aws-semantics §3.3, §3.10).
  */
-import { type CodeDeployClient, type DeploymentInfo, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import {
+  type CodeDeployClient,
+  type DeploymentInfo,
+  GetDeploymentCommand,
+  paginateListDeployments,
+} from '@aws-sdk/client-codedeploy';
+import { type Attempt, attempt } from '../attempt.ts';
 import { GetPipelineStateCommand, ListActionExecutionsCommand } from '@aws-sdk/client-codepipeline';
 import {
   type DeploymentErrorInfo,
@@ -26,6 +32,8 @@ import { lifecycleEvents } from './targets.ts';
 const DEPLOYMENT_ID = /^d-[A-Z0-9]{9}$/;
 
 export interface DeploymentOfOptions {
+  /** The stage whose CodeDeploy action started the deployment. @default 'Deploy' */
+  stage?: string;
   /** The Deploy action's name; @default the stage's action whose external id is a deployment id */
   action?: string;
   /** @default 600000 (ms, 10m): until the action has started its deployment */
@@ -41,15 +49,15 @@ export interface DeploymentOfOptions {
  *   before a deployment was started; WaitTimeoutError at the deadline.
  * @example
  * ```ts
- * const deploymentId = await deploymentOf(ctx, execution, 'Deploy');
+ * const deploymentId = await deploymentOf(ctx, execution, { stage: 'Deploy' });
  * ```
  */
 export async function deploymentOf(
   ctx: PipelineContext,
   execution: ExecutionRef,
-  stage: string,
   options: DeploymentOfOptions = {},
 ): Promise<string> {
+  const stage = options.stage ?? 'Deploy';
   const id = execution.pipelineExecutionId;
   const wanted = (name: string | undefined, ext: string | undefined) =>
     Boolean(ext && DEPLOYMENT_ID.test(ext) && (!options.action || options.action === name));
@@ -156,11 +164,11 @@ function describeInfo(info: DeploymentInfo): string {
  *
  * @example
  * ```ts
- * const outcome = await deploymentOutcome(codedeploy, deploymentId, { timeout: 30 * 60_000 });
+ * const outcome = await waitForDeploymentEnd(codedeploy, deploymentId, { timeout: 30 * 60_000 });
  * if (outcome.rollbackDeploymentId) console.log('rolled back by', outcome.rollbackDeploymentId);
  * ```
  */
-export async function deploymentOutcome(
+export async function waitForDeploymentEnd(
   codedeploy: CodeDeployClient,
   deploymentId: string,
   options: WaitForDeploymentOptions = {},
@@ -208,13 +216,13 @@ export async function deploymentOutcome(
 }
 
 /**
- * Waits for the deployment to succeed (the assert form of `deploymentOutcome`).
+ * Waits for the deployment to succeed (the assert form of `waitForDeploymentEnd`).
  *
  * @throws DeploymentRolledBackError when it failed and CodeDeploy rolled it back; DeploymentFailedError when it
  *   failed or was stopped (with `errorInformation` and the failing instance's event); WaitTimeoutError.
  * @example
  * ```ts
- * await waitForDeployment(codedeploy, await deploymentOf(ctx, execution, 'Deploy'));
+ * await waitForDeployment(codedeploy, await deploymentOf(ctx, execution));
  * ```
  */
 export async function waitForDeployment(
@@ -222,7 +230,7 @@ export async function waitForDeployment(
   deploymentId: string,
   options: WaitForDeploymentOptions = {},
 ): Promise<DeploymentOutcome> {
-  const outcome = await deploymentOutcome(codedeploy, deploymentId, options);
+  const outcome = await waitForDeploymentEnd(codedeploy, deploymentId, options);
   if (outcome.status === 'Succeeded') return outcome;
   const info = outcome.errorInformation;
   const targets = await lifecycleEvents(codedeploy, deploymentId).catch(() => []);
@@ -249,6 +257,52 @@ export async function waitForDeployment(
     { deploymentId, status: outcome.status, errorInformation: info },
     { lastState },
   );
+}
+
+/**
+ * Result form of {@link waitForDeployment}: `{ ok: true, value }` when it succeeded, else `{ ok: false, error }`
+ * with the `DeploymentFailedError` / `DeploymentRolledBackError` / `WaitTimeoutError` the assert form throws.
+ */
+export function tryWaitForDeployment(
+  codedeploy: CodeDeployClient,
+  deploymentId: string,
+  options: WaitForDeploymentOptions = {},
+): Promise<Attempt<DeploymentOutcome>> {
+  return attempt(() => waitForDeployment(codedeploy, deploymentId, options));
+}
+
+/** Which deployment group, and since when. */
+export interface DeploymentsSinceOptions {
+  applicationName: string;
+  deploymentGroupName: string;
+  /** Only deployments created at or after this time. */
+  since: Date;
+}
+
+/**
+ * The ids of every deployment created in a deployment group since a time (all pages of ListDeployments), e.g.
+ * to prove that nothing was deployed for a commit the pipeline stopped.
+ *
+ * @example
+ * ```ts
+ * const ids = await deploymentsSince(codedeploy, { applicationName, deploymentGroupName, since: pushedAt });
+ * ```
+ */
+export async function deploymentsSince(
+  codedeploy: CodeDeployClient,
+  options: DeploymentsSinceOptions,
+): Promise<string[]> {
+  const ids: string[] = [];
+  const pages = paginateListDeployments(
+    { client: codedeploy },
+    {
+      applicationName: options.applicationName,
+      deploymentGroupName: options.deploymentGroupName,
+      createTimeRange: { start: options.since },
+    },
+  );
+  for await (const page of pages) ids.push(...(page.deployments ?? []));
+  return ids;
 }
 
 /** The rollback linked to a deployment, read once (`rollbackInfo`, aws-semantics §3.10). */

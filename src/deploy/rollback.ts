@@ -1,15 +1,17 @@
 /**
  * Proving a rollback (aws-semantics §3.10): the original deployment ended Failed/Stopped, CodeDeploy created a
  * rollback deployment linked both ways (`rollbackInfo`, `creator: codeDeployRollback`), that rollback succeeded,
- * and optionally the pipeline failed at its Deploy stage and the previous version was served throughout.
+ * and optionally the pipeline failed at its Deploy stage, the previous version was served throughout and is live
+ * on every target again.
  */
 import { type CodeDeployClient, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { RollbackNotProvenError } from '../errors.ts';
 import type { IntervalOptions } from '../poll.ts';
 import type { ExecutionRef, PipelineContext } from '../pipeline/observe.ts';
 import { waitForStage } from '../pipeline/stages.ts';
+import { checkLive, type LiveOptions, type LiveResult } from '../traffic/live.ts';
 import type { ProbeReport } from '../traffic/probe.ts';
-import { deploymentOutcome } from './deployment.ts';
+import { waitForDeploymentEnd } from './deployment.ts';
 
 export interface RollbackCheck {
   name: string;
@@ -24,6 +26,8 @@ export interface RollbackProof {
   rollbackDeploymentId?: string | undefined;
   rollbackStatus?: string | undefined;
   checks: RollbackCheck[];
+  /** The live check of the previous version (with `options.live`). */
+  live?: LiveResult | undefined;
 }
 
 export interface RollbackOptions {
@@ -35,6 +39,11 @@ export interface RollbackOptions {
   pipeline?: { context: PipelineContext; execution: ExecutionRef; stage: string };
   /** Also prove only `version` was served (and nothing failed) while the probe ran. */
   served?: { report: ProbeReport; version: string };
+  /**
+   * Also prove every target serves `version` again (the `checkLive` of the load balancer's `url`); a
+   * `version` of undefined (the previous version is unknown) fails the check.
+   */
+  live?: { url: string; version: string | undefined; options?: LiveOptions };
 }
 
 /**
@@ -42,11 +51,11 @@ export interface RollbackOptions {
  *
  * @example
  * ```ts
- * const proof = await rollbackResult(codedeploy, deploymentId, { served: { report, version: previous } });
+ * const proof = await checkRollback(codedeploy, deploymentId, { served: { report, version: previous } });
  * for (const c of proof.checks) console.log(c.ok ? 'ok ' : 'NOT', c.name, c.detail);
  * ```
  */
-export async function rollbackResult(
+export async function checkRollback(
   codedeploy: CodeDeployClient,
   deploymentId: string,
   options: RollbackOptions = {},
@@ -57,7 +66,7 @@ export async function rollbackResult(
     ...(options.signal ? { signal: options.signal } : {}),
   };
   const checks: RollbackCheck[] = [];
-  const original = await deploymentOutcome(codedeploy, deploymentId, wait);
+  const original = await waitForDeploymentEnd(codedeploy, deploymentId, wait);
   const failed = original.status === 'Failed' || original.status === 'Stopped';
   checks.push({
     name: 'original deployment failed or stopped',
@@ -82,7 +91,7 @@ export async function rollbackResult(
       ok: linked && info?.creator === 'codeDeployRollback',
       detail: `creator ${info?.creator ?? '?'}, rollbackTriggeringDeploymentId ${info?.rollbackInfo?.rollbackTriggeringDeploymentId ?? 'missing'}`,
     });
-    const outcome = await deploymentOutcome(codedeploy, rollbackId, wait);
+    const outcome = await waitForDeploymentEnd(codedeploy, rollbackId, wait);
     rollbackStatus = outcome.status;
     checks.push({
       name: 'rollback deployment succeeded',
@@ -111,6 +120,29 @@ export async function rollbackResult(
           : ''),
     });
   }
+  let live: LiveResult | undefined;
+  if (options.live) {
+    const { url, version, options: liveOptions } = options.live;
+    if (version === undefined) {
+      checks.push({
+        name: 'previous version live on every target',
+        ok: false,
+        detail: 'the previous version is unknown: release one first (Harness.ready() does)',
+      });
+    } else {
+      live = await checkLive(url, version, {
+        ...liveOptions,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      checks.push({
+        name: 'previous version live on every target',
+        ok: live.live,
+        detail: live.live
+          ? `${version} on ${Object.keys(live.instances).join(', ') || 'every target'}`
+          : (live.reason ?? `${version} not live`),
+      });
+    }
+  }
   return {
     proven: checks.every((c) => c.ok),
     deploymentId,
@@ -118,11 +150,12 @@ export async function rollbackResult(
     rollbackDeploymentId: rollbackId,
     rollbackStatus,
     checks,
+    live,
   };
 }
 
 /**
- * Assert form of `rollbackResult`.
+ * Assert form of {@link checkRollback}: the same checks, one core.
  * @throws RollbackNotProvenError naming every check that failed.
  */
 export async function expectRollback(
@@ -130,7 +163,7 @@ export async function expectRollback(
   deploymentId: string,
   options: RollbackOptions = {},
 ): Promise<RollbackProof> {
-  const proof = await rollbackResult(codedeploy, deploymentId, options);
+  const proof = await checkRollback(codedeploy, deploymentId, options);
   if (proof.proven) return proof;
   const failed = proof.checks.filter((c) => !c.ok);
   throw new RollbackNotProvenError(

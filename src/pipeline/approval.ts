@@ -3,6 +3,7 @@
  * execution and the action `InProgress` with a token (aws-semantics §2.9). A token is never logged, never put
  * into an error or an observation.
  */
+import { type Attempt, attempt } from '../attempt.ts';
 import { GetPipelineStateCommand, PutApprovalResultCommand } from '@aws-sdk/client-codepipeline';
 import { ApprovalNotOursError, WaitTimeoutError, formatDuration } from '../errors.ts';
 import { StopPolling, poll } from '../poll.ts';
@@ -175,4 +176,22 @@ export function reject(
   options: ApprovalOptions,
 ): Promise<ApprovalResult> {
   return answer(ctx, execution, 'Rejected', options);
+}
+
+/** Result form of {@link approve}: `{ ok: false, error }` instead of throwing a `HarnessError`. */
+export function tryApprove(
+  ctx: PipelineContext,
+  execution: ExecutionRef,
+  options: ApprovalOptions,
+): Promise<Attempt<ApprovalResult>> {
+  return attempt(() => approve(ctx, execution, options));
+}
+
+/** Result form of {@link reject}: `{ ok: false, error }` instead of throwing a `HarnessError`. */
+export function tryReject(
+  ctx: PipelineContext,
+  execution: ExecutionRef,
+  options: ApprovalOptions,
+): Promise<Attempt<ApprovalResult>> {
+  return attempt(() => reject(ctx, execution, options));
 }

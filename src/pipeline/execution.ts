@@ -2,6 +2,7 @@
  * Finding OUR execution: the one whose `sourceRevisions` holds our commit (aws-semantics §2.7). Never
  * "the latest execution": another push may have started one in between.
  */
+import { type Attempt, attempt } from '../attempt.ts';
 import { ListPipelineExecutionsCommand, type PipelineExecutionSummary } from '@aws-sdk/client-codepipeline';
 import { ExecutionNotFoundError, WaitTimeoutError, formatDuration } from '../errors.ts';
 import { StopPolling, poll } from '../poll.ts';
@@ -115,4 +116,12 @@ export async function findExecution(
       { cause: error, lastState: error.lastState, history: error.history },
     );
   }
+}
+
+/** Result form of {@link findExecution}: `{ ok: false, error: ExecutionNotFoundError }` instead of throwing. */
+export function tryFindExecution(
+  ctx: PipelineContext,
+  options: FindExecutionOptions,
+): Promise<Attempt<ExecutionRef>> {
+  return attempt(() => findExecution(ctx, options));
 }

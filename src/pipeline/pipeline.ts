@@ -6,11 +6,19 @@ import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import type { HarnessConfig } from '../config.ts';
 import { type DeploymentOfOptions, deploymentOf } from '../deploy/deployment.ts';
+import type { Attempt } from '../attempt.ts';
 import type { IntervalOptions } from '../poll.ts';
-import { type ApprovalOptions, type ApprovalResult, approve, reject } from './approval.ts';
-import { type FindExecutionOptions, findExecution } from './execution.ts';
+import {
+  type ApprovalOptions,
+  type ApprovalResult,
+  approve,
+  reject,
+  tryApprove,
+  tryReject,
+} from './approval.ts';
+import { type FindExecutionOptions, findExecution, tryFindExecution } from './execution.ts';
 import type { ExecutionRef, PipelineContext, StageObservation } from './observe.ts';
-import { type StageStatus, type WaitForStageOptions, waitForStage } from './stages.ts';
+import { type StageStatus, type WaitForStageOptions, tryWaitForStage, waitForStage } from './stages.ts';
 import { Timeline } from './timeline.ts';
 
 export interface PipelineOptions {
@@ -25,8 +33,18 @@ export interface PipelineOptions {
   /** Default approval stage/action. @default 'Approval' / 'ManualApproval' */
   approvalStage?: string;
   approvalAction?: string;
-  /** Default deadlines in ms. */
-  timeouts?: { findExecution?: number; stage?: number; approval?: number };
+  /** The Deploy stage, where `deploymentOf` looks by default. @default 'Deploy' */
+  deployStage?: string;
+  /**
+   * Default deadlines in ms: `stage` for any stage wait, `stages[name]` for a stage of that name (e.g. the
+   * build stage gets `timeouts.build`), `approval` until our approval is open.
+   */
+  timeouts?: {
+    findExecution?: number;
+    stage?: number;
+    approval?: number;
+    stages?: Readonly<Record<string, number>>;
+  };
 }
 
 /**
@@ -60,16 +78,19 @@ export class Pipeline {
     };
   }
 
-  /** Builds a Pipeline with the names, poll intervals and timeouts of `config`. */
+  /**
+   * Builds a Pipeline with the names, poll intervals and timeouts of `config`: each stage wait gets its own
+   * phase's deadline (`timeouts.source`, `.build`, `.approval`, `.deploy`), any other stage `timeouts.stage`.
+   */
   static fromConfig(
     config: HarnessConfig,
     clients: { codepipeline: CodePipelineClient; codedeploy?: CodeDeployClient },
-    extra: { timeline?: Timeline; signal?: AbortSignal } = {},
+    extra: { timeline?: Timeline; signal?: AbortSignal; pipelineName?: string } = {},
   ): Pipeline {
     return new Pipeline({
       codepipeline: clients.codepipeline,
       ...(clients.codedeploy ? { codedeploy: clients.codedeploy } : {}),
-      pipelineName: config.pipelineName,
+      pipelineName: extra.pipelineName ?? config.pipelineName,
       interval: {
         min: config.poll.minIntervalMs,
         max: config.poll.maxIntervalMs,
@@ -77,10 +98,17 @@ export class Pipeline {
       },
       approvalStage: config.stages.approval,
       approvalAction: config.approvalActionName,
+      deployStage: config.stages.deploy,
       timeouts: {
         findExecution: config.timeouts.findExecution,
         stage: config.timeouts.stage,
         approval: config.timeouts.approval,
+        stages: {
+          [config.stages.source]: config.timeouts.source,
+          [config.stages.build]: config.timeouts.build,
+          [config.stages.approval]: config.timeouts.approval,
+          [config.stages.deploy]: config.timeouts.deploy,
+        },
       },
       ...extra,
     });
@@ -92,20 +120,32 @@ export class Pipeline {
 
   /** See `findExecution`. */
   findExecution(options: FindExecutionOptions): Promise<ExecutionRef> {
-    return findExecution(this.context, { timeout: this.#options.timeouts?.findExecution, ...options });
+    return findExecution(this.context, this.#findDefaults(options));
   }
 
-  /** See `waitForStage`. */
+  /** See `tryFindExecution`. */
+  tryFindExecution(options: FindExecutionOptions): Promise<Attempt<ExecutionRef>> {
+    return tryFindExecution(this.context, this.#findDefaults(options));
+  }
+
+  /** See `waitForStage`; the deadline is the stage's own (see {@link Pipeline.fromConfig}). */
   waitForStage(
     execution: ExecutionRef,
     stage: string,
     status: StageStatus,
     options: WaitForStageOptions = {},
   ): Promise<StageObservation> {
-    return waitForStage(this.context, execution, stage, status, {
-      timeout: this.#options.timeouts?.stage,
-      ...options,
-    });
+    return waitForStage(this.context, execution, stage, status, this.#stageDefaults(stage, options));
+  }
+
+  /** See `tryWaitForStage`. */
+  tryWaitForStage(
+    execution: ExecutionRef,
+    stage: string,
+    status: StageStatus,
+    options: WaitForStageOptions = {},
+  ): Promise<Attempt<StageObservation>> {
+    return tryWaitForStage(this.context, execution, stage, status, this.#stageDefaults(stage, options));
   }
 
   /** See `approve`. */
@@ -113,14 +153,40 @@ export class Pipeline {
     return approve(this.context, execution, this.#approvalDefaults(options));
   }
 
+  /** See `tryApprove`. */
+  tryApprove(execution: ExecutionRef, options: ApprovalOptions): Promise<Attempt<ApprovalResult>> {
+    return tryApprove(this.context, execution, this.#approvalDefaults(options));
+  }
+
   /** See `reject`. */
   reject(execution: ExecutionRef, options: ApprovalOptions): Promise<ApprovalResult> {
     return reject(this.context, execution, this.#approvalDefaults(options));
   }
 
-  /** The CodeDeploy deployment id behind `stage`'s Deploy action of our execution. See `deploymentOf`. */
-  deploymentOf(execution: ExecutionRef, stage: string, options: DeploymentOfOptions = {}): Promise<string> {
-    return deploymentOf(this.context, execution, stage, options);
+  /** See `tryReject`. */
+  tryReject(execution: ExecutionRef, options: ApprovalOptions): Promise<Attempt<ApprovalResult>> {
+    return tryReject(this.context, execution, this.#approvalDefaults(options));
+  }
+
+  /** The CodeDeploy deployment id behind the Deploy stage's action of our execution. See `deploymentOf`. */
+  deploymentOf(execution: ExecutionRef, options: DeploymentOfOptions = {}): Promise<string> {
+    const stage = options.stage ?? this.#options.deployStage ?? 'Deploy';
+    const timeout = this.#options.timeouts?.stages?.[stage] ?? this.#options.timeouts?.stage;
+    return deploymentOf(this.context, execution, {
+      stage,
+      ...(timeout !== undefined ? { timeout } : {}),
+      ...options,
+    });
+  }
+
+  #findDefaults(options: FindExecutionOptions): FindExecutionOptions {
+    const timeout = this.#options.timeouts?.findExecution;
+    return { ...(timeout !== undefined ? { timeout } : {}), ...options };
+  }
+
+  #stageDefaults(stage: string, options: WaitForStageOptions): WaitForStageOptions {
+    const timeout = this.#options.timeouts?.stages?.[stage] ?? this.#options.timeouts?.stage;
+    return { ...(timeout !== undefined ? { timeout } : {}), ...options };
   }
 
   #approvalDefaults(options: ApprovalOptions): ApprovalOptions {

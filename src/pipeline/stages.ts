@@ -2,6 +2,7 @@
  * Waiting for a stage of OUR execution to reach a status, failing fast when the execution fails, is
  * superseded or stopped (aws-semantics §2.3–2.5).
  */
+import { type Attempt, attempt } from '../attempt.ts';
 import { describeDeploymentProgress } from '../deploy/progress.ts';
 import { HarnessError, StageTimeoutError, WaitTimeoutError, formatDuration } from '../errors.ts';
 import { StopPolling, poll } from '../poll.ts';
@@ -123,4 +124,24 @@ async function stageTimeout(
     { stage, pipelineExecutionId: id, timeoutMs: timeout },
     { cause: error, lastState: error.lastState, history: error.history },
   );
+}
+
+/**
+ * Result form of {@link waitForStage}: `{ ok: true, value }` when the stage reached `status`, else
+ * `{ ok: false, error }` with the error the assert form throws (e.g. `ExecutionFailedError` naming the action).
+ *
+ * @example
+ * ```ts
+ * const build = await tryWaitForStage(ctx, execution, 'BuildAndTest', 'Succeeded');
+ * if (!build.ok) console.log(build.error.message);
+ * ```
+ */
+export function tryWaitForStage(
+  ctx: PipelineContext,
+  execution: ExecutionRef,
+  stage: string,
+  status: StageStatus,
+  options: WaitForStageOptions = {},
+): Promise<Attempt<StageObservation>> {
+  return attempt(() => waitForStage(ctx, execution, stage, status, options));
 }

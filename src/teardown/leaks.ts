@@ -67,11 +67,11 @@ function chunks<T>(list: T[], size: number): T[][] {
  *
  * @example
  * ```ts
- * const report = await leakCheck(clients, { key: 'codepipeline-harness:run', value: runId }, { namePrefix: `h-${runId}` });
+ * const report = await checkLeaks(clients, { key: 'codepipeline-harness:run', value: runId }, { namePrefix: `h-${runId}` });
  * console.table(report.leftovers);
  * ```
  */
-export async function leakCheck(
+export async function checkLeaks(
   clients: HarnessClients,
   runTag: RunTag | undefined,
   options: LeakCheckOptions = {},
@@ -194,7 +194,7 @@ export async function leakCheck(
 }
 
 /**
- * Assert form of `leakCheck`.
+ * Assert form of `checkLeaks`.
  * @throws LeakError listing what is left.
  */
 export async function expectNoLeaks(
@@ -202,7 +202,7 @@ export async function expectNoLeaks(
   runTag: RunTag | undefined,
   options: LeakCheckOptions = {},
 ): Promise<LeakReport> {
-  const report = await leakCheck(clients, runTag, options);
+  const report = await checkLeaks(clients, runTag, options);
   if (report.clean) return report;
   throw new LeakError(
     `${report.leftovers.length} resource(s) of the run are left: ` +

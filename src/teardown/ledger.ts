@@ -4,7 +4,7 @@
  * `LeakError` instead of stopping at the first.
  */
 import pRetry, { AbortError } from 'p-retry';
-import { LeakError } from '../errors.ts';
+import { LeakError, formatDuration } from '../errors.ts';
 import { errorLine, isAccessDenied } from '../poll.ts';
 
 export interface LedgerEntry {
@@ -30,6 +30,11 @@ export interface TeardownOptions {
   maxDelayMs?: number;
   /** Per-resource time budget for retries. @default 120000 (ms) */
   maxRetryTimeMs?: number;
+  /**
+   * Deadline for the whole teardown (`timeouts.teardown`): a resource not yet deleted when it passes is reported
+   * as failed with the reason, never waited for. @default none
+   */
+  timeoutMs?: number;
 }
 
 export interface TeardownReport {
@@ -84,8 +89,19 @@ export class Ledger {
   /** Result form: deletes everything in reverse order and reports; never throws for a failed delete. */
   async tryTeardown(options: TeardownOptions = {}): Promise<TeardownReport> {
     const report: TeardownReport = { deleted: [], alreadyGone: [], failed: [] };
+    const deadline =
+      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
     for (const entry of [...this.#entries].reverse()) {
       const label = entry.describe ?? `${entry.kind} ${entry.id}`;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        report.failed.push({
+          kind: entry.kind,
+          id: entry.id,
+          reason: `not tried: the teardown deadline of ${formatDuration(options.timeoutMs!)} had passed (timeouts.teardown)`,
+        });
+        continue;
+      }
       let gone = false;
       try {
         await pRetry(
@@ -106,7 +122,7 @@ export class Ledger {
             retries: options.retries ?? 8,
             minTimeout: options.minDelayMs ?? 250, // ms
             maxTimeout: options.maxDelayMs ?? 5000, // ms
-            maxRetryTime: options.maxRetryTimeMs ?? 120_000, // ms
+            maxRetryTime: Math.min(options.maxRetryTimeMs ?? 120_000, left), // ms
             randomize: true,
           },
         );

@@ -15,7 +15,7 @@ import {
 import type { HarnessClients } from '../aws/clients.ts';
 import { LeakError, WaitTimeoutError } from '../errors.ts';
 import { poll } from '../poll.ts';
-import { type LeakCheckOptions, type LeakReport, type Leftover, type RunTag, leakCheck } from './leaks.ts';
+import { type LeakCheckOptions, type LeakReport, type Leftover, type RunTag, checkLeaks } from './leaks.ts';
 import { Ledger, type TeardownOptions, type TeardownReport } from './ledger.ts';
 
 export interface SweepOptions extends LeakCheckOptions, TeardownOptions {
@@ -84,7 +84,7 @@ export async function sweep(
   runTag: RunTag | undefined,
   options: SweepOptions = {},
 ): Promise<SweepReport> {
-  const first = await leakCheck(clients, runTag, options);
+  const first = await checkLeaks(clients, runTag, options);
   const ledger = new Ledger();
   for (const kind of ORDER) {
     for (const item of first.leftovers.filter((l) => l.kind === kind)) {
@@ -95,7 +95,7 @@ export async function sweep(
   const teardown = await ledger.tryTeardown(options);
   let last: LeakReport;
   try {
-    last = await poll(() => leakCheck(clients, runTag, options), {
+    last = await poll(() => checkLeaks(clients, runTag, options), {
       timeout: options.timeout ?? 10 * 60_000, // ms
       interval: { min: 500, max: 10_000 },
       what: 'the sweep to leave nothing',

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, destroyClients, leakCheck, poll, RUN_TAG, stackNames } from '../../src/index.ts';
+import { createClients, destroyClients, checkLeaks, poll, RUN_TAG, stackNames } from '../../src/index.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { acceptsConnections } from '../../src/sandbox/fleet/ports.ts';
@@ -54,7 +54,7 @@ describe('a run killed during its deployment', () => {
     // The killed run left its stack: the sandbox still has its instances and processes.
     const clients = createClients({ target: 'sandbox', region: 'us-east-1', endpoint: sandbox.endpoint });
     try {
-      const before = await leakCheck(
+      const before = await checkLeaks(
         clients,
         { key: RUN_TAG, value: runId },
         { namePrefix: `${names.prefix}-`, deploymentGroups: [names.deploymentGroupName] },
@@ -78,7 +78,7 @@ describe('a run killed during its deployment', () => {
       );
       expect(sweep.stdout).toMatch(/found\s+pipeline cph-/);
 
-      const after = await leakCheck(
+      const after = await checkLeaks(
         clients,
         { key: RUN_TAG, value: runId },
         { namePrefix: `${names.prefix}-`, deploymentGroups: [names.deploymentGroupName] },

@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   deploymentOf,
-  deploymentOutcome,
+  waitForDeploymentEnd,
   rollbackOf,
   waitForDeployment,
 } from '../../src/deploy/deployment.ts';
@@ -43,7 +43,7 @@ beforeEach(() => {
   cp.reset();
 });
 
-describe('deploymentOutcome / waitForDeployment', () => {
+describe('waitForDeploymentEnd / waitForDeployment', () => {
   it('does not take Ready or Baking for final', async () => {
     cd.on(GetDeploymentCommand)
       .resolvesOnce(deployment('Created'))
@@ -110,7 +110,7 @@ describe('deploymentOutcome / waitForDeployment', () => {
     cd.on(GetDeploymentCommand)
       .resolvesOnce(deployment('Failed', auto))
       .resolves(deployment('Failed', { ...auto, rollbackInfo: { rollbackDeploymentId: 'd-ROLLBACK2' } }));
-    const outcome = await deploymentOutcome(codedeploy, ID, fast);
+    const outcome = await waitForDeploymentEnd(codedeploy, ID, fast);
     expect(outcome.rollbackDeploymentId).toBe('d-ROLLBACK2');
   });
 
@@ -230,7 +230,7 @@ describe('deploymentOf / rollbackOf', () => {
           },
         ],
       });
-    expect(await deploymentOf(ctx, execution, 'Deploy', { timeout: 2000 })).toBe(ID);
+    expect(await deploymentOf(ctx, execution, { timeout: 2000 })).toBe(ID);
   });
 
   it('returns the rollback link of a deployment', async () => {

@@ -285,7 +285,7 @@ describe('the harness library on the sandbox', () => {
     const execution = await pipeline.findExecution({ commitId: pushed.commitId, timeout: 30_000 });
     await pipeline.waitForStage(execution, 'BuildAndTest', 'Succeeded', { timeout: 120_000 });
     await pipeline.approve(execution, { summary: `run ${run}: tests green` });
-    const deploymentId = await deploymentOf(pipeline.context, execution, 'Deploy');
+    const deploymentId = await deploymentOf(pipeline.context, execution);
     await waitForDeployment(clients.codedeploy, deploymentId, { timeout: 120_000 });
     await pipeline.waitForStage(execution, 'Deploy', 'Succeeded', { timeout: 60_000 });
     const targets = await healthyTargetIds(clients.elbv2, `${P}-alb`);
@@ -326,7 +326,7 @@ describe('the harness library on the sandbox', () => {
       .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ExecutionFailedError);
     expect((failure as ExecutionFailedError).failed?.stage).toBe('Deploy');
-    const deploymentId = await deploymentOf(pipeline.context, execution, 'Deploy');
+    const deploymentId = await deploymentOf(pipeline.context, execution);
     await expect(waitForDeployment(clients.codedeploy, deploymentId)).rejects.toBeInstanceOf(
       DeploymentRolledBackError,
     );

@@ -1,8 +1,8 @@
 import { CodeDeployClient, GetDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { forceFailedDeploy } from '../../src/deploy/force.ts';
-import { expectRollback, rollbackResult } from '../../src/deploy/rollback.ts';
+import { stopDeploymentWithRollback } from '../../src/deploy/force.ts';
+import { expectRollback, checkRollback } from '../../src/deploy/rollback.ts';
 import { GuardRefusedError, RollbackNotProvenError } from '../../src/errors.ts';
 import { Guard } from '../../src/teardown/guard.ts';
 import { Ledger } from '../../src/teardown/ledger.ts';
@@ -79,16 +79,15 @@ describe('expectRollback', () => {
     expect(error.message).toMatchInlineSnapshot(
       `"rollback of deployment d-ORIGINAL1 not proven: rollback deployment created: NO (no rollbackInfo.rollbackDeploymentId: no last successful revision)"`,
     );
-    const result = await rollbackResult(codedeploy, 'd-ORIGINAL1', fast);
+    const result = await checkRollback(codedeploy, 'd-ORIGINAL1', fast);
     expect(result.proven).toBe(false);
   });
 });
 
-describe('forceFailedDeploy', () => {
+describe('stopDeploymentWithRollback', () => {
   it('refuses to stop a deployment of a group the run did not create', async () => {
     const guard = new Guard({ ledger: new Ledger() });
-    const error = await forceFailedDeploy({
-      mode: 'stop-deployment',
+    const error = await stopDeploymentWithRollback({
       guard,
       codedeploy,
       deploymentId: 'd-PROD00001',
@@ -105,14 +104,13 @@ describe('forceFailedDeploy', () => {
       status: 'Pending',
       statusMessage: 'No more commands will be scheduled',
     });
-    const result = await forceFailedDeploy({
-      mode: 'stop-deployment',
+    const result = await stopDeploymentWithRollback({
       guard: new Guard({ ledger }),
       codedeploy,
       deploymentId: 'd-OURS00001',
       deploymentGroup: 'h-dg',
     });
-    expect(result).toMatchObject({ mode: 'stop-deployment', status: 'Pending' });
+    expect(result).toMatchObject({ deploymentId: 'd-OURS00001', status: 'Pending' });
     expect(cd.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({
       deploymentId: 'd-OURS00001',
       autoRollbackEnabled: true,

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients, destroyClients, type HarnessClients } from '../../src/aws/clients.ts';
 import { loadConfig } from '../../src/config.ts';
 import { LeakError } from '../../src/errors.ts';
-import { expectNoLeaks, leakCheck } from '../../src/teardown/leaks.ts';
+import { expectNoLeaks, checkLeaks } from '../../src/teardown/leaks.ts';
 import { expectSwept, sweep } from '../../src/teardown/sweep.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { approvalStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
@@ -105,7 +105,7 @@ describe('sweep on the sandbox', () => {
   });
 
   it('finds every resource of the killed run, deletes them, and leaves other resources alone', async () => {
-    const before = await leakCheck(clients, runTag, { namePrefix: P });
+    const before = await checkLeaks(clients, runTag, { namePrefix: P });
     expect(before.leftovers.map((l) => `${l.kind}:${l.reason}`).sort()).toEqual([
       'application:name',
       'auto-scaling-group:codedeploy-copy',

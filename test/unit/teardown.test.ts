@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import type { HarnessClients } from '../../src/aws/clients.ts';
 import { GuardRefusedError, LeakError } from '../../src/errors.ts';
 import { Guard } from '../../src/teardown/guard.ts';
-import { expectNoLeaks, leakCheck } from '../../src/teardown/leaks.ts';
+import { expectNoLeaks, checkLeaks } from '../../src/teardown/leaks.ts';
 import { Ledger } from '../../src/teardown/ledger.ts';
 
 const quick = { minDelayMs: 1, maxDelayMs: 5 };
@@ -125,7 +125,7 @@ describe('Guard', () => {
   });
 });
 
-describe('leakCheck', () => {
+describe('checkLeaks', () => {
   function clients() {
     const cp = mockClient(new CodePipelineClient({ region: 'us-east-1' }));
     const cd = mockClient(new CodeDeployClient({ region: 'us-east-1' }));
@@ -169,7 +169,7 @@ describe('leakCheck', () => {
         { AutoScalingGroupName: 'CodeDeploy_prod-dg_d-ZZZZZZZZ1' } as never,
       ],
     });
-    const report = await leakCheck(c, runTag, { namePrefix: 'h-run-1' });
+    const report = await checkLeaks(c, runTag, { namePrefix: 'h-run-1' });
     expect(report.clean).toBe(false);
     expect(report.leftovers).toEqual([
       { kind: 'pipeline', id: 'h-run-1-pipeline', reason: 'name' },

@@ -1,11 +1,11 @@
 /**
- * The World of the harness's cucumber steps: one `Harness` per scenario, the pushes and executions the
- * scenario is following, and the evidence to attach. Steps stay one to five lines by calling into it.
+ * What the harness's steps know about one scenario: its `Harness`, the pushes and executions it follows, and the
+ * evidence to attach. It lives beside the scenario's World (any World: a team's own too), not in it: the steps
+ * reach it with `harnessScenario(this)`, so a team's World needs no base class of ours.
  */
-import { World, type IWorldOptions } from '@cucumber/cucumber';
 import type { ExecutionFailedError } from '../src/errors.ts';
 import type { Harness } from '../src/harness.ts';
-import type { ForcedFailure, Release } from '../src/harness.ts';
+import type { ForcedFailure } from '../src/harness.ts';
 import type { ExecutionRef } from '../src/pipeline/observe.ts';
 import { probeSvg, timelineSvg } from '../src/report/svg.ts';
 import { lifecycleTable, responsesTable } from '../src/report/tables.ts';
@@ -19,9 +19,27 @@ export interface Unchecked {
   checked: boolean;
 }
 
-export class HarnessWorld extends World {
-  /** Set by the Before hook. */
-  harness!: Harness;
+/** What the steps need of a cucumber World: every World cucumber builds has both. */
+export interface WorldLike {
+  attach: (data: string | Buffer, mediaType?: string | { mediaType: string; fileName?: string }) => unknown;
+  log: (text: string) => unknown;
+}
+
+/**
+ * One scenario of the harness's steps.
+ *
+ * @example
+ * ```js
+ * // a team's own step, beside ours
+ * Then('our smoke check passes', async function () {
+ *   const { harness } = harnessScenario(this);
+ *   await fetch(await harness.url());
+ * });
+ * ```
+ */
+export class HarnessScenario {
+  readonly harness: Harness;
+  readonly #world: WorldLike;
   /** Every push of the scenario, oldest first. */
   readonly pushes: PushResult[] = [];
   /** The push whose execution the scenario is following. */
@@ -40,9 +58,19 @@ export class HarnessWorld extends World {
   probe: TrafficProbe | undefined;
   probeReport: ProbeReport | undefined;
   readonly unchecked: Unchecked[] = [];
+  readonly startedAt = Date.now();
 
-  constructor(options: IWorldOptions) {
-    super(options);
+  constructor(world: WorldLike, harness: Harness) {
+    this.#world = world;
+    this.harness = harness;
+  }
+
+  log(text: string): void {
+    this.#world.log(text);
+  }
+
+  async attach(data: string | Buffer, mediaType: string | { mediaType: string; fileName?: string }) {
+    await this.#world.attach(data, mediaType);
   }
 
   /** The push being followed; a clear error when a step runs before any push. */
@@ -129,10 +157,34 @@ export class HarnessWorld extends World {
   async attachResponses(samples: readonly Sample[], title: string): Promise<void> {
     await this.attachMarkdown(responsesTable(samples, title));
   }
+}
 
-  /** Remembers a release's results and attaches its evidence. */
-  async recordRelease(release: Release): Promise<void> {
-    this.deploymentId = release.deploymentId;
-    await this.attachTimeline(release.execution);
+const scenarios = new WeakMap<object, HarnessScenario>();
+
+/** Starts the harness's part of a scenario (the Before hook does). */
+export function beginScenario(world: WorldLike, harness: Harness): HarnessScenario {
+  const scenario = new HarnessScenario(world, harness);
+  scenarios.set(world, scenario);
+  return scenario;
+}
+
+/** The harness's part of the scenario whose World is `world`, if it has begun. */
+export function findScenario(world: object): HarnessScenario | undefined {
+  return scenarios.get(world);
+}
+
+/**
+ * The harness's part of the scenario whose World is `world` (call it with `this` in a step).
+ *
+ * @throws Error naming the fix when the harness's hooks did not run (defineHarnessSteps() not called).
+ */
+export function harnessScenario(world: object): HarnessScenario {
+  const scenario = scenarios.get(world);
+  if (!scenario) {
+    throw new Error(
+      'no harness in this scenario: call defineHarnessSteps() from one of your cucumber support files ' +
+        '(it registers the Before hook that starts the harness)',
+    );
   }
+  return scenario;
 }
