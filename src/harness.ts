@@ -160,16 +160,19 @@ export class Harness {
    * given) and builds the clients.
    */
   static async start(options: HarnessOptions = {}): Promise<Harness> {
-    let config = loadConfig({
-      ...(options.config ? { overrides: options.config } : {}),
-      ...(options.env ? { env: options.env } : {}),
-      ...(options.configFile ? { file: options.configFile } : {}),
-    });
+    const load = (overrides = options.config) =>
+      loadConfig({
+        ...(overrides ? { overrides } : {}),
+        ...(options.env ? { env: options.env } : {}),
+        ...(options.configFile ? { file: options.configFile } : {}),
+      });
+    let config = load();
     let owned: SandboxHandle | undefined;
     if (config.target === 'sandbox' && !config.endpoint) {
       if (!options.sandbox) owned = await startOwnSandbox(options.timeScale ?? 0.02);
       const sandbox = options.sandbox ?? owned;
-      config = { ...config, endpoint: sandbox!.endpoint };
+      // Loaded again rather than copied: the config stays what loadConfig made (one source of settings).
+      config = load({ ...options.config, endpoint: sandbox!.endpoint, runId: config.runId });
     }
     try {
       return new Harness(config, createClients(config, options.clients), owned, options.log);

@@ -16,6 +16,7 @@ import {
   DescribeTagsCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CodeDeployClient, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GuardRefusedError, Harness, HarnessError } from '../../src/index.ts';
@@ -129,5 +130,36 @@ describe('Harness on AWS', () => {
     expect((error as Error).message).toMatch(
       /refusing to force a failed deploy .* pipeline team-pipeline: not created by this run/,
     );
+  });
+});
+
+describe('poll settings', () => {
+  it("reach the deployment waits: GetDeployment is asked at the configured pace, not poll's defaults", async () => {
+    const codedeploy = mockClient(CodeDeployClient);
+    const statuses = ['Created', 'InProgress', 'InProgress', 'InProgress', 'InProgress', 'Succeeded'];
+    let calls = 0;
+    codedeploy.on(GetDeploymentCommand).callsFake(() => ({
+      deploymentInfo: {
+        deploymentId: 'd-ABCDEFGH1',
+        status: statuses[Math.min(calls++, statuses.length - 1)],
+      },
+    }));
+    const start = (poll: { minIntervalMs: number; maxIntervalMs: number }) =>
+      Harness.start({
+        env: {},
+        config: { target: 'aws', region: 'eu-west-1', poll, timeouts: { deploy: '4s' } },
+        clients: { codedeploy: new CodeDeployClient({ region: 'eu-west-1' }) },
+      });
+    // At 5 ms a poll, six answers come well within the deadline.
+    const fast = await start({ minIntervalMs: 5, maxIntervalMs: 5 });
+    expect((await fast.waitForDeployment('d-ABCDEFGH1')).status).toBe('Succeeded');
+    // At 10 s a poll, the 4 s deadline passes after the first answer and the one at the deadline (poll's own
+    // defaults, 250 ms growing x1.5, would have seen Succeeded by then): the setting was applied.
+    calls = 0;
+    const slow = await start({ minIntervalMs: 10_000, maxIntervalMs: 10_000 });
+    const timedOut = await slow.tryWaitForDeployment('d-ABCDEFGH1');
+    expect(timedOut.ok).toBe(false);
+    expect(calls).toBeLessThan(statuses.length);
+    codedeploy.restore();
   });
 });

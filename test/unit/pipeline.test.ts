@@ -23,6 +23,7 @@ import {
   StageTimeoutError,
   outcome,
 } from '../../src/errors.ts';
+import { loadConfig } from '../../src/config.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 
 const OURS = '4f2e9a10-0000-4000-8000-000000000001';
@@ -266,6 +267,46 @@ describe('waitForStage', () => {
     );
     expect(error.history.length).toBeGreaterThan(0);
     expect(error.lastState).toMatchObject({ stage: 'Deploy', stageStatus: 'InProgress' });
+  });
+});
+
+describe('Pipeline.fromConfig', () => {
+  it("gives each stage wait its own phase's deadline, and any other stage timeouts.stage", async () => {
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        endpoint: 'http://127.0.0.1:9',
+        pipelineName: 'demo',
+        poll: { minIntervalMs: 5, maxIntervalMs: 20 },
+        timeouts: { source: 31, build: 42, approval: 53, deploy: 64, stage: 75 },
+      },
+    });
+    const clients = {
+      codepipeline: cp as unknown as CodePipelineClient,
+      codedeploy: cd as unknown as CodeDeployClient,
+    };
+    const running = (name: string) => stage(name, OURS, 'InProgress');
+    cp.on(GetPipelineStateCommand).resolves(
+      state(...['Source', 'BuildAndTest', 'Approval', 'Deploy', 'Smoke'].map(running)),
+    );
+    cp.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: { pipelineExecutionId: OURS, status: 'InProgress' },
+    });
+    const deadlines: Record<string, string> = {};
+    for (const name of ['Source', 'BuildAndTest', 'Approval', 'Deploy', 'Smoke']) {
+      const error = await Pipeline.fromConfig(config, clients)
+        .waitForStage(execution, name, 'Succeeded')
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StageTimeoutError);
+      deadlines[name] = /after (\S+)/.exec((error as Error).message)?.[1] ?? '?';
+    }
+    expect(deadlines).toEqual({
+      Source: '31ms',
+      BuildAndTest: '42ms',
+      Approval: '53ms',
+      Deploy: '64ms',
+      Smoke: '75ms',
+    });
   });
 });
 
