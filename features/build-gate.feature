@@ -1,3 +1,4 @@
+@destructive
 Feature: Failing unit tests stop the release
   The BuildAndTest stage runs the app's unit tests; a commit that breaks one goes no further.
 

@@ -5,6 +5,7 @@ Feature: A newer push supersedes an older one
 
   Background:
     Given the demo app is live behind the load balancer
+    And the pipeline runs in SUPERSEDED mode
 
   @slow
   Scenario: Of the commits waiting behind an approval, only the newest goes on

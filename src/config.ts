@@ -62,6 +62,12 @@ const sourceAuth = z.preprocess(
 export const HarnessConfigSchema = z.strictObject({
   /** `sandbox` (local emulator, default) or `aws` (real AWS, default credential chain). */
   target: z.enum(['sandbox', 'aws'], { error: 'expected "sandbox" or "aws"' }).default('sandbox'),
+  /**
+   * Whose stack: `ephemeral` (the run creates the sample stack and deletes it) or `existing` (the run adopts a
+   * stack it did not create and leaves it as found). @default `ephemeral` on the sandbox, `existing` on aws
+   * (creating billable resources must be asked for)
+   */
+  stack: z.enum(['ephemeral', 'existing'], { error: 'expected "ephemeral" or "existing"' }).optional(),
   region: name('us-east-1'),
   /** API endpoint; required for the sandbox (`http://127.0.0.1:<edge port>`), optional override for aws. */
   endpoint: z.url({ error: 'expected a URL like http://127.0.0.1:4566' }).optional(),
@@ -130,7 +136,10 @@ export const HarnessConfigSchema = z.strictObject({
   testTargetTag: name('codepipeline-harness:test-target'),
 });
 
-export type HarnessConfig = z.output<typeof HarnessConfigSchema>;
+/** The validated configuration, every default applied. */
+export type HarnessConfig = Omit<z.output<typeof HarnessConfigSchema>, 'stack'> & {
+  stack: 'ephemeral' | 'existing';
+};
 
 /**
  * How long one release may take by the config's own deadlines (finding the execution, then the source, build,
@@ -152,6 +161,7 @@ export type HarnessConfigInput = z.input<typeof HarnessConfigSchema>;
 /** Env var → config path. Durations accept units; the source token is NOT here (only the NAME of its env var). */
 export const ENV_KEYS: Readonly<Record<string, string>> = {
   HARNESS_TARGET: 'target',
+  HARNESS_STACK: 'stack',
   HARNESS_REGION: 'region',
   HARNESS_ENDPOINT: 'endpoint',
   HARNESS_PIPELINE_NAME: 'pipelineName',
@@ -299,7 +309,10 @@ export function loadConfig(options: LoadConfigOptions = {}): HarnessConfig {
   if (options.overrides) merge(merged, options.overrides as Tree, 'code', sources);
 
   const result = HarnessConfigSchema.safeParse(merged);
-  if (result.success) return result.data;
+  if (result.success) {
+    const { stack, ...config } = result.data;
+    return { ...config, stack: stack ?? (config.target === 'aws' ? 'existing' : 'ephemeral') };
+  }
   const issue = result.error.issues[0]!;
   let path = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {

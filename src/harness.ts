@@ -35,12 +35,18 @@ import { type PushResult, pushRevision } from './source/push.ts';
 import { newRunId, RUN_TAG, type StackNames, stackNames } from './stack/names.ts';
 import { createSandboxStack, type SandboxStack, type SandboxStackOptions } from './stack/sandbox-stack.ts';
 import { type AdoptedStack, adoptExistingStack } from './stack/existing-stack.ts';
+import { assertPipelineSource, type PipelineShape, readPipelineShape } from './stack/pipeline-shape.ts';
 import { seedRepository } from './stack/seed.ts';
+import { redact } from './source/git.ts';
+import { type BranchHead, branchHead, restoreBranch } from './source/restore.ts';
+import { checkOpenWork } from './teardown/open-work.ts';
+import { closeExecution } from './pipeline/close.ts';
 import { Guard, awsTagLookup } from './teardown/guard.ts';
-import { checkLeaks, expectNoLeaks, type LeakReport } from './teardown/leaks.ts';
-import { Ledger, type TeardownReport } from './teardown/ledger.ts';
+import { assertNoLeaks, checkLeaks, type LeakReport } from './teardown/leaks.ts';
+import { assertTornDown, Ledger, type TeardownReport } from './teardown/ledger.ts';
 import { checkLive, expectLive, type LiveOptions, type LiveResult } from './traffic/live.ts';
 import { probeTraffic, type ProbeReport, type TrafficProbe } from './traffic/probe.ts';
+import { healthyTargetIds } from './traffic/targets.ts';
 import { loadBalancerUrl } from './traffic/url.ts';
 
 /** A sandbox the harness can run against: what `startSandbox()` returns. */
@@ -125,6 +131,12 @@ export class Harness {
   #pipeline: Pipeline;
   #names: StackNames | undefined;
   #stack: SandboxStack | undefined;
+  #shape: Promise<PipelineShape> | undefined;
+  /** Existing stack: the branch head before our first push (restored by teardown). */
+  #branchBefore: Promise<BranchHead> | undefined;
+  /** Existing stack: every execution the run started. */
+  readonly #executionIds = new Set<string>();
+  #tearingDown = false;
   #url: string | undefined;
   #currentVersion: string | undefined;
   readonly #ownedSandbox: SandboxHandle | undefined;
@@ -207,6 +219,12 @@ export class Harness {
       'deploymentType' | 'executionMode' | 'instances' | 'deploymentConfigName'
     > = {},
   ): Promise<Release> {
+    if (this.config.stack === 'existing') {
+      throw new HarnessError(
+        'provision() creates the sample stack, but stack is "existing" (HARNESS_STACK): the run adopts your stack ' +
+          'with ready()/adopt(); set HARNESS_STACK=ephemeral to have the run create its own',
+      );
+    }
     if (this.config.target !== 'sandbox' || !this.config.endpoint) {
       throw new HarnessError(
         'provision() creates the sample stack on the sandbox only; on AWS point the harness at your stack with ' +
@@ -237,29 +255,49 @@ export class Harness {
   }
 
   /**
-   * Gets the stack ready for a scenario and returns the version it serves: on the sandbox, {@link provision}
-   * (the sample stack and its first release); on AWS, {@link adopt} (your existing pipeline, as it is).
+   * Gets the stack ready for a scenario and returns the version it serves: on an `ephemeral` stack,
+   * {@link Harness.provision} (the sample stack and its first release); on an `existing` one,
+   * {@link Harness.adopt} (the team's pipeline, as it is).
    */
   async ready(): Promise<AdoptedStack> {
-    if (this.config.target === 'sandbox') {
+    if (this.config.stack === 'ephemeral') {
       const first = await this.provision();
-      return { version: first.push.version, evidence: first.live?.evidence ?? [] };
+      return { version: first.push.version, evidence: first.live.evidence };
     }
     return this.adopt();
   }
 
   /**
-   * Uses an existing stack (AWS): checks the pipeline exists and reads the version every target of the load
-   * balancer serves now, which becomes the "previous version" of the scenario. Creates nothing, so teardown
-   * removes nothing of it.
+   * The pipeline as its declaration describes it (stages, execution mode, the Source action's repository and
+   * branch, the Deploy action's deployment group), read once.
    *
-   * @throws HarnessError when the pipeline is missing or the targets serve different versions.
+   * @throws HarnessError when it cannot be read or a configured stage/action name is not in it.
+   */
+  pipelineShape(): Promise<PipelineShape> {
+    this.#shape ??= readPipelineShape({
+      codepipeline: this.clients.codepipeline,
+      pipelineName: this.#pipeline.name,
+      stages: this.config.stages,
+      approvalActionName: this.config.approvalActionName,
+      region: this.config.region,
+    });
+    this.#shape.catch(() => {
+      this.#shape = undefined;
+    });
+    return this.#shape;
+  }
+
+  /**
+   * Uses an existing stack: checks the pipeline has the configured stages and reads the version every target
+   * of the load balancer serves now, which becomes the "previous version" of the scenario. Creates nothing;
+   * everything the run does to it (pushes, executions, approvals, deployments) is undone by teardown.
+   *
+   * @throws HarnessError when the pipeline is missing, a configured name is not in it, or the targets serve
+   *   different versions.
    */
   async adopt(): Promise<AdoptedStack> {
+    await this.pipelineShape();
     const adopted = await adoptExistingStack({
-      codepipeline: this.clients.codepipeline,
-      pipelineName: this.config.pipelineName,
-      region: this.config.region,
       url: await this.url(),
       path: this.config.probe.path,
       requestTimeoutMs: this.config.probe.requestTimeoutMs,
@@ -283,6 +321,14 @@ export class Harness {
   /** Pushes a new unique version (optionally unhealthy, or with a failing unit test). */
   async push(options: { unhealthy?: boolean; failingTest?: boolean } = {}): Promise<PushResult> {
     const src = this.source;
+    if (options.unhealthy || options.failingTest) {
+      await this.guard.assert({
+        kind: 'pipeline',
+        id: this.#pipeline.name,
+        action: `push ${options.unhealthy ? 'an unhealthy revision' : 'a failing unit test'} to`,
+      });
+    }
+    await this.#beforePush(src);
     const result = await pushRevision({
       repoUrl: src.repoUrl,
       branch: src.branch,
@@ -296,14 +342,74 @@ export class Harness {
     return result;
   }
 
+  /**
+   * Before anything is pushed to an existing stack: the push goes to the pipeline's own source (guard), and the
+   * branch head is recorded once, with its undo (the tree put back and released) in the ledger.
+   */
+  async #beforePush(src: { repoUrl: string; branch: string; appDir: string }): Promise<void> {
+    if (this.config.stack !== 'existing') return;
+    assertPipelineSource(await this.pipelineShape(), src.repoUrl, src.branch);
+    if (this.#branchBefore) {
+      await this.#branchBefore;
+      return;
+    }
+    const branch = { repoUrl: src.repoUrl, branch: src.branch, auth: this.config.source.auth };
+    this.#branchBefore = branchHead(branch);
+    const before = await this.#branchBefore;
+    this.ledger.add({
+      kind: 'branch',
+      id: `${redact(src.repoUrl)}#${src.branch}`,
+      describe: `branch ${src.branch} restored to the tree of ${before.commitId.slice(0, 12)} and released`,
+      delete: async () => {
+        const restored = await restoreBranch({
+          ...branch,
+          commitId: before.commitId,
+          runId: this.config.runId,
+          appDir: src.appDir,
+        });
+        if (!restored) return;
+        this.#log(
+          `restored ${src.branch} to the tree of ${before.commitId.slice(0, 12)} as ${restored.commitId.slice(0, 10)}`,
+        );
+        await this.follow(restored, { probe: false });
+      },
+    });
+  }
+
   /** The execution our commit started (never "the latest"). See `findExecution`. */
-  findExecution(push: Pick<PushResult, 'commitId'>): Promise<ExecutionRef> {
-    return this.#pipeline.findExecution({ commitId: push.commitId });
+  async findExecution(push: Pick<PushResult, 'commitId'>): Promise<ExecutionRef> {
+    const execution = await this.#pipeline.findExecution({ commitId: push.commitId });
+    this.#recordExecution(execution);
+    return execution;
+  }
+
+  /** Existing stack: whatever happens, teardown leaves nothing of our execution open. */
+  #recordExecution(execution: ExecutionRef): void {
+    if (this.config.stack !== 'existing') return;
+    this.#executionIds.add(execution.pipelineExecutionId);
+    if (this.#tearingDown) return;
+    this.ledger.add({
+      kind: 'execution',
+      id: execution.pipelineExecutionId,
+      describe: `execution ${execution.pipelineExecutionId} closed`,
+      delete: async () => {
+        const done = await closeExecution(this.#pipeline.context, execution, {
+          codedeploy: this.clients.codedeploy,
+          approvalStage: this.config.stages.approval,
+          approvalAction: this.config.approvalActionName,
+          reason: `codepipeline-harness run ${this.config.runId}: teardown`,
+          timeout: this.config.timeouts.stage,
+        });
+        for (const line of done) this.#log(line);
+      },
+    });
   }
 
   /** Result form of {@link Harness.findExecution}. */
-  tryFindExecution(push: Pick<PushResult, 'commitId'>): Promise<Attempt<ExecutionRef>> {
-    return this.#pipeline.tryFindExecution({ commitId: push.commitId });
+  async tryFindExecution(push: Pick<PushResult, 'commitId'>): Promise<Attempt<ExecutionRef>> {
+    const found = await this.#pipeline.tryFindExecution({ commitId: push.commitId });
+    if (found.ok) this.#recordExecution(found.value);
+    return found;
   }
 
   /** Waits for a stage of our execution, with that stage's deadline from config. See `waitForStage`. */
@@ -426,12 +532,14 @@ export class Harness {
     return this.#url;
   }
 
-  /** Live-check options from config; on the sandbox stack, both instances must answer. */
+  /** Live-check options from config; every healthy target of the load balancer must answer. */
   #liveOptions(): LiveOptions {
     return {
       consecutive: this.config.probe.consecutive,
       everyTarget: this.config.probe.everyTarget,
-      expectedTargets: this.#stack?.instances,
+      // "Every instance" is every target registered healthy behind the listener, re-read while traffic shifts.
+      expectedTargets: () =>
+        healthyTargetIds(this.clients.elbv2, this.#names?.loadBalancerName ?? this.config.loadBalancerName),
       timeout: this.config.timeouts.live,
       intervalMs: this.config.probe.intervalMs,
       requestTimeoutMs: this.config.probe.requestTimeoutMs,
@@ -515,11 +623,13 @@ export class Harness {
       action: `force a failed deploy (${kind}) on`,
     });
     const src = this.source;
+    const shape = await this.pipelineShape();
+    if (kind === 'bad-revision') await this.#beforePush(src);
     const push =
       kind === 'bad-revision'
         ? await pushUnhealthyRevision({
             guard: this.guard,
-            pipelineName,
+            pipeline: shape,
             push: {
               repoUrl: src.repoUrl,
               branch: src.branch,
@@ -556,7 +666,7 @@ export class Harness {
         guard: this.guard,
         codedeploy: this.clients.codedeploy,
         deploymentId,
-        deploymentGroup: this.#names?.deploymentGroupName ?? this.config.deploymentGroupName,
+        pipeline: shape,
       });
       this.#log(`stopped deployment ${deploymentId} with auto rollback`);
     }
@@ -619,7 +729,12 @@ export class Harness {
   async tryTeardown(): Promise<TeardownReport> {
     for (const probe of [...this.#probes]) await probe.stop();
     this.#probes.clear();
-    return this.ledger.tryTeardown({ timeoutMs: this.config.timeouts.teardown });
+    this.#tearingDown = true;
+    try {
+      return await this.ledger.tryTeardown({ timeoutMs: this.config.timeouts.teardown });
+    } finally {
+      this.#tearingDown = false;
+    }
   }
 
   /**
@@ -628,9 +743,7 @@ export class Harness {
    * @throws LeakError listing every resource it could not delete.
    */
   async teardown(): Promise<TeardownReport> {
-    for (const probe of [...this.#probes]) await probe.stop();
-    this.#probes.clear();
-    return this.ledger.teardown({ timeoutMs: this.config.timeouts.teardown });
+    return assertTornDown(await this.tryTeardown());
   }
 
   #leakScope(): Parameters<typeof checkLeaks> extends [unknown, ...infer Rest] ? Rest : never {
@@ -641,17 +754,45 @@ export class Harness {
     ];
   }
 
-  /** Lists what of this run still exists (`clean` after a good teardown). See `checkLeaks`. */
-  checkLeaks(): Promise<LeakReport> {
-    return checkLeaks(this.clients, ...this.#leakScope());
+  /**
+   * Lists what of this run is left (`clean` after a good teardown). On an ephemeral stack: every resource of
+   * the run (see `checkLeaks`). On an existing stack, by id and without listing the account: an execution,
+   * approval or deployment of the run still open, a `CodeDeploy_*` fleet of a deployment of ours that did not go
+   * live, the branch not holding the tree it was found with (see `checkOpenWork`).
+   */
+  async checkLeaks(): Promise<LeakReport> {
+    if (this.config.stack === 'ephemeral') return checkLeaks(this.clients, ...this.#leakScope());
+    const before = await this.#branchBefore?.catch(() => undefined);
+    const src = this.config.source.repositoryUrl ? this.source : undefined;
+    return checkOpenWork(this.clients, {
+      pipelineName: this.#pipeline.name,
+      executionIds: [...this.#executionIds],
+      deploymentGroupName: this.#names?.deploymentGroupName ?? this.config.deploymentGroupName,
+      ...(before && src
+        ? {
+            branch: {
+              id: `${redact(src.repoUrl)}#${src.branch}`,
+              treeBefore: before.tree,
+              treeNow: async () =>
+                (
+                  await branchHead({
+                    repoUrl: src.repoUrl,
+                    branch: src.branch,
+                    auth: this.config.source.auth,
+                  })
+                ).tree,
+            },
+          }
+        : {}),
+    });
   }
 
   /**
-   * Assert form of {@link Harness.checkLeaks}. See `expectNoLeaks`.
+   * Assert form of {@link Harness.checkLeaks}.
    * @throws LeakError listing what is left.
    */
-  expectNoLeaks(): Promise<LeakReport> {
-    return expectNoLeaks(this.clients, ...this.#leakScope());
+  async expectNoLeaks(): Promise<LeakReport> {
+    return assertNoLeaks(await this.checkLeaks());
   }
 
   /**

@@ -29,7 +29,7 @@ export type {
 // Configuration and clients
 export { ENV_KEYS, HarnessConfigSchema, loadConfig, releaseTimeout } from './config.ts';
 export type { HarnessConfig, HarnessConfigInput, LoadConfigOptions } from './config.ts';
-export { createClients, destroyClients } from './aws/clients.ts';
+export { createClients } from './aws/clients.ts';
 export type { HarnessClients } from './aws/clients.ts';
 
 // Errors
@@ -52,26 +52,36 @@ export {
   StageTimeoutError,
   WaitTimeoutError,
 } from './errors.ts';
+export type { Change, DeploymentErrorInfo, FailedAction, HarnessErrorOptions } from './errors.ts';
 
 // Waiting
 export { isTransientError, poll, StopPolling } from './poll.ts';
 export { attempt } from './attempt.ts';
 export type { Attempt } from './attempt.ts';
-export type { PollOptions, ProbeContext } from './poll.ts';
+export type { IntervalOptions, PollOptions, ProbeContext, TimeoutContext } from './poll.ts';
 
 // Source
 export { pushRevision, pushVersionBump } from './source/push.ts';
 export type { PushOptions, PushResult } from './source/push.ts';
+export type { SourceAuth } from './source/git.ts';
 
 // Pipeline
 export { Pipeline } from './pipeline/pipeline.ts';
 export type { PipelineOptions } from './pipeline/pipeline.ts';
 export { findExecution, tryFindExecution } from './pipeline/execution.ts';
+export type { FindExecutionOptions } from './pipeline/execution.ts';
 export { tryWaitForStage, waitForStage } from './pipeline/stages.ts';
+export type { StageStatus, WaitForStageOptions } from './pipeline/stages.ts';
 export { approve, reject, tryApprove, tryReject } from './pipeline/approval.ts';
+export type { ApprovalOptions, ApprovalResult } from './pipeline/approval.ts';
 export { Timeline } from './pipeline/timeline.ts';
 export type { TimelineEntry } from './pipeline/timeline.ts';
-export type { ExecutionRef, PipelineContext, StageObservation } from './pipeline/observe.ts';
+export type {
+  ActionObservation,
+  ExecutionRef,
+  PipelineContext,
+  StageObservation,
+} from './pipeline/observe.ts';
 
 // Deploy
 export {
@@ -90,34 +100,36 @@ export type {
 } from './deploy/force.ts';
 export { expectRollback, checkRollback } from './deploy/rollback.ts';
 export type { RollbackCheck, RollbackOptions, RollbackProof } from './deploy/rollback.ts';
-export type { DeploymentOutcome } from './deploy/deployment.ts';
+export type {
+  DeploymentOfOptions,
+  DeploymentOutcome,
+  DeploymentsSinceOptions,
+  WaitForDeploymentOptions,
+} from './deploy/deployment.ts';
 export { lifecycleEvents } from './deploy/targets.ts';
 export type { LifecycleEventInfo, TargetLifecycle } from './deploy/targets.ts';
 
 // Traffic
 export { loadBalancerUrl } from './traffic/url.ts';
-export { localhostAgent } from './traffic/agent.ts';
+export type { LoadBalancerUrlOptions } from './traffic/url.ts';
 export { checkLive, expectLive } from './traffic/live.ts';
 export type { LiveOptions, LiveResult } from './traffic/live.ts';
 export { probeTraffic } from './traffic/probe.ts';
-export type { ProbeOptions, ProbeReport, TrafficProbe } from './traffic/probe.ts';
-export type { Sample } from './traffic/sample.ts';
+export type { Outage, ProbeOptions, ProbeReport, TrafficProbe, VersionSpan } from './traffic/probe.ts';
+export type { Sample, SampleKind } from './traffic/sample.ts';
 
 // Stacks and teardown
-export { newRunId, RUN_TAG, stackNames, TEST_TARGET_TAG } from './stack/names.ts';
+export { newRunId, RUN_TAG, TEST_TARGET_TAG } from './stack/names.ts';
 export type { StackNames } from './stack/names.ts';
 export { adoptExistingStack } from './stack/existing-stack.ts';
+export type { DeployTarget, PipelineShape } from './stack/pipeline-shape.ts';
 export type { AdoptedStack, AdoptOptions } from './stack/existing-stack.ts';
-export { createSandboxStack } from './stack/sandbox-stack.ts';
-export type { SandboxStack, SandboxStackOptions } from './stack/sandbox-stack.ts';
+export type { LedgerLike, SandboxStackOptions } from './stack/sandbox-stack.ts';
 export { Ledger } from './teardown/ledger.ts';
-export type { LedgerEntry, TeardownReport } from './teardown/ledger.ts';
+export type { LedgerEntry, TeardownOptions, TeardownReport } from './teardown/ledger.ts';
 export { expectNoLeaks, checkLeaks } from './teardown/leaks.ts';
-export type { LeakReport } from './teardown/leaks.ts';
-export { awsTagLookup, Guard } from './teardown/guard.ts';
+export type { LeakCheckOptions, LeakReport, Leftover, RunTag } from './teardown/leaks.ts';
+export { Guard } from './teardown/guard.ts';
+export type { GuardDecision, GuardedAction, GuardOptions, TagLookup } from './teardown/guard.ts';
 export { expectSwept, sweep } from './teardown/sweep.ts';
 export type { SweepOptions, SweepReport } from './teardown/sweep.ts';
-
-// Report renderers
-export { probeSvg, timelineSvg } from './report/svg.ts';
-export { lifecycleTable, responsesTable } from './report/tables.ts';

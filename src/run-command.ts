@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const USAGE = `Usage: codepipeline-harness run [cucumber-js options]
@@ -51,6 +51,11 @@ export async function runFeaturesCommand(argv: readonly string[]): Promise<numbe
   const cucumber = cucumberBin();
   const args = [
     cucumber,
+    // A config of our own (empty: everything is on this command line), so a cucumber config of the project we
+    // run in (its own steps, paths, formats) is not merged in. cucumber-js joins even an absolute --config path
+    // onto the working directory, hence relative.
+    '--config',
+    relative(process.cwd(), join(root, 'features', 'run-command.cucumber.json')),
     '--import',
     steps,
     '--format',

@@ -54,8 +54,9 @@ let defined = false;
  * setWorldConstructor(class TeamWorld extends World { team = 'payments'; });
  * defineHarnessSteps();
  * Then('our smoke check passes', async function () {
- *   const response = await fetch(await harnessScenario(this).harness.url());
- *   if (!response.ok) throw new Error(`${this.team}: ${response.status}`);
+ *   const { harness } = harnessScenario(this);
+ *   const live = await harness.checkLive(harness.currentVersion);
+ *   if (!live.live) throw new Error(`${this.team}: ${live.reason}`);
  * });
  * ```
  */

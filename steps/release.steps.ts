@@ -10,6 +10,15 @@ export function defineReleaseSteps({ Given, When, Then }: StepDefiners): void {
     await this.attachResponses(live.evidence, `Version ${live.version} is live`);
   });
 
+  Given('the pipeline runs in {word} mode', async function (this: HarnessScenario, mode: string) {
+    const { executionMode } = await this.harness.pipelineShape();
+    if (executionMode === mode) return undefined;
+    this.log(
+      `skipped: this scenario needs a pipeline in ${mode} mode; ${this.harness.pipeline.name} runs in ${executionMode}`,
+    );
+    return 'skipped';
+  });
+
   Given('we watch the load balancer', async function (this: HarnessScenario) {
     this.probe = await this.harness.startProbe();
     this.expectCheck('traffic: the load balancer probe');

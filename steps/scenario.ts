@@ -33,7 +33,8 @@ export interface WorldLike {
  * // a team's own step, beside ours
  * Then('our smoke check passes', async function () {
  *   const { harness } = harnessScenario(this);
- *   await fetch(await harness.url());
+ *   const live = await harness.checkLive(harness.currentVersion);
+ *   if (!live.live) throw new Error(live.reason);
  * });
  * ```
  */

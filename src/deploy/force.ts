@@ -3,34 +3,45 @@
  * run created or one tagged as a test target): push a revision whose ValidateService fails, or stop a running
  * deployment with rollback (aws-semantics §3.9). `Harness.forceFailedDeploy` drives either through the pipeline.
  */
-import { type CodeDeployClient, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import {
+  type CodeDeployClient,
+  GetDeploymentCommand,
+  StopDeploymentCommand,
+} from '@aws-sdk/client-codedeploy';
+import {
+  assertPipelineDeployment,
+  assertPipelineSource,
+  type PipelineShape,
+} from '../stack/pipeline-shape.ts';
 import { type PushOptions, type PushResult, pushRevision } from '../source/push.ts';
 import type { Guard } from '../teardown/guard.ts';
 
 /** Options of {@link pushUnhealthyRevision}. */
 export interface PushUnhealthyRevisionOptions {
   guard: Guard;
-  /** The pipeline that will deploy it (checked by the guard as kind `pipeline`). */
-  pipelineName: string;
+  /** The pipeline that will deploy it: ours or tagged as a test target, and its Source must watch the push's branch. */
+  pipeline: PipelineShape;
   push: Omit<PushOptions, 'unhealthy'>;
 }
 
 /**
  * Pushes a version bump whose health check fails (`config/health.json` unhealthy, so ValidateService fails).
  *
- * @throws GuardRefusedError (before anything is pushed) when the pipeline is neither ours nor a tagged test target.
+ * @throws GuardRefusedError (before anything is pushed) when the pipeline is neither ours nor a tagged test
+ *   target, or its Source action does not watch the repository and branch of the push.
  * @example
  * ```ts
- * const bad = await pushUnhealthyRevision({ guard, pipelineName, push: { repoUrl, runId } });
+ * const bad = await pushUnhealthyRevision({ guard, pipeline: shape, push: { repoUrl, runId } });
  * const execution = await pipeline.findExecution({ commitId: bad.commitId });
  * ```
  */
 export async function pushUnhealthyRevision(options: PushUnhealthyRevisionOptions): Promise<PushResult> {
   await options.guard.assert({
     kind: 'pipeline',
-    id: options.pipelineName,
+    id: options.pipeline.name,
     action: 'push an unhealthy revision to',
   });
+  assertPipelineSource(options.pipeline, options.push.repoUrl, options.push.branch ?? 'main');
   return pushRevision({ ...options.push, unhealthy: true });
 }
 
@@ -39,8 +50,8 @@ export interface StopDeploymentOptions {
   guard: Guard;
   codedeploy: CodeDeployClient;
   deploymentId: string;
-  /** The deployment group, as the guard knows it (name or ARN, kind `deployment-group`). */
-  deploymentGroup: string;
+  /** The pipeline whose Deploy action started it: ours or tagged as a test target. */
+  pipeline: PipelineShape;
 }
 
 /** What StopDeployment answered. */
@@ -54,21 +65,21 @@ export interface StopDeploymentResult {
 /**
  * Stops a running deployment with `autoRollbackEnabled`, so CodeDeploy rolls it back.
  *
- * @throws GuardRefusedError (before anything is stopped) when the group is neither ours nor a tagged test target.
+ * @throws GuardRefusedError (before anything is stopped) when the pipeline is neither ours nor a tagged test
+ *   target, or the deployment is not in the deployment group of the pipeline's Deploy action (compared by ARN).
  * @example
  * ```ts
- * await stopDeploymentWithRollback({ guard, codedeploy, deploymentId, deploymentGroup: 'awscicd-cap-dg' });
+ * await stopDeploymentWithRollback({ guard, codedeploy, deploymentId, pipeline: shape });
  * const outcome = await waitForDeploymentEnd(codedeploy, deploymentId);   // Stopped, rollback linked
  * ```
  */
 export async function stopDeploymentWithRollback(
   options: StopDeploymentOptions,
 ): Promise<StopDeploymentResult> {
-  await options.guard.assert({
-    kind: 'deployment-group',
-    id: options.deploymentGroup,
-    action: 'stop-deployment',
-  });
+  const { pipeline, deploymentId } = options;
+  await options.guard.assert({ kind: 'pipeline', id: pipeline.name, action: 'stop a deployment of' });
+  const info = (await options.codedeploy.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo;
+  assertPipelineDeployment(pipeline, deploymentId, info ?? {});
   const out = await options.codedeploy.send(
     new StopDeploymentCommand({ deploymentId: options.deploymentId, autoRollbackEnabled: true }),
   );

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ServiceError } from './protocol/errors.ts';
 import type { ServiceName } from './types.ts';
 
-const FaultRuleSchema = z
+export const FaultRuleSchema = z
   .object({
     /** Service the rule applies to, or `*`. */
     service: z.enum(['codepipeline', 'codedeploy', 'elbv2', 'autoscaling', 'codecommit', '*']).default('*'),
@@ -32,7 +32,7 @@ const FaultRuleSchema = z
     path: ['latencyMs'],
   });
 
-const FaultSpecSchema = z
+export const FaultSpecSchema = z
   .object({
     /** Makes which requests fail reproducible. */
     seed: z.number().int().optional(),
@@ -43,7 +43,8 @@ const FaultSpecSchema = z
 export type FaultRule = z.input<typeof FaultRuleSchema>;
 /** What `startSandbox({ faults })` and `PUT /_sandbox/faults` accept: `{ seed?, rules: [...] }` or just the rules. */
 export type FaultSpec = z.input<typeof FaultSpecSchema> | FaultRule[];
-type ParsedSpec = z.output<typeof FaultSpecSchema>;
+/** A fault spec as validated, defaults filled in (`Faults.get()`). */
+export type ParsedSpec = z.output<typeof FaultSpecSchema>;
 
 /** Thrown for a fault spec that does not validate; the message lists every problem with its path. */
 export class FaultSpecError extends Error {

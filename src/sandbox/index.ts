@@ -26,10 +26,12 @@ import { Dispatcher } from './protocol/dispatch.ts';
 import { EdgeServer } from './server.ts';
 import type { SandboxRuntime, SandboxService } from './types.ts';
 
-export type { FaultRule, FaultSpec } from './faults.ts';
-export { Faults, FaultSpecError } from './faults.ts';
-export type { SandboxEvent } from './events.ts';
-export type { SandboxRuntime, SandboxService, ServiceName } from './types.ts';
+export type { FaultRule, FaultSpec, FaultsOptions, ParsedSpec } from './faults.ts';
+export { FaultRuleSchema, Faults, FaultSpecError, FaultSpecSchema } from './faults.ts';
+export type { EventLog, SandboxEvent } from './events.ts';
+export type { SandboxRuntime, ServiceName } from './types.ts';
+export type { Clock } from './clock.ts';
+export type { ProcessTracker, TrackedGroup } from './processes.ts';
 
 /** Options of {@link startSandbox}. Every field is optional. */
 export interface SandboxOptions {

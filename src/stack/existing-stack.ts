@@ -1,19 +1,14 @@
 /**
- * `ExistingStack`: a team's pipeline on AWS, used as it is. The harness creates nothing of it (so teardown
- * deletes nothing of it); adopting it checks the pipeline can be read and learns the version every target of
- * its load balancer serves now, which becomes the scenario's "previous version".
+ * Adopting a team's stack: the version every target of its load balancer serves now, which becomes the
+ * scenario's "previous version". The pipeline itself is read by `readPipelineShape` (its stages, source and
+ * deployment group); nothing of the stack is created.
  */
-import { type CodePipelineClient, GetPipelineCommand } from '@aws-sdk/client-codepipeline';
 import { HarnessError } from '../errors.ts';
-import { errorLine } from '../poll.ts';
 import { localhostAgent } from '../traffic/agent.ts';
 import type { LiveResult } from '../traffic/live.ts';
 import { describeSample, sample } from '../traffic/sample.ts';
 
 export interface AdoptOptions {
-  codepipeline: CodePipelineClient;
-  pipelineName: string;
-  region: string;
   /** The load balancer's URL (see `loadBalancerUrl`). */
   url: string;
   /** Path that answers with the version headers. @default '/version' */
@@ -31,22 +26,15 @@ export interface AdoptedStack {
 }
 
 /**
- * @throws HarnessError when the pipeline cannot be read, the app does not tell its version, or the targets
- *   serve different versions (a deployment may be running: try again later).
+ * @throws HarnessError when the app does not tell its version, or the targets serve different versions (a
+ *   deployment may be running: try again later).
  * @example
  * ```ts
- * const { version } = await adoptExistingStack({ codepipeline, pipelineName, region, url, checkLive });
+ * const { version } = await adoptExistingStack({ url, checkLive: (v) => checkLive(url, v, options) });
  * ```
  */
 export async function adoptExistingStack(options: AdoptOptions): Promise<AdoptedStack> {
-  const { pipelineName, region, url } = options;
-  await options.codepipeline.send(new GetPipelineCommand({ name: pipelineName })).catch((error) => {
-    throw new HarnessError(
-      `pipeline ${pipelineName} cannot be read in ${region} (${errorLine(error)}); ` +
-        'set HARNESS_PIPELINE_NAME and HARNESS_REGION to your pipeline',
-      { cause: error },
-    );
-  });
+  const { url } = options;
   const dispatcher = localhostAgent();
   const first = await sample(new URL(options.path ?? '/version', url).toString(), {
     dispatcher,

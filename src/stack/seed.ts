@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { commitAndPush, gitSession } from '../source/git.ts';
 
 /** The sample app shipped with this package (found from `src/stack/` and from the built `dist/src/stack/`). */
@@ -44,10 +44,8 @@ export async function seedRepository(options: SeedOptions): Promise<{ commitId: 
   try {
     const git = await gitSession({ type: 'none' }, scratch);
     const work = join(scratch, 'app');
-    await cp(options.appDir ?? SAMPLE_APP_DIR, work, {
-      recursive: true,
-      filter: (src) => !/[\\/](node_modules|\.git)([\\/]|$)/.test(src),
-    });
+    const appDir = options.appDir ?? SAMPLE_APP_DIR;
+    await cp(appDir, work, { recursive: true, filter: (src) => !isInstallOrGitDir(relative(appDir, src)) });
     if (options.version) await writeFile(join(work, 'VERSION'), `${options.version}\n`);
     const message = `Initial release of the demo app (codepipeline-harness run ${options.runId})`;
     await git.run(['init', '--quiet', '--initial-branch', branch], work, 'git init');
@@ -61,4 +59,12 @@ export async function seedRepository(options: SeedOptions): Promise<{ commitId: 
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Whether a path inside the app (relative to the app dir) is, or is under, its own `node_modules/` or `.git/`.
+ * Relative on purpose: the app itself sits under `node_modules/` when this package is installed.
+ */
+function isInstallOrGitDir(pathInApp: string): boolean {
+  return /(^|[\\/])(node_modules|\.git)([\\/]|$)/.test(pathInApp);
 }

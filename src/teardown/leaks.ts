@@ -45,7 +45,10 @@ export interface Leftover {
     | 'load-balancer'
     | 'target-group'
     | 'auto-scaling-group'
-    | 'repository';
+    | 'repository'
+    | 'execution'
+    | 'deployment'
+    | 'branch';
   id: string;
   /** How it was recognised: `tag`, `name` or `codedeploy-copy`. */
   reason: string;
@@ -202,7 +205,14 @@ export async function expectNoLeaks(
   runTag: RunTag | undefined,
   options: LeakCheckOptions = {},
 ): Promise<LeakReport> {
-  const report = await checkLeaks(clients, runTag, options);
+  return assertNoLeaks(await checkLeaks(clients, runTag, options));
+}
+
+/**
+ * The assert form's verdict on a leak report: the report when clean.
+ * @throws LeakError listing what is left.
+ */
+export function assertNoLeaks(report: LeakReport): LeakReport {
   if (report.clean) return report;
   throw new LeakError(
     `${report.leftovers.length} resource(s) of the run are left: ` +

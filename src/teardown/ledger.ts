@@ -140,16 +140,22 @@ export class Ledger {
    * Safe to call again: what was deleted is no longer in the ledger.
    */
   async teardown(options: TeardownOptions = {}): Promise<TeardownReport> {
-    const report = await this.tryTeardown(options);
-    if (report.failed.length) {
-      throw new LeakError(
-        `teardown could not delete ${report.failed.length} resource(s): ` +
-          report.failed.map((f) => `${f.kind} ${f.id} (${f.reason})`).join('; ') +
-          '; run `codepipeline-harness sweep` or delete them by hand',
-        report.failed,
-        { lastState: report },
-      );
-    }
-    return report;
+    return assertTornDown(await this.tryTeardown(options));
   }
+}
+
+/**
+ * The assert form's verdict on a teardown report: the report when nothing failed.
+ *
+ * @throws LeakError listing every resource that could not be deleted or undone.
+ */
+export function assertTornDown(report: TeardownReport): TeardownReport {
+  if (!report.failed.length) return report;
+  throw new LeakError(
+    `teardown could not delete or undo ${report.failed.length} resource(s): ` +
+      report.failed.map((f) => `${f.kind} ${f.id} (${f.reason})`).join('; ') +
+      '; run `codepipeline-harness sweep` or delete them by hand',
+    report.failed,
+    { lastState: report },
+  );
 }

@@ -15,10 +15,12 @@ export interface LiveOptions {
   /** Require every expected target to have served the version during the final streak. @default true */
   everyTarget?: boolean;
   /**
-   * The targets that must serve it: a count or the instance ids (e.g. from DescribeTargetHealth). Without it,
-   * `everyTarget` can only speak for the instances that answered.
+   * The targets that must serve it: a count, the instance ids, or a function that reads them (e.g. the healthy
+   * targets from DescribeTargetHealth), called at the start and again before a streak is accepted (at most once
+   * a second), so targets that change while traffic shifts are followed. Without it, `everyTarget` can only
+   * speak for the instances that answered.
    */
-  expectedTargets?: number | readonly string[];
+  expectedTargets?: number | readonly string[] | (() => Promise<readonly string[]>);
   /** @default 300000 (ms, 5m) */
   timeout?: number;
   /** Pause between requests. @default 200 (ms) */
@@ -40,6 +42,8 @@ export interface LiveResult {
   evidence: Sample[];
   /** Last version each instance served. */
   instances: Record<string, string | undefined>;
+  /** The targets that had to serve it, as last read (when `expectedTargets` named them). */
+  expectedTargets?: readonly string[] | undefined;
   /** Why it is not live (absent when live). */
   reason?: string;
 }
@@ -50,7 +54,9 @@ interface Progress {
   last?: Sample;
 }
 
-function missingTargets(p: Progress, expected: LiveOptions['expectedTargets']): string[] | number {
+type Expected = number | readonly string[] | undefined;
+
+function missingTargets(p: Progress, expected: Expected): string[] | number {
   if (expected === undefined) return 0;
   if (typeof expected === 'number') return Math.max(0, expected - p.streakInstances.size);
   return expected.filter((id) => !p.streakInstances.has(id));
@@ -58,6 +64,10 @@ function missingTargets(p: Progress, expected: LiveOptions['expectedTargets']): 
 
 function missingCount(m: string[] | number): number {
   return typeof m === 'number' ? m : m.length;
+}
+
+function namedTargets(expected: Expected): readonly string[] | undefined {
+  return typeof expected === 'object' ? expected : undefined;
 }
 
 /**
@@ -83,9 +93,11 @@ export async function checkLive(
   const evidence: Sample[] = [];
   const instances: Record<string, string | undefined> = {};
   const progress: Progress = { streak: 0, streakInstances: new Set() };
+  const read = typeof options.expectedTargets === 'function' ? options.expectedTargets : undefined;
+  let expected: Expected = read ? await read() : (options.expectedTargets as Expected);
+  let readAt = performance.now();
   const done = (p: Progress) =>
-    p.streak >= consecutive &&
-    (!everyTarget || missingCount(missingTargets(p, options.expectedTargets)) === 0);
+    p.streak >= consecutive && (!everyTarget || missingCount(missingTargets(p, expected)) === 0);
   const describe = (p: Progress) =>
     `${p.streak}/${consecutive} in a row; last: ${p.last ? describeSample(p.last) : 'none'}; instances: ${
       Object.entries(instances)
@@ -106,6 +118,11 @@ export async function checkLive(
           progress.streakInstances = new Set();
         }
         progress.last = s;
+        // Before a streak is accepted, the targets are read again (at most once a second): traffic may have shifted.
+        if (read && progress.streak >= consecutive && performance.now() - readAt >= 1000) {
+          expected = await read();
+          readAt = performance.now();
+        }
         return { ...progress, streakInstances: new Set(progress.streakInstances) };
       },
       {
@@ -117,10 +134,10 @@ export async function checkLive(
         isDone: done,
       },
     );
-    return { live: true, url, version, evidence, instances };
+    return { live: true, url, version, evidence, instances, expectedTargets: namedTargets(expected) };
   } catch (error) {
     if (!(error instanceof WaitTimeoutError)) throw error;
-    const missing = missingTargets(progress, options.expectedTargets);
+    const missing = missingTargets(progress, expected);
     const other = Object.entries(instances).filter(([, v]) => v !== version);
     const reasons = [
       `${progress.streak}/${consecutive} good answers in a row after ${formatDuration(timeout)}`,
@@ -128,11 +145,19 @@ export async function checkLive(
         ? `still serving another version: ${other.map(([id, v]) => `${id}=${v ?? 'none'}`).join(', ')}`
         : '',
       everyTarget && missingCount(missing)
-        ? `not seen serving it: ${typeof missing === 'number' ? `${missing} of ${String(options.expectedTargets)} targets` : missing.join(', ')}`
+        ? `not seen serving it: ${typeof missing === 'number' ? `${missing} of ${String(expected)} targets` : missing.join(', ')}`
         : '',
       `last answers: ${evidence.slice(-3).map(describeSample).join('; ') || 'none'}`,
     ].filter(Boolean);
-    return { live: false, url, version, evidence, instances, reason: reasons.join('; ') };
+    return {
+      live: false,
+      url,
+      version,
+      evidence,
+      instances,
+      expectedTargets: namedTargets(expected),
+      reason: reasons.join('; '),
+    };
   } finally {
     if (!options.dispatcher) await dispatcher.close();
   }

@@ -3,7 +3,7 @@
  * any directory, and writes the reports there.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,9 +12,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 const cli = join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
 const cwd = mkdtempSync(join(tmpdir(), 'harness-run-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+// The project it runs in has a cucumber config of its own (other paths, other support files): `run` ignores it.
+writeFileSync(
+  join(cwd, 'cucumber.mjs'),
+  "export default { paths: ['team/*.feature'], import: ['team/support/*.mjs'], strict: true };\n",
+);
 
 describe('codepipeline-harness run', () => {
-  it('runs the selected feature scenarios and writes the reports where it is run', async () => {
+  it("runs the selected feature scenarios where it is run, whatever that project's cucumber config says", async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [cli, 'run', '--name', 'Rejecting the approval'],

@@ -14,6 +14,7 @@ import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
+  DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CodeDeployClient, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
@@ -21,6 +22,39 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GuardRefusedError, Harness, HarnessError } from '../../src/index.ts';
 
+const TARGET_GROUP = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/team-tg/1';
+/** A team's pipeline, its names unlike our sample's defaults. */
+const teamPipeline = {
+  pipeline: {
+    name: 'team-pipeline',
+    roleArn: 'r',
+    stages: [
+      {
+        name: 'Source',
+        actions: [
+          {
+            name: 'Checkout',
+            actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
+            configuration: { RepositoryName: 'team-repo', BranchName: 'release' },
+          },
+        ],
+      },
+      { name: 'BuildAndTest', actions: [] },
+      { name: 'Approval', actions: [{ name: 'ManualApproval' }] },
+      {
+        name: 'Deploy',
+        actions: [
+          {
+            name: 'Deploy',
+            actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' },
+            configuration: { ApplicationName: 'team-app', DeploymentGroupName: 'team-dg' },
+          },
+        ],
+      },
+    ],
+  },
+  metadata: { pipelineArn: 'arn:aws:codepipeline:eu-west-1:123456789012:team-pipeline' },
+} as never;
 const codepipeline = mockClient(CodePipelineClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 let server: Server;
@@ -49,7 +83,17 @@ beforeEach(async () => {
       },
     ],
   });
-  elbv2.on(DescribeListenersCommand).resolves({ Listeners: [{ Port: port, Protocol: 'HTTP' }] });
+  elbv2.on(DescribeListenersCommand).resolves({
+    Listeners: [
+      { Port: port, Protocol: 'HTTP', DefaultActions: [{ Type: 'forward', TargetGroupArn: TARGET_GROUP }] },
+    ],
+  });
+  elbv2.on(DescribeTargetHealthCommand).resolves({
+    TargetHealthDescriptions: [0, 1].map((i) => ({
+      Target: { Id: `i-0000000000000000${i}`, Port: 80 },
+      TargetHealth: { State: 'healthy' },
+    })),
+  });
 });
 afterEach(async () => {
   server.close();
@@ -78,9 +122,7 @@ async function awsHarness() {
 
 describe('Harness on AWS', () => {
   it('adopts an existing stack: the version every target serves becomes the previous version', async () => {
-    codepipeline
-      .on(GetPipelineCommand)
-      .resolves({ pipeline: { name: 'team-pipeline', roleArn: 'r', stages: [] } });
+    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
     versions.push('v41', 'v41');
     const harness = await awsHarness();
     const ready = await harness.ready();
@@ -93,9 +135,7 @@ describe('Harness on AWS', () => {
   });
 
   it('refuses to adopt when the targets serve different versions, naming them', async () => {
-    codepipeline
-      .on(GetPipelineCommand)
-      .resolves({ pipeline: { name: 'team-pipeline', roleArn: 'r', stages: [] } });
+    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
     versions.push('v41', 'v42');
     const harness = await awsHarness();
     await expect(harness.adopt()).rejects.toThrow(/do not all serve one version: .*i-00000000000000001=v42/);
@@ -113,16 +153,34 @@ describe('Harness on AWS', () => {
     );
   });
 
-  it('refuses to provision the sample stack on AWS', async () => {
+  it('says which configured stage the pipeline lacks, listing its own, before anything is read of the app', async () => {
+    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
+    const harness = await Harness.start({
+      env: { HARNESS_STAGE_DEPLOY: 'DeployBlueGreen' },
+      config: {
+        target: 'aws',
+        region: 'eu-west-1',
+        pipelineName: 'team-pipeline',
+        loadBalancerName: 'team-alb',
+      },
+      clients: { codepipeline: new CodePipelineClient({ region: 'eu-west-1' }) },
+    });
+    await expect(harness.adopt()).rejects.toThrow(
+      'pipeline team-pipeline has no stage "DeployBlueGreen" (stages.deploy); its stages are Source, BuildAndTest, ' +
+        'Approval, Deploy: set HARNESS_STAGE_DEPLOY to yours',
+    );
+  });
+
+  it('adopts, never provisions, on AWS: an existing stack by default, no ephemeral one until asked for', async () => {
     const harness = await awsHarness();
-    await expect(harness.provision()).rejects.toThrow(/sandbox only/);
+    expect(harness.config.stack).toBe('existing');
+    await expect(harness.provision()).rejects.toThrow(/stack is "existing" \(HARNESS_STACK\)/);
+    const ephemeral = await Harness.start({ env: { HARNESS_TARGET: 'aws', HARNESS_STACK: 'ephemeral' } });
+    await expect(ephemeral.provision()).rejects.toThrow(/sandbox only/);
   });
 
   it('refuses to force a failed deploy on a pipeline it did not create and that is not tagged for tests', async () => {
-    codepipeline.on(GetPipelineCommand).resolves({
-      pipeline: { name: 'team-pipeline', roleArn: 'r', stages: [] },
-      metadata: { pipelineArn: 'arn:aws:codepipeline:eu-west-1:123456789012:team-pipeline' },
-    });
+    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
     elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [] });
     const harness = await awsHarness();
     const error = await harness.forceFailedDeploy('bad-revision').catch((e: unknown) => e);

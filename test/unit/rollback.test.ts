@@ -6,6 +6,8 @@ import { expectRollback, checkRollback } from '../../src/deploy/rollback.ts';
 import { GuardRefusedError, RollbackNotProvenError } from '../../src/errors.ts';
 import { Guard } from '../../src/teardown/guard.ts';
 import { Ledger } from '../../src/teardown/ledger.ts';
+import type { PipelineShape } from '../../src/stack/pipeline-shape.ts';
+import { TEST_TARGET_TAG as TEST_TARGET } from '../../src/stack/names.ts';
 import { summarize } from '../../src/traffic/probe.ts';
 
 const cd = mockClient(new CodeDeployClient({ region: 'us-east-1' }));
@@ -84,31 +86,67 @@ describe('expectRollback', () => {
   });
 });
 
+const shape: PipelineShape = {
+  name: 'team-pipeline',
+  arn: 'arn:aws:codepipeline:eu-west-1:123456789012:team-pipeline',
+  region: 'eu-west-1',
+  account: '123456789012',
+  executionMode: 'QUEUED',
+  stages: ['Source', 'Build', 'Approval', 'Deploy'],
+  source: { provider: 'CodeCommit', repository: 'team-repo', branch: 'release' },
+  deploy: {
+    applicationName: 'team-app',
+    deploymentGroupName: 'team-dg',
+    deploymentGroupArn: 'arn:aws:codedeploy:eu-west-1:123456789012:deploymentgroup:team-app/team-dg',
+  },
+};
+
 describe('stopDeploymentWithRollback', () => {
-  it('refuses to stop a deployment of a group the run did not create', async () => {
+  it('refuses to stop a deployment of a pipeline the run did not create and that is not tagged', async () => {
     const guard = new Guard({ ledger: new Ledger() });
     const error = await stopDeploymentWithRollback({
       guard,
       codedeploy,
       deploymentId: 'd-PROD00001',
-      deploymentGroup: 'prod-dg',
+      pipeline: shape,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GuardRefusedError);
     expect(cd.commandCalls(StopDeploymentCommand)).toHaveLength(0);
   });
 
-  it('stops our deployment with rollback enabled', async () => {
-    const ledger = new Ledger();
-    ledger.add({ kind: 'deployment-group', id: 'h-dg', delete: async () => {} });
+  it("refuses a deployment of another deployment group than the pipeline's Deploy action's, by ARN", async () => {
+    const guard = new Guard({ ledger: new Ledger(), tagsOf: async () => ({ [TEST_TARGET]: 'true' }) });
+    cd.on(GetDeploymentCommand).resolves(
+      info('d-OTHER0001', { applicationName: 'team-app', deploymentGroupName: 'prod-dg' }),
+    );
+    const error = await stopDeploymentWithRollback({
+      guard,
+      codedeploy,
+      deploymentId: 'd-OTHER0001',
+      pipeline: shape,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GuardRefusedError);
+    expect((error as Error).message).toContain(
+      'it belongs to arn:aws:codedeploy:eu-west-1:123456789012:deploymentgroup:team-app/prod-dg, not to ' +
+        'arn:aws:codedeploy:eu-west-1:123456789012:deploymentgroup:team-app/team-dg',
+    );
+    expect(cd.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+  });
+
+  it("stops, with rollback, a deployment of the tagged pipeline's own deployment group", async () => {
+    const guard = new Guard({ ledger: new Ledger(), tagsOf: async () => ({ [TEST_TARGET]: 'true' }) });
+    cd.on(GetDeploymentCommand).resolves(
+      info('d-OURS00001', { applicationName: 'team-app', deploymentGroupName: 'team-dg' }),
+    );
     cd.on(StopDeploymentCommand).resolves({
       status: 'Pending',
       statusMessage: 'No more commands will be scheduled',
     });
     const result = await stopDeploymentWithRollback({
-      guard: new Guard({ ledger }),
+      guard,
       codedeploy,
       deploymentId: 'd-OURS00001',
-      deploymentGroup: 'h-dg',
+      pipeline: shape,
     });
     expect(result).toMatchObject({ deploymentId: 'd-OURS00001', status: 'Pending' });
     expect(cd.commandCalls(StopDeploymentCommand)[0]!.args[0].input).toEqual({

@@ -32,7 +32,13 @@ function instance(options: { unhealthy?: boolean } = {}) {
     },
     hook(script: string, env: Record<string, string>) {
       return run('bash', [join(revision, 'scripts', script)], {
-        env: { ...process.env, DEPLOY_ROOT: root, LIFECYCLE_EVENT: script, VALIDATE_TIMEOUT_SECONDS: '10', ...env },
+        env: {
+          ...process.env,
+          DEPLOY_ROOT: root,
+          LIFECYCLE_EVENT: script,
+          VALIDATE_TIMEOUT_SECONDS: '10',
+          ...env,
+        },
         timeout: 30_000,
       });
     },
@@ -95,9 +101,13 @@ describe('sample-app hook scripts', () => {
     await inst.hook('application_start.sh', env);
     const pid = inst.pid();
     cleanups.push(() => pid && alive(pid) && process.kill(pid, 'SIGKILL'));
-    const failure = await inst.hook('validate_service.sh', env).catch((e: { code: number; stderr: string }) => e);
+    const failure = await inst
+      .hook('validate_service.sh', env)
+      .catch((e: { code: number; stderr: string }) => e);
     expect(failure).toMatchObject({ code: 1 });
-    expect((failure as { stderr: string }).stderr).toContain('unhealthy: GET /health answered 500 three times in a row');
+    expect((failure as { stderr: string }).stderr).toContain(
+      'unhealthy: GET /health answered 500 three times in a row',
+    );
     await inst.hook('application_stop.sh', env);
   });
 

@@ -86,7 +86,7 @@ describe('Ledger', () => {
       { kind: 'target-group', id: 'tg', reason: 'ResourceInUse: target group is in use by a listener' },
     ]);
     expect(error.message).toMatchInlineSnapshot(
-      `"teardown could not delete 1 resource(s): target-group tg (ResourceInUse: target group is in use by a listener); run \`codepipeline-harness sweep\` or delete them by hand"`,
+      `"teardown could not delete or undo 1 resource(s): target-group tg (ResourceInUse: target group is in use by a listener); run \`codepipeline-harness sweep\` or delete them by hand"`,
     );
     // What was deleted is gone from the ledger; what failed stays for the next attempt.
     expect(ledger.entries.map((e) => e.id)).toEqual(['tg']);

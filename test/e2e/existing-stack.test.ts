@@ -1,0 +1,132 @@
+/**
+ * A stack the harness did not create, adopted with `stack: existing` and left exactly as found. One harness
+ * (the "team") builds a stack of three instances in QUEUED mode and releases its first version; every test then
+ * adopts it with a harness of its own, as a nightly run would, and checks what that run leaves behind.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ExecutionRef, GuardRefusedError, Harness, type HarnessConfigInput } from '../../src/index.ts';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { branchHead } from '../../src/source/restore.ts';
+
+let sandbox: Sandbox;
+let team: Harness;
+let adopt: HarnessConfigInput;
+let servedBefore: string;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ timeScale: 0.02 });
+  team = await Harness.start({ sandbox });
+  const first = await team.provision({ instances: 3, executionMode: 'QUEUED' });
+  servedBefore = first.push.version;
+  const names = team.names!;
+  adopt = {
+    stack: 'existing',
+    pipelineName: names.pipelineName,
+    applicationName: names.applicationName,
+    deploymentGroupName: names.deploymentGroupName,
+    loadBalancerName: names.loadBalancerName,
+    source: { repositoryUrl: team.source.repoUrl, branch: team.source.branch },
+    timeouts: { live: '1m', stage: '2m', deploy: '2m', build: '2m', approval: '2m', teardown: '3m' },
+  };
+}, 180_000);
+
+afterAll(async () => {
+  await team?.close();
+  await sandbox?.stop();
+});
+
+/** A nightly run on the team's stack: adopt it, do `work`, close; returns what close() reported. */
+async function nightly(work: (harness: Harness) => Promise<void>) {
+  const harness = await Harness.start({ sandbox, config: adopt });
+  let failure: unknown;
+  try {
+    await harness.ready();
+    await work(harness);
+  } catch (error) {
+    failure = error;
+  }
+  const closed = await harness.close();
+  if (failure) throw failure;
+  expect(closed.teardown.failed).toEqual([]);
+  expect(closed.leaks.leftovers).toEqual([]);
+  return closed;
+}
+
+/** The tree the team's branch holds now. */
+async function branchTree(): Promise<string> {
+  return (await branchHead({ repoUrl: team.source.repoUrl, branch: team.source.branch })).tree;
+}
+
+describe('a stack the run did not create (stack: existing)', () => {
+  it('proves "every instance" against every healthy target of the load balancer: all three', async () => {
+    await nightly(async (harness) => {
+      const live = await harness.expectLive(servedBefore);
+      expect(live.expectedTargets).toHaveLength(3);
+      expect(Object.keys(live.instances).sort()).toEqual([...(live.expectedTargets ?? [])].sort());
+    });
+  }, 120_000);
+
+  it('puts the branch and the served version back after a build-gate failure', async () => {
+    const tree = await branchTree();
+    const closed = await nightly(async (harness) => {
+      const push = await harness.push({ failingTest: true });
+      const build = await harness.tryWaitForStage(await harness.findExecution(push), 'BuildAndTest');
+      expect(build.ok).toBe(false);
+    });
+    expect(closed.teardown.failed).toEqual([]);
+    expect(closed.teardown.deleted.some((d) => d.startsWith('branch main restored'))).toBe(true);
+    expect(await branchTree()).toBe(tree);
+    await nightly(async (harness) => {
+      await harness.expectLive(servedBefore);
+    });
+  }, 180_000);
+
+  it('stops a deployment of the tagged pipeline by ARN, proves the rollback, then restores the branch', async () => {
+    const tree = await branchTree();
+    const closed = await nightly(async (harness) => {
+      const forced = await harness.forceFailedDeploy('stop-deployment');
+      expect(forced.outcome.status).toBe('Stopped');
+      await harness.expectRollback(forced);
+    });
+    expect(closed.teardown.failed).toEqual([]);
+    expect(await branchTree()).toBe(tree);
+  }, 180_000);
+
+  it('leaves nothing open when a scenario fails mid-approval, so the next run releases', async () => {
+    let waiting: ExecutionRef | undefined;
+    const closed = await nightly(async (harness) => {
+      const push = await harness.push();
+      waiting = await harness.findExecution(push);
+      await harness.waitForStage(waiting, 'Approval', 'InProgress');
+      // Before teardown the leak check, by id, sees what the run holds open: its execution and the branch.
+      const open = await harness.checkLeaks();
+      expect(open.leftovers.map((l) => `${l.kind} ${l.id}`)).toEqual([
+        `execution ${waiting.pipelineExecutionId}`,
+        expect.stringMatching(/^branch .*#main$/),
+      ]);
+      // The scenario fails here: nobody approves.
+    });
+    expect(closed.teardown.failed).toEqual([]);
+    const state = await team.tryWaitForStage(waiting!, 'Approval', 'Succeeded');
+    expect(state.ok).toBe(false);
+    await nightly(async (harness) => {
+      const release = await harness.release({ probe: false });
+      expect(release.live.live).toBe(true);
+    });
+  }, 240_000);
+
+  it('refuses to push to a branch the pipeline does not watch, before anything is pushed', async () => {
+    const head = await branchHead({ repoUrl: team.source.repoUrl, branch: 'main' });
+    const harness = await Harness.start({
+      sandbox,
+      config: { ...adopt, source: { repositoryUrl: team.source.repoUrl, branch: 'release' } },
+    });
+    try {
+      await expect(harness.push()).rejects.toThrow(GuardRefusedError);
+      await expect(harness.push()).rejects.toThrow(/Source action \(CodeCommit\) watches .* branch main/);
+    } finally {
+      await harness.close();
+    }
+    expect(await branchHead({ repoUrl: team.source.repoUrl, branch: 'main' })).toEqual(head);
+  }, 60_000);
+});
