@@ -132,6 +132,12 @@ export const HarnessConfigSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9-]{1,40}$/, 'expected 1-40 letters, digits or dashes')
     .default(() => `run-${randomBytes(4).toString('hex')}`),
+  /**
+   * On an existing stack, teardown puts back the branch's tree as found and releases it (false), or keeps the
+   * last version the run released live and only undoes what came after it (true): a failing test, an unhealthy
+   * revision.
+   */
+  keepLastRelease: boolFromEnv.default(false),
   /** Tag key marking resources a run may touch although it did not create them (value must be "true"). */
   testTargetTag: name('codepipeline-harness:test-target'),
 });
@@ -196,6 +202,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   HARNESS_LIVE_EVERY_TARGET: 'probe.everyTarget',
   HARNESS_RUN_ID: 'runId',
   HARNESS_TEST_TARGET_TAG: 'testTargetTag',
+  HARNESS_KEEP_LAST_RELEASE: 'keepLastRelease',
 };
 
 export interface LoadConfigOptions {

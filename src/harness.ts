@@ -38,7 +38,7 @@ import { type AdoptedStack, adoptExistingStack } from './stack/existing-stack.ts
 import { assertPipelineSource, type PipelineShape, readPipelineShape } from './stack/pipeline-shape.ts';
 import { seedRepository } from './stack/seed.ts';
 import { redact } from './source/git.ts';
-import { type BranchHead, branchHead, restoreBranch } from './source/restore.ts';
+import { type BranchHead, branchHead, restoreBranch, treeOf } from './source/restore.ts';
 import { checkOpenWork } from './teardown/open-work.ts';
 import { closeExecution } from './pipeline/close.ts';
 import { Guard, awsTagLookup } from './teardown/guard.ts';
@@ -134,6 +134,8 @@ export class Harness {
   #shape: Promise<PipelineShape> | undefined;
   /** Existing stack: the branch head before our first push (restored by teardown). */
   #branchBefore: Promise<BranchHead> | undefined;
+  /** The commit of the last release the run followed to every target. */
+  #lastReleased: string | undefined;
   /** Existing stack: every execution the run started. */
   readonly #executionIds = new Set<string>();
   #tearingDown = false;
@@ -359,21 +361,27 @@ export class Harness {
     this.ledger.add({
       kind: 'branch',
       id: `${redact(src.repoUrl)}#${src.branch}`,
-      describe: `branch ${src.branch} restored to the tree of ${before.commitId.slice(0, 12)} and released`,
+      describe: `branch ${src.branch} restored ${this.config.keepLastRelease ? 'to the last release' : 'as found'} and released`,
       delete: async () => {
+        const commitId = this.#restoreTarget(before);
         const restored = await restoreBranch({
           ...branch,
-          commitId: before.commitId,
+          commitId,
           runId: this.config.runId,
           appDir: src.appDir,
         });
         if (!restored) return;
         this.#log(
-          `restored ${src.branch} to the tree of ${before.commitId.slice(0, 12)} as ${restored.commitId.slice(0, 10)}`,
+          `restored ${src.branch} to the tree of ${commitId.slice(0, 12)} as ${restored.commitId.slice(0, 10)}`,
         );
         await this.follow(restored, { probe: false });
       },
     });
+  }
+
+  /** The commit whose tree the branch must hold after the run (see `keepLastRelease`). */
+  #restoreTarget(before: BranchHead): string {
+    return this.config.keepLastRelease && this.#lastReleased ? this.#lastReleased : before.commitId;
   }
 
   /** The execution our commit started (never "the latest"). See `findExecution`. */
@@ -590,6 +598,7 @@ export class Harness {
       const { deploymentId, outcome } = await this.followDeployment(execution);
       const live = await this.expectLive(push.version);
       this.#currentVersion = push.version;
+      this.#lastReleased = push.commitId;
       return {
         push,
         execution,
@@ -764,6 +773,8 @@ export class Harness {
     if (this.config.stack === 'ephemeral') return checkLeaks(this.clients, ...this.#leakScope());
     const before = await this.#branchBefore?.catch(() => undefined);
     const src = this.config.source.repositoryUrl ? this.source : undefined;
+    const target = before && this.#restoreTarget(before);
+    const auth = this.config.source.auth;
     return checkOpenWork(this.clients, {
       pipelineName: this.#pipeline.name,
       executionIds: [...this.#executionIds],
@@ -772,15 +783,12 @@ export class Harness {
         ? {
             branch: {
               id: `${redact(src.repoUrl)}#${src.branch}`,
-              treeBefore: before.tree,
+              treeBefore:
+                target === before.commitId
+                  ? before.tree
+                  : await treeOf({ repoUrl: src.repoUrl, branch: src.branch, auth, commitId: target! }),
               treeNow: async () =>
-                (
-                  await branchHead({
-                    repoUrl: src.repoUrl,
-                    branch: src.branch,
-                    auth: this.config.source.auth,
-                  })
-                ).tree,
+                (await branchHead({ repoUrl: src.repoUrl, branch: src.branch, auth })).tree,
             },
           }
         : {}),

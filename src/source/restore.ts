@@ -77,6 +77,24 @@ export function branchHead(options: BranchOptions): Promise<BranchHead> {
   });
 }
 
+/**
+ * The tree of a commit on the branch (an ancestor of its head).
+ *
+ * @throws SourcePushError when the branch cannot be read or the commit is not on it.
+ */
+export function treeOf(options: BranchOptions & { commitId: string }): Promise<string> {
+  const where = redact(options.repoUrl);
+  return inScratch(options, async (git, dir) => {
+    await git.run(['init', '--quiet'], dir, 'git init');
+    await git.run(
+      ['fetch', '--quiet', options.repoUrl, `refs/heads/${options.branch}`],
+      dir,
+      `git fetch ${where}`,
+    );
+    return git.run(['rev-parse', `${options.commitId}^{tree}`], dir, `git rev-parse ${options.commitId}`);
+  });
+}
+
 /** Options of {@link restoreBranch}. */
 export interface RestoreBranchOptions extends BranchOptions {
   /** The commit whose tree the branch must hold again (an ancestor of the branch's head). */

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExecutionRef, GuardRefusedError, Harness, type HarnessConfigInput } from '../../src/index.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
-import { branchHead } from '../../src/source/restore.ts';
+import { branchHead, treeOf } from '../../src/source/restore.ts';
 
 let sandbox: Sandbox;
 let team: Harness;
@@ -36,8 +36,8 @@ afterAll(async () => {
 });
 
 /** A nightly run on the team's stack: adopt it, do `work`, close; returns what close() reported. */
-async function nightly(work: (harness: Harness) => Promise<void>) {
-  const harness = await Harness.start({ sandbox, config: adopt });
+async function nightly(work: (harness: Harness) => Promise<void>, config: HarnessConfigInput = {}) {
+  const harness = await Harness.start({ sandbox, config: { ...adopt, ...config } });
   let failure: unknown;
   try {
     await harness.ready();
@@ -129,4 +129,21 @@ describe('a stack the run did not create (stack: existing)', () => {
     }
     expect(await branchHead({ repoUrl: team.source.repoUrl, branch: 'main' })).toEqual(head);
   }, 60_000);
+
+  // Last: it changes what the stack serves, as asked.
+  it('keeps the last release live with keepLastRelease, undoing only what came after it', async () => {
+    let released = { commitId: '', version: '' };
+    await nightly(
+      async (harness) => {
+        released = (await harness.release({ probe: false })).push;
+        await harness.push({ failingTest: true }); // a failing test on top: undone, the release kept
+      },
+      { keepLastRelease: true },
+    );
+    const repo = { repoUrl: team.source.repoUrl, branch: team.source.branch };
+    expect((await branchHead(repo)).tree).toBe(await treeOf({ ...repo, commitId: released.commitId }));
+    await nightly(async (harness) => {
+      expect(harness.currentVersion).toBe(released.version);
+    });
+  }, 240_000);
 });

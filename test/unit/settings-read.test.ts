@@ -57,6 +57,7 @@ describe('the settings of the env table', () => {
       const adopter = await Harness.start({
         sandbox,
         env: {
+          HARNESS_STACK: 'existing',
           HARNESS_SOURCE_REPOSITORY_URL: harness.source.repoUrl,
           HARNESS_SOURCE_TOKEN_ENV: 'SETTINGS_TEST_TOKEN',
           HARNESS_PIPELINE_NAME: harness.pipeline.name,
@@ -72,6 +73,8 @@ describe('the settings of the env table', () => {
         await adopter.findExecution(push);
         expect(await adopter.deploymentsSince(since)).toEqual([]);
         expect(await adopter.url()).toBe(await harness.url());
+        // Its teardown puts the branch back (keepLastRelease decides which tree) and leaves nothing open.
+        expect((await adopter.close()).leaks.leftovers).toEqual([]);
       } finally {
         vi.unstubAllEnvs();
         await adopter.close();
@@ -85,5 +88,5 @@ describe('the settings of the env table', () => {
       .filter(([, path]) => !read.has(path))
       .map(([variable, path]) => `${variable} (${path})`);
     expect(unread).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 });
