@@ -29,7 +29,8 @@ import {
 import { describeTargets } from './progress.ts';
 import { lifecycleEvents } from './targets.ts';
 
-const DEPLOYMENT_ID = /^d-[A-Z0-9]{9}$/;
+/** A CodeDeploy deployment id (`d-` and nine characters). */
+export const DEPLOYMENT_ID = /^d-[A-Z0-9]{9}$/;
 
 export interface DeploymentOfOptions {
   /** The stage whose CodeDeploy action started the deployment. @default 'Deploy' */

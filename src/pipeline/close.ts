@@ -13,13 +13,21 @@ import {
   ListActionExecutionsCommand,
   StopPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
+import { DEPLOYMENT_ID } from '../deploy/deployment.ts';
 import { poll } from '../poll.ts';
 import { reject } from './approval.ts';
 import { type ExecutionRef, type PipelineContext, observeStage } from './observe.ts';
 
-const OPEN_EXECUTION = new Set(['InProgress', 'Stopping']);
-const OPEN_DEPLOYMENT = new Set(['Created', 'Queued', 'InProgress', 'Baking', 'Ready']);
-const DEPLOYMENT_ID = /^d-[A-Z0-9]{9}$/;
+/** Execution statuses that are not over yet. */
+export const OPEN_EXECUTION: ReadonlySet<string> = new Set(['InProgress', 'Stopping']);
+/** Deployment statuses that are not over yet (`Ready` and `Baking` included). */
+export const OPEN_DEPLOYMENT: ReadonlySet<string> = new Set([
+  'Created',
+  'Queued',
+  'InProgress',
+  'Baking',
+  'Ready',
+]);
 
 /** Options of {@link closeExecution}. */
 export interface CloseExecutionOptions {

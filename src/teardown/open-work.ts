@@ -7,11 +7,9 @@ import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { GetPipelineExecutionCommand, ListActionExecutionsCommand } from '@aws-sdk/client-codepipeline';
 import type { HarnessClients } from '../aws/clients.ts';
+import { DEPLOYMENT_ID } from '../deploy/deployment.ts';
+import { OPEN_DEPLOYMENT, OPEN_EXECUTION } from '../pipeline/close.ts';
 import type { LeakReport, Leftover } from './leaks.ts';
-
-const OPEN_EXECUTION = new Set(['InProgress', 'Stopping']);
-const OPEN_DEPLOYMENT = new Set(['Created', 'Queued', 'InProgress', 'Baking', 'Ready']);
-const DEPLOYMENT_ID = /^d-[A-Z0-9]{9}$/;
 
 /** What the run did to the stack. */
 export interface RunFootprint {
