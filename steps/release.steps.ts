@@ -43,7 +43,7 @@ export function defineReleaseSteps({ Given, When, Then }: StepDefiners): void {
   });
 
   Then('the {string} stage succeeds', async function (this: HarnessScenario, stage: string) {
-    await this.harness.waitForStage(await this.executionOf(), stage, 'Succeeded');
+    await this.harness.waitForStage(await this.executionOf(), this.stage(stage), 'Succeeded');
   });
 
   Then('the release waits for our approval', async function (this: HarnessScenario) {

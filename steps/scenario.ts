@@ -19,6 +19,14 @@ export interface Unchecked {
   checked: boolean;
 }
 
+/** The stage names the features use (the sample's), by role. */
+const SAMPLE_STAGES: Readonly<Record<string, 'source' | 'build' | 'approval' | 'deploy'>> = {
+  Source: 'source',
+  BuildAndTest: 'build',
+  Approval: 'approval',
+  Deploy: 'deploy',
+};
+
 /** What the steps need of a cucumber World: every World cucumber builds has both. */
 export interface WorldLike {
   attach: (data: string | Buffer, mediaType?: string | { mediaType: string; fileName?: string }) => unknown;
@@ -72,6 +80,16 @@ export class HarnessScenario {
 
   async attach(data: string | Buffer, mediaType: string | { mediaType: string; fileName?: string }) {
     await this.#world.attach(data, mediaType);
+  }
+
+  /**
+   * The pipeline's name for a stage the features name as the sample does (`Source`, `BuildAndTest`, `Approval`,
+   * `Deploy`): the configured `stages.*` (`HARNESS_STAGE_*`), so the same features run on a team's pipeline whose
+   * stages are called otherwise. Any other name is the pipeline's own.
+   */
+  stage(name: string): string {
+    const role = SAMPLE_STAGES[name];
+    return role ? this.harness.config.stages[role] : name;
   }
 
   /** The push being followed; a clear error when a step runs before any push. */
