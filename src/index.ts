@@ -87,7 +87,6 @@ export type {
 export {
   deploymentOf,
   deploymentsSince,
-  rollbackOf,
   tryWaitForDeployment,
   waitForDeployment,
   waitForDeploymentEnd,
@@ -119,11 +118,10 @@ export type { Outage, ProbeOptions, ProbeReport, TrafficProbe, VersionSpan } fro
 export type { Sample, SampleKind } from './traffic/sample.ts';
 
 // Stacks and teardown
-export { newRunId, RUN_TAG, TEST_TARGET_TAG } from './stack/names.ts';
+export { RUN_TAG, TEST_TARGET_TAG } from './stack/names.ts';
 export type { StackNames } from './stack/names.ts';
-export { adoptExistingStack } from './stack/existing-stack.ts';
 export type { DeployTarget, PipelineShape } from './stack/pipeline-shape.ts';
-export type { AdoptedStack, AdoptOptions } from './stack/existing-stack.ts';
+export type { AdoptedStack } from './stack/existing-stack.ts';
 export type { LedgerLike, SandboxStackOptions } from './stack/sandbox-stack.ts';
 export { Ledger } from './teardown/ledger.ts';
 export type { LedgerEntry, TeardownOptions, TeardownReport } from './teardown/ledger.ts';
