@@ -13,7 +13,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const release = readRelease(dirname(fileURLToPath(import.meta.url)));
 const instanceId = process.env.INSTANCE_ID || hostname();
 const server = createServer(createHandler({ ...release, instanceId }));
-server.keepAliveTimeout = 5000;
+// Keep idle connections open longer than the load balancer does (ALB idle timeout: 60 s by default), so the ALB
+// never reuses a connection the app has just closed: AWS documents that a target keep-alive shorter than the
+// load balancer's idle timeout causes intermittent 502s ("Troubleshoot your Application Load Balancers", HTTP
+// 502). headersTimeout must exceed keepAliveTimeout, as Node requires for idle sockets.
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
 server.listen(port, process.env.HOST ?? '0.0.0.0', () => {
   console.log(`awscicd demo app ${release.version} on port ${server.address().port} (instance ${instanceId})`);
 });

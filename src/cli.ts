@@ -4,6 +4,7 @@
  *   sandbox   run the local AWS sandbox in the foreground
  *   run       run the release features with the harness's steps
  *   sweep     remove what a killed run left behind
+ *   doctor    check, before a run, everything it needs from its target
  */
 import { runSandboxCommand } from './sandbox/cli.ts';
 
@@ -13,6 +14,7 @@ Commands:
   sandbox   run the local AWS sandbox (CodePipeline, CodeDeploy, ELBv2, AutoScaling, CodeCommit) in the foreground
   run       run the release features with the harness's steps (cucumber options pass through)
   sweep     remove every resource a killed run left behind, then prove nothing is left
+  doctor    check the config, credentials and the stack's names before a run; says what to set
 
 Run 'codepipeline-harness <command> --help' for a command's options.
 `;
@@ -29,6 +31,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'sweep': {
       const { runSweepCommand } = await import('./teardown/sweep-command.ts');
       return runSweepCommand(rest);
+    }
+    case 'doctor': {
+      const { runDoctorCommand } = await import('./doctor/command.ts');
+      return runDoctorCommand(rest);
     }
     case undefined:
     case '-h':

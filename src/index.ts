@@ -32,6 +32,16 @@ export type { HarnessConfig, HarnessConfigInput, LoadConfigOptions } from './con
 export { createClients } from './aws/clients.ts';
 export type { HarnessClients } from './aws/clients.ts';
 
+// Preflight
+export { expectDoctor, formatDoctor, runDoctor } from './doctor/index.ts';
+export type {
+  DoctorCheck,
+  DoctorCheckName,
+  DoctorOptions,
+  DoctorReport,
+  FormatDoctorOptions,
+} from './doctor/index.ts';
+
 // Errors
 export {
   AccessDeniedError,

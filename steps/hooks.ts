@@ -12,6 +12,7 @@ import { GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { After, AfterAll, Before, BeforeAll, Status } from '@cucumber/cucumber';
 import type { HarnessConfig } from '../src/config.ts';
 import { HarnessError, NotLiveError } from '../src/errors.ts';
+import { formatDoctor, runDoctor } from '../src/doctor/index.ts';
 import { Harness } from '../src/harness.ts';
 import type { Sandbox } from '../src/sandbox/index.ts';
 import { newRunId } from '../src/stack/names.ts';
@@ -27,6 +28,8 @@ export interface HookSettings {
   /** For BeforeAll/AfterAll (starting and stopping the sandbox, ending probes). */
   hookTimeoutMs: number;
   log: ((line: string) => void) | undefined;
+  /** Run the doctor before the first scenario (and with its test-target check when `destructive`). */
+  preflight: { destructive: boolean } | false;
 }
 
 interface ScenarioSummary {
@@ -44,16 +47,36 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
   const target = config.target;
   const summaries: ScenarioSummary[] = [];
   let sandbox: Sandbox | undefined;
+  let preflightFailed = false;
 
   BeforeAll({ timeout: settings.hookTimeoutMs }, async () => {
-    if (target !== 'sandbox' || config.endpoint) return;
-    const { startSandbox } = await import('../src/sandbox/index.ts');
-    sandbox = await startSandbox({ timeScale: settings.timeScale });
+    if (target === 'sandbox' && !config.endpoint) {
+      const { startSandbox } = await import('../src/sandbox/index.ts');
+      sandbox = await startSandbox({ timeScale: settings.timeScale });
+    }
+    if (!settings.preflight) return;
+    // One clear answer before the first scenario: a run that cannot work stops here, not once per scenario.
+    const report = await runDoctor({
+      ...(sandbox ? { config: { endpoint: sandbox.endpoint } } : {}),
+      destructive: settings.preflight.destructive,
+    });
+    if (report.ok) return;
+    preflightFailed = true;
+    if (settings.summary) {
+      mkdirSync(dirname(settings.summary), { recursive: true });
+      writeFileSync(settings.summary, preflightMarkdown(target, formatDoctor(report)));
+    }
+    await sandbox?.stop();
+    sandbox = undefined;
+    const failed = report.checks.filter((c) => c.ok === false).length;
+    throw new Error(
+      `preflight failed (${failed} check${failed === 1 ? '' : 's'}): no scenario was run\n${formatDoctor(report)}`,
+    );
   });
 
   AfterAll({ timeout: settings.hookTimeoutMs }, async () => {
     await sandbox?.stop();
-    if (settings.summary) {
+    if (settings.summary && !preflightFailed) {
       mkdirSync(dirname(settings.summary), { recursive: true });
       writeFileSync(settings.summary, summaryMarkdown(target, summaries));
     }
@@ -159,6 +182,19 @@ export function withoutSecrets(value: unknown): unknown {
     );
   }
   return value;
+}
+
+function preflightMarkdown(target: string, doctor: string): string {
+  return [
+    '# Acceptance summary',
+    '',
+    `Target: ${target}. The preflight failed, so no scenario was run. What \`codepipeline-harness doctor\` found:`,
+    '',
+    '```',
+    doctor.trimEnd(),
+    '```',
+    '',
+  ].join('\n');
 }
 
 function summaryMarkdown(target: string, rows: readonly ScenarioSummary[]): string {

@@ -36,6 +36,20 @@ export interface HarnessStepsOptions {
   log?: (line: string) => void;
   /** Configuration from code, over the file and `HARNESS_*` env, used to pick defaults here. */
   config?: HarnessConfigInput;
+  /**
+   * Run `codepipeline-harness doctor`'s checks before the first scenario; when one fails no scenario runs, the
+   * run fails with the doctor's answer (also in `summary`). `destructive` adds the test-target tag check.
+   * @default true, destructive unless the command line's tags exclude `@destructive`
+   */
+  preflight?: boolean | { destructive: boolean };
+}
+
+/** Whether the cucumber command line can select `@destructive` scenarios (its tags do not exclude them). */
+function destructiveSelected(argv: readonly string[]): boolean {
+  const tags = argv.flatMap((arg, i) =>
+    arg === '--tags' || arg === '-t' ? [argv[i + 1] ?? ''] : arg.startsWith('--tags=') ? [arg.slice(7)] : [],
+  );
+  return !tags.some((t) => /not\s+@destructive\b/.test(t));
 }
 
 let defined = false;
@@ -77,6 +91,12 @@ export function defineHarnessSteps(options: HarnessStepsOptions = {}): void {
     timeScale: options.timeScale ?? Number(process.env.HARNESS_TIME_SCALE ?? 0.02),
     hookTimeoutMs: timeout,
     log: options.log ?? (quiet ? undefined : (line: string) => process.stderr.write(`      ${line}\n`)),
+    preflight:
+      options.preflight === false
+        ? false
+        : typeof options.preflight === 'object'
+          ? options.preflight
+          : { destructive: destructiveSelected(process.argv) },
   });
   const keywords = stepDefiners(timeout);
   defineReleaseSteps(keywords);

@@ -4,7 +4,12 @@
  * compares what the harness is about to touch with it, so a push or a stop can only land on that pipeline's own
  * source and deployment group, whatever stack the run is on.
  */
-import { type CodePipelineClient, GetPipelineCommand } from '@aws-sdk/client-codepipeline';
+import {
+  type CodePipelineClient,
+  GetPipelineCommand,
+  type GetPipelineCommandOutput,
+  type PipelineDeclaration,
+} from '@aws-sdk/client-codepipeline';
 import type { HarnessConfig } from '../config.ts';
 import { GuardRefusedError, HarnessError } from '../errors.ts';
 import { errorLine } from '../poll.ts';
@@ -55,7 +60,7 @@ export interface ReadPipelineShapeOptions {
  * ```
  */
 export async function readPipelineShape(options: ReadPipelineShapeOptions): Promise<PipelineShape> {
-  const { pipelineName, stages, region } = options;
+  const { pipelineName, region } = options;
   const out = await options.codepipeline
     .send(new GetPipelineCommand({ name: pipelineName }))
     .catch((error) => {
@@ -65,6 +70,20 @@ export async function readPipelineShape(options: ReadPipelineShapeOptions): Prom
         { cause: error },
       );
     });
+  return pipelineShapeOf(out, options);
+}
+
+/**
+ * The checks and the shape of {@link readPipelineShape} on a GetPipeline answer already read (no call): for a
+ * caller that reads the pipeline itself (the doctor, with its own deadline and error mapping).
+ *
+ * @throws HarnessError when a configured stage/action is not in the declaration.
+ */
+export function pipelineShapeOf(
+  out: Pick<GetPipelineCommandOutput, 'pipeline' | 'metadata'>,
+  options: Omit<ReadPipelineShapeOptions, 'codepipeline'>,
+): PipelineShape {
+  const { pipelineName, stages, region } = options;
   const declaration = out.pipeline;
   const arn = out.metadata?.pipelineArn ?? '';
   const [, partition = 'aws', arnRegion = region, account = ''] = ARN.exec(arn) ?? [];
@@ -128,6 +147,42 @@ export async function readPipelineShape(options: ReadPipelineShapeOptions): Prom
       ),
     },
   };
+}
+
+/** Stage and approval action names a declaration suggests for the harness's settings. */
+export interface SuggestedNames {
+  stages: Partial<HarnessConfig['stages']>;
+  approvalActionName?: string;
+}
+
+/**
+ * The names a pipeline's declaration suggests, by what its actions are (not by what they are called): the stage
+ * of the Source action, of the first Build action, of the manual approval (and that action's name) and of the
+ * CodeDeploy action. A stage that cannot be told is left out.
+ *
+ * @example
+ * ```ts
+ * suggestPipelineNames(declaration); // { stages: { source: 'Source', ..., deploy: 'DeployBlueGreen' }, approvalActionName: 'QA-Signoff' }
+ * ```
+ */
+export function suggestPipelineNames(declaration: PipelineDeclaration | undefined): SuggestedNames {
+  const stages = declaration?.stages ?? [];
+  const stageWith = (test: (a: { category?: string; provider?: string }) => boolean) =>
+    stages.find((s) => (s.actions ?? []).some((a) => test(a.actionTypeId ?? {})))?.name;
+  const approvalStage = stages.find((s) =>
+    (s.actions ?? []).some((a) => a.actionTypeId?.category === 'Approval'),
+  );
+  const found: SuggestedNames = { stages: {} };
+  const source = stageWith((a) => a.category === 'Source');
+  const build = stageWith((a) => a.category === 'Build' || a.category === 'Test');
+  const deploy = stageWith((a) => a.provider === 'CodeDeploy');
+  if (source) found.stages.source = source;
+  if (build) found.stages.build = build;
+  if (approvalStage?.name) found.stages.approval = approvalStage.name;
+  if (deploy) found.stages.deploy = deploy;
+  const approvalAction = approvalStage?.actions?.find((a) => a.actionTypeId?.category === 'Approval')?.name;
+  if (approvalAction) found.approvalActionName = approvalAction;
+  return found;
 }
 
 /** The ARN of a CodeDeploy deployment group. */
