@@ -92,6 +92,16 @@ describe('a stack the run did not create (stack: existing)', () => {
     expect(await branchTree()).toBe(tree);
   }, 180_000);
 
+  it('puts the branch back after a bad revision rolled back, so its unhealthy switch is not left at the head', async () => {
+    const tree = await branchTree();
+    await nightly(async (harness) => {
+      const forced = await harness.forceFailedDeploy('bad-revision');
+      expect(forced.outcome.status).toBe('Failed');
+      await harness.expectRollback(forced);
+    });
+    expect(await branchTree()).toBe(tree);
+  }, 180_000);
+
   it('leaves nothing open when a scenario fails mid-approval, so the next run releases', async () => {
     let waiting: ExecutionRef | undefined;
     const closed = await nightly(async (harness) => {
