@@ -84,6 +84,11 @@ export const HarnessConfigSchema = z.strictObject({
   applicationName: name('awscicd-cap-app'),
   deploymentGroupName: name('awscicd-cap-dg'),
   loadBalancerName: name('awscicd-cap-alb'),
+  /**
+   * The URL users reach (a custom domain, HTTPS, an internal ALB through a tunnel); every HTTP check goes there.
+   * @default the load balancer's DNS name and listener (`loadBalancerName`, `listenerPort`)
+   */
+  appUrl: z.url({ error: 'expected a URL like https://app.example.com/' }).optional(),
   /** Listener port of the load balancer (the sandbox maps it to its edge port). */
   listenerPort: intFromEnv(z.number().int().min(1).max(65535, 'expected a port 1-65535')).default(80),
   source: z
@@ -180,6 +185,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   HARNESS_DEPLOYMENT_GROUP: 'deploymentGroupName',
   HARNESS_LOAD_BALANCER: 'loadBalancerName',
   HARNESS_LISTENER_PORT: 'listenerPort',
+  HARNESS_APP_URL: 'appUrl',
   HARNESS_SOURCE_REPOSITORY_URL: 'source.repositoryUrl',
   HARNESS_SOURCE_BRANCH: 'source.branch',
   HARNESS_SOURCE_APP_DIR: 'source.appDir',

@@ -525,18 +525,20 @@ export class Harness {
     return lifecycleEvents(this.clients.codedeploy, deploymentId);
   }
 
-  /** The URL of the stack's load balancer (its HTTP listener). */
+  /** The URL users reach: `appUrl` (`HARNESS_APP_URL`), else the load balancer's DNS name and listener. */
   async url(): Promise<string> {
-    this.#url ??= await loadBalancerUrl(
-      this.clients.elbv2,
-      this.#names?.loadBalancerName ?? this.config.loadBalancerName,
-      {
-        port: this.config.listenerPort,
-        ...(this.config.target === 'sandbox' && this.config.endpoint
-          ? { endpoint: this.config.endpoint }
-          : {}),
-      },
-    );
+    this.#url ??=
+      this.config.appUrl ??
+      (await loadBalancerUrl(
+        this.clients.elbv2,
+        this.#names?.loadBalancerName ?? this.config.loadBalancerName,
+        {
+          port: this.config.listenerPort,
+          ...(this.config.target === 'sandbox' && this.config.endpoint
+            ? { endpoint: this.config.endpoint }
+            : {}),
+        },
+      ));
     return this.#url;
   }
 

@@ -148,6 +148,9 @@ export async function checkLive(
         ? `not seen serving it: ${typeof missing === 'number' ? `${missing} of ${String(expected)} targets` : missing.join(', ')}`
         : '',
       `last answers: ${evidence.slice(-3).map(describeSample).join('; ') || 'none'}`,
+      evidence.at(-1)?.kind === 'redirect'
+        ? `${url} redirects instead of answering: set HARNESS_APP_URL (appUrl) to the URL users reach`
+        : '',
     ].filter(Boolean);
     return {
       live: false,

@@ -41,7 +41,10 @@ export interface ProbeReport {
   stoppedAt: Date;
   requests: number;
   ok: number;
-  /** Failed requests by kind (`status5xx`, `status4xx`, `connect`, `timeout`, `other`) and in total. */
+  /**
+   * Failed requests by kind (`redirect`, `status5xx`, `status4xx`, `connect`, `timeout`, `other`) and in total:
+   * a redirect answers with no version, so it is not a good answer.
+   */
   failures: Record<Exclude<SampleKind, 'ok'>, number> & { total: number };
   /** Versions served over time, as consecutive spans. */
   versions: VersionSpan[];
@@ -69,7 +72,7 @@ export function summarize(
   startedAt: Date,
   stoppedAt: Date,
 ): ProbeReport {
-  const failures = { status5xx: 0, status4xx: 0, connect: 0, timeout: 0, other: 0, total: 0 };
+  const failures = { redirect: 0, status5xx: 0, status4xx: 0, connect: 0, timeout: 0, other: 0, total: 0 };
   const versions: VersionSpan[] = [];
   const outages: Outage[] = [];
   let open: { from: Date; requests: number } | undefined;

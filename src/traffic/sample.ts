@@ -4,8 +4,11 @@
  */
 import { type Dispatcher, request } from 'undici';
 
-/** How a request went. `ok` is any 2xx/3xx. */
-export type SampleKind = 'ok' | 'status5xx' | 'status4xx' | 'connect' | 'timeout' | 'other';
+/**
+ * How a request went. `ok` is a 2xx; `redirect` a 3xx (never a version answer: an HTTP→HTTPS redirect means the
+ * URL is not the one users reach, see `HARNESS_APP_URL`).
+ */
+export type SampleKind = 'ok' | 'redirect' | 'status5xx' | 'status4xx' | 'connect' | 'timeout' | 'other';
 
 export interface Sample {
   /** When the request started. */
@@ -20,6 +23,8 @@ export interface Sample {
   instanceId?: string | undefined;
   /** Error code/message for failed requests. */
   error?: string | undefined;
+  /** Where a redirect points (`location`). */
+  location?: string | undefined;
 }
 
 const CONNECT = new Set([
@@ -74,8 +79,18 @@ export async function sample(url: string, options: SampleOptions): Promise<Sampl
       }
     }
     const status = res.statusCode;
-    const kind: SampleKind = status >= 500 ? 'status5xx' : status >= 400 ? 'status4xx' : 'ok';
-    return { at, ms: Math.round(performance.now() - started), kind, status, version, instanceId };
+    const kind: SampleKind =
+      status >= 500 ? 'status5xx' : status >= 400 ? 'status4xx' : status >= 300 ? 'redirect' : 'ok';
+    const location = kind === 'redirect' ? header(res.headers.location) : undefined;
+    return {
+      at,
+      ms: Math.round(performance.now() - started),
+      kind,
+      status,
+      version,
+      instanceId,
+      ...(location ? { location } : {}),
+    };
   } catch (error) {
     const e = error as { code?: string; name?: string; message?: string; cause?: { code?: string } };
     const code = e.code ?? e.cause?.code ?? e.name ?? 'Error';
@@ -97,5 +112,6 @@ export async function sample(url: string, options: SampleOptions): Promise<Sampl
 export function describeSample(s: Sample): string {
   if (s.kind === 'connect' || s.kind === 'timeout' || s.kind === 'other')
     return `${s.kind} (${s.error ?? ''})`;
+  if (s.kind === 'redirect') return `redirect ${s.status} to ${s.location ?? '(no location)'}`;
   return `${s.instanceId ?? 'unknown instance'} ${s.version ?? 'no version'} ${s.status}`;
 }

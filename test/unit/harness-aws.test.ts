@@ -171,6 +171,38 @@ describe('Harness on AWS', () => {
     );
   });
 
+  it('checks the URL users reach (HARNESS_APP_URL) when the load balancer is internal', async () => {
+    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
+    elbv2.on(DescribeLoadBalancersCommand).resolves({
+      LoadBalancers: [
+        {
+          LoadBalancerName: 'team-alb',
+          DNSName: 'internal-team-alb-1.eu-west-1.elb.amazonaws.invalid',
+          LoadBalancerArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/team-alb/1',
+        },
+      ],
+    });
+    versions.push('v41', 'v41');
+    const harness = await Harness.start({
+      env: { HARNESS_APP_URL: `http://127.0.0.1:${port}/` },
+      config: {
+        target: 'aws',
+        region: 'eu-west-1',
+        pipelineName: 'team-pipeline',
+        loadBalancerName: 'team-alb',
+        probe: { consecutive: 4, intervalMs: 10 },
+        timeouts: { live: '2s' },
+      },
+      clients: {
+        codepipeline: new CodePipelineClient({ region: 'eu-west-1' }),
+        elbv2: new ElasticLoadBalancingV2Client({ region: 'eu-west-1' }),
+      },
+    });
+    expect(await harness.url()).toBe(`http://127.0.0.1:${port}/`);
+    const adopted = await harness.adopt();
+    expect(adopted.version).toBe('v41');
+  });
+
   it('adopts, never provisions, on AWS: an existing stack by default, no ephemeral one until asked for', async () => {
     const harness = await awsHarness();
     expect(harness.config.stack).toBe('existing');

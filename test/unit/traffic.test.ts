@@ -15,6 +15,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotLiveError } from '../../src/errors.ts';
+import { poll } from '../../src/poll.ts';
 import { checkLive, expectLive } from '../../src/traffic/live.ts';
 import { probeTraffic, summarize } from '../../src/traffic/probe.ts';
 import { healthyTargetIds, targetsBehind } from '../../src/traffic/targets.ts';
@@ -274,5 +275,36 @@ describe('targetsBehind', () => {
     expect(targets.map((t) => `${t.id}:${t.state}`)).toEqual(['i-1:healthy', 'i-2:draining', 'i-3:healthy']);
     expect(await healthyTargetIds(client, 'demo')).toEqual(['i-1', 'i-3']);
     expect(elb.commandCalls(DescribeTargetHealthCommand)).toHaveLength(4);
+  });
+});
+
+describe('a URL that redirects (HTTP to HTTPS)', () => {
+  const redirecting = () =>
+    listen((_req, res) => {
+      res.writeHead(301, { location: 'https://app.example.com/version' });
+      res.end();
+    });
+
+  it('is never live: a redirect is not a version answer, and the reason says to set HARNESS_APP_URL', async () => {
+    const port = await redirecting();
+    const result = await checkLive(`http://127.0.0.1:${port}/`, 'v1', { timeout: 300, intervalMs: 20 });
+    expect(result.live).toBe(false);
+    expect(result.evidence[0]).toMatchObject({
+      kind: 'redirect',
+      status: 301,
+      location: 'https://app.example.com/version',
+    });
+    expect(result.reason).toMatch(/last answers: redirect 301 to https:\/\/app\.example\.com\/version/);
+    expect(result.reason).toMatch(/redirects instead of answering: set HARNESS_APP_URL \(appUrl\)/);
+  });
+
+  it('counts in the traffic probe as failed answers of kind redirect, not as good ones', async () => {
+    const port = await redirecting();
+    const probe = probeTraffic(`http://127.0.0.1:${port}/`, { intervalMs: 10 });
+    await poll(async () => probe.samples.length, { timeout: 5000, isDone: (n) => n >= 3, what: '3 samples' });
+    const report = await probe.stop();
+    expect(report.ok).toBe(0);
+    expect(report.failures.redirect).toBe(report.requests);
+    expect(report.failures.total).toBe(report.requests);
   });
 });
