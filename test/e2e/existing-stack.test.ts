@@ -3,8 +3,13 @@
  * (the "team") builds a stack of three instances in QUEUED mode and releases its first version; every test then
  * adopts it with a harness of its own, as a nightly run would, and checks what that run leaves behind.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExecutionRef, GuardRefusedError, Harness, type HarnessConfigInput } from '../../src/index.ts';
+import { createClients, destroyClients } from '../../src/aws/clients.ts';
+import { loadConfig } from '../../src/config.ts';
+import { runDoctor } from '../../src/doctor/index.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { branchHead, treeOf } from '../../src/source/restore.ts';
 
@@ -35,9 +40,35 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
+/** Every AWS command the runs sent, as IAM names them (`codepipeline:GetPipeline`). */
+const sent = new Set<string>();
+const IAM_PREFIX: Record<string, string> = {
+  CodePipelineClient: 'codepipeline',
+  CodeDeployClient: 'codedeploy',
+  ElasticLoadBalancingV2Client: 'elasticloadbalancing',
+  AutoScalingClient: 'autoscaling',
+  CodeCommitClient: 'codecommit',
+};
+
+/** Records the IAM action of every command the harness's clients send. */
+function recordCommands(clients: object): void {
+  for (const client of Object.values(clients) as { middlewareStack?: AnyClient['middlewareStack'] }[]) {
+    client.middlewareStack?.add(
+      (next, context) => (args) => {
+        const prefix = IAM_PREFIX[context.clientName ?? ''] ?? context.clientName ?? '?';
+        sent.add(`${prefix}:${(context.commandName ?? '?').replace(/Command$/, '')}`);
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordIamAction' },
+    );
+  }
+}
+type AnyClient = import('@aws-sdk/client-codepipeline').CodePipelineClient;
+
 /** A nightly run on the team's stack: adopt it, do `work`, close; returns what close() reported. */
 async function nightly(work: (harness: Harness) => Promise<void>, config: HarnessConfigInput = {}) {
   const harness = await Harness.start({ sandbox, config: { ...adopt, ...config } });
+  recordCommands(harness.clients);
   let failure: unknown;
   try {
     await harness.ready();
@@ -156,4 +187,25 @@ describe('a stack the run did not create (stack: existing)', () => {
       expect(harness.currentVersion).toBe(released.version);
     });
   }, 240_000);
+
+  // Last: what every run above sent, the preflight's reads included.
+  it('sent only AWS commands that the shipped least-privilege policy (iam/existing-stack-policy.json) allows', async () => {
+    const clients = createClients(loadConfig({ env: {}, overrides: { endpoint: sandbox.endpoint } }));
+    recordCommands(clients);
+    const doctor = await runDoctor({
+      config: { ...adopt, endpoint: sandbox.endpoint },
+      clients,
+      destructive: true,
+    });
+    expect(doctor.ok).toBe(true);
+    destroyClients(clients);
+    const policy = JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', '..', 'iam', 'existing-stack-policy.json'), 'utf8'),
+    ) as { Statement: { Effect: string; Action: string[] }[] };
+    const allowed = new Set(
+      policy.Statement.filter((st) => st.Effect === 'Allow').flatMap((st) => st.Action),
+    );
+    expect([...sent].filter((action) => !allowed.has(action)).sort()).toEqual([]);
+    expect(sent.size).toBeGreaterThan(10);
+  });
 });
