@@ -36,11 +36,13 @@ import {
 const knownInternal: Record<string, readonly string[]> = {
   './sandbox': [
     'AutoScalingService',
+    'CodeBuildService',
     'CodeCommitService',
     'CodeDeployService',
     'CodePipelineService',
     'Elbv2Service',
     'Fleet',
+    'LogsService',
   ],
 };
 

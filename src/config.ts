@@ -145,6 +145,24 @@ export const HarnessConfigSchema = z.strictObject({
   keepLastRelease: boolFromEnv.default(false),
   /** Tag key marking resources a run may touch although it did not create them (value must be "true"). */
   testTargetTag: name('codepipeline-harness:test-target'),
+  /** How the harness follows a CodeDeploy blue/green deployment (aws-semantics §3.2, §3.9). */
+  deploy: z
+    .strictObject({
+      /**
+       * A release is live once traffic has shifted to green and blue is in its termination wait (the deployment is
+       * still `InProgress`, `instanceTerminationWaitTimeStarted`: users get the new version); `followDeployment`
+       * and the step "the deployment succeeds" then end there instead of at `Succeeded`, which comes only after
+       * `terminationWaitTimeInMinutes`.
+       */
+      liveAtTrafficShift: boolFromEnv.default(false),
+      /**
+       * A deployment waiting in `Ready` (`deploymentReadyOption` STOP_DEPLOYMENT) is continued with
+       * ContinueDeployment, so traffic is rerouted; off, a deployment in `Ready` stops the wait with an error
+       * naming this setting.
+       */
+      continueReady: boolFromEnv.default(false),
+    })
+    .prefault({}),
 });
 
 /** The validated configuration, every default applied. */
@@ -209,6 +227,8 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   HARNESS_RUN_ID: 'runId',
   HARNESS_TEST_TARGET_TAG: 'testTargetTag',
   HARNESS_KEEP_LAST_RELEASE: 'keepLastRelease',
+  HARNESS_LIVE_AT_TRAFFIC_SHIFT: 'deploy.liveAtTrafficShift',
+  HARNESS_CONTINUE_READY: 'deploy.continueReady',
 };
 
 export interface LoadConfigOptions {

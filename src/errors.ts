@@ -100,9 +100,42 @@ export class StageTimeoutError extends WaitTimeoutError {
 export interface FailedAction {
   stage: string;
   action?: string;
+  /** `errorDetails.code` as AWS gives it, e.g. `JobFailed`. */
   errorCode?: string;
+  /** `errorDetails.message` as AWS gives it (for a build: `Build terminated with state: FAILED. Phase: BUILD, …`). */
   errorMessage?: string;
   externalExecutionId?: string;
+  /** For a failed CodeBuild action: what its build's CloudWatch Logs stream says (or why it could not be read). */
+  buildLog?: BuildLog;
+}
+
+/**
+ * The log of a failed CodeBuild build, read through BatchGetBuilds and CloudWatch Logs GetLogEvents: on AWS the
+ * action's `errorDetails` only name the command that failed; the test that failed is in the log.
+ */
+export interface BuildLog {
+  /** `<project>:<uuid>`, the action's `externalExecutionId`. */
+  buildId: string;
+  /** e.g. `FAILED`, when the build could be read. */
+  buildStatus?: string;
+  /** e.g. `/aws/codebuild/<project>`. */
+  groupName?: string;
+  /** e.g. the build's uuid. */
+  streamName?: string;
+  /** The CloudWatch console link of the stream, as CodeBuild gives it. */
+  deepLink?: string;
+  /**
+   * Tests the log reports failed: node --test TAP `not ok N - <name>` (not suites that failed only through a
+   * subtest, not TODO/SKIP), spec reporter `✖ <name> (…ms)`. Empty when none is named.
+   */
+  failingTests: string[];
+  /** The last lines the failing command printed (at most 40 lines, 4000 characters); '' when unread. */
+  tail: string;
+  /**
+   * Set when the build or its log could not be read: why, and for a refused call the IAM action to allow
+   * (`codebuild:BatchGetBuilds`, `logs:GetLogEvents`). The failure itself is reported either way.
+   */
+  unreadable?: string;
 }
 
 /** The pipeline execution ended `Failed`. `failed` names the stage/action and carries `errorDetails`. */
@@ -236,6 +269,27 @@ export class DeploymentRolledBackError extends DeploymentFailedError {
     super(message, fields, options);
     this.name = 'DeploymentRolledBackError';
     this.rollbackDeploymentId = fields.rollbackDeploymentId;
+  }
+}
+
+/**
+ * A blue/green deployment sits in `Ready` (green installed; `deploymentReadyOption` STOP_DEPLOYMENT waits for
+ * ContinueDeployment, aws-semantics §3.2) and the harness was not told to continue it. `setting` names the setting
+ * that lets it (`deploy.continueReady`, `HARNESS_CONTINUE_READY`).
+ */
+export class DeploymentReadyError extends HarnessError {
+  override readonly code = 'HARNESS_DEPLOYMENT_READY';
+  readonly deploymentId: string;
+  readonly setting: string;
+  constructor(
+    message: string,
+    fields: { deploymentId: string; setting: string },
+    options: HarnessErrorOptions = {},
+  ) {
+    super(message, options);
+    this.name = 'DeploymentReadyError';
+    this.deploymentId = fields.deploymentId;
+    this.setting = fields.setting;
   }
 }
 

@@ -8,6 +8,7 @@ import { createClients, destroyClients, type HarnessClients } from './aws/client
 import { type HarnessConfig, type HarnessConfigInput, loadConfig } from './config.ts';
 import type { Attempt } from './attempt.ts';
 import {
+  type DeploymentObservation,
   type DeploymentOfOptions,
   type DeploymentOutcome,
   deploymentsSince,
@@ -92,9 +93,19 @@ export interface Release {
 /** A deployment of our execution followed to success: see {@link Harness.followDeployment}. */
 export interface FollowedDeployment {
   deploymentId: string;
+  /** `Succeeded`; or `InProgress` with `phase: 'traffic-shifted'` when followed only to the traffic shift. */
   outcome: DeploymentOutcome;
-  /** The Deploy stage of our execution, Succeeded. */
+  /** The Deploy stage of our execution: Succeeded (still InProgress when followed only to the traffic shift). */
   stage: StageObservation;
+}
+
+/** Options of {@link Harness.followDeployment}. */
+export interface FollowDeploymentOptions {
+  /**
+   * End at the traffic shift (blue terminating) instead of at `Succeeded`.
+   * @default config `deploy.liveAtTrafficShift` (`HARNESS_LIVE_AT_TRAFFIC_SHIFT`)
+   */
+  liveAtTrafficShift?: boolean;
 }
 
 /** A deployment made to fail on purpose, with what was observed. */
@@ -138,6 +149,8 @@ export class Harness {
   #lastReleased: string | undefined;
   /** Existing stack: every execution the run started. */
   readonly #executionIds = new Set<string>();
+  /** Deployments the run stopped with autoRollbackEnabled: a rollback is expected whatever the group's events. */
+  readonly #stoppedWithRollback = new Set<string>();
   #tearingDown = false;
   #url: string | undefined;
   #currentVersion: string | undefined;
@@ -473,9 +486,49 @@ export class Harness {
     return this.#pipeline.deploymentOf(execution, options);
   }
 
-  /** Poll intervals (`poll.*`) and the deploy deadline (`timeouts.deploy`) for deployment waits. */
-  #deploymentWait(timeout = this.config.timeouts.deploy): WaitForDeploymentOptions {
-    return { timeout, interval: this.#interval() };
+  /**
+   * Deployment waits: poll intervals (`poll.*`), the deploy deadline (`timeouts.deploy`), `deploy.continueReady`,
+   * the rollback expected of a deployment the run stopped, and every phase on the timeline (or the log).
+   */
+  #deploymentWait(
+    deploymentId: string,
+    options: { execution?: ExecutionRef; liveAtTrafficShift?: boolean; rollbackLinkTimeout?: number } = {},
+  ): WaitForDeploymentOptions {
+    return {
+      timeout: this.config.timeouts.deploy,
+      interval: this.#interval(),
+      continueReady: this.config.deploy.continueReady,
+      liveAtTrafficShift: options.liveAtTrafficShift ?? false,
+      rollbackExpected: this.#stoppedWithRollback.has(deploymentId),
+      ...(options.rollbackLinkTimeout !== undefined
+        ? { rollbackLinkTimeout: options.rollbackLinkTimeout }
+        : {}),
+      onChange: (_status, o) => this.#deploymentChanged(o, options.execution),
+    };
+  }
+
+  /**
+   * A deployment's phases as a row of the Deploy stage on the timeline (`TrafficShifted` while blue terminates),
+   * or in the log when no execution is known; a ContinueDeployment sent is logged.
+   */
+  #deploymentChanged(o: DeploymentObservation, execution: ExecutionRef | undefined): void {
+    if (o.continued && o.status === 'Ready') {
+      this.#log(
+        `deployment ${o.deploymentId} Ready: sent ContinueDeployment (READY_WAIT), deploy.continueReady`,
+      );
+    }
+    if (!execution) {
+      this.#log(`deployment ${o.deploymentId} → ${o.summary}`);
+      return;
+    }
+    this.timeline.record({
+      pipelineExecutionId: execution.pipelineExecutionId,
+      stage: this.config.stages.deploy,
+      action: `deployment ${o.deploymentId}`,
+      status: o.phase === 'traffic-shifted' ? 'TrafficShifted' : o.status,
+      externalExecutionId: o.deploymentId,
+      detail: o.summary,
+    });
   }
 
   #interval(): NonNullable<WaitForDeploymentOptions['interval']> {
@@ -483,31 +536,62 @@ export class Harness {
     return { min: minIntervalMs, max: maxIntervalMs, factor };
   }
 
-  /** Waits for a deployment to succeed. See `waitForDeployment`. */
+  /** Waits for a deployment to succeed (to its end: `Succeeded`). See `waitForDeployment`. */
   waitForDeployment(deploymentId: string): Promise<DeploymentOutcome> {
-    return waitForDeployment(this.clients.codedeploy, deploymentId, this.#deploymentWait());
+    return waitForDeployment(this.clients.codedeploy, deploymentId, this.#deploymentWait(deploymentId));
   }
 
   /** Result form of {@link Harness.waitForDeployment}. */
   tryWaitForDeployment(deploymentId: string): Promise<Attempt<DeploymentOutcome>> {
-    return tryWaitForDeployment(this.clients.codedeploy, deploymentId, this.#deploymentWait());
+    return tryWaitForDeployment(this.clients.codedeploy, deploymentId, this.#deploymentWait(deploymentId));
   }
 
-  /** Waits for a deployment to end, however it ends. See `waitForDeploymentEnd`. */
+  /**
+   * Waits for a deployment to end, however it ends (with its rollback link when one is expected, within
+   * `timeouts.rollback` for a deployment the run stopped itself). See `waitForDeploymentEnd`.
+   */
   waitForDeploymentEnd(deploymentId: string): Promise<DeploymentOutcome> {
-    return waitForDeploymentEnd(this.clients.codedeploy, deploymentId, this.#deploymentWait());
+    const stopped = this.#stoppedWithRollback.has(deploymentId);
+    return waitForDeploymentEnd(
+      this.clients.codedeploy,
+      deploymentId,
+      this.#deploymentWait(
+        deploymentId,
+        stopped ? { rollbackLinkTimeout: this.config.timeouts.rollback } : {},
+      ),
+    );
   }
 
   /**
    * Follows the deployment of our execution to success: the deployment the Deploy stage started, its end
-   * (`Succeeded`), then the Deploy stage `Succeeded`.
+   * (`Succeeded`), then the Deploy stage `Succeeded`. With `deploy.liveAtTrafficShift` (`HARNESS_LIVE_AT_TRAFFIC_SHIFT`)
+   * it ends once traffic has shifted and blue is in its termination wait (`outcome.phase: 'traffic-shifted'`, the
+   * stage still InProgress). A deployment in `Ready` is continued with `deploy.continueReady`, else it is an error.
    *
-   * @throws DeploymentFailedError / DeploymentRolledBackError / ExecutionFailedError / WaitTimeoutError.
+   * @throws DeploymentFailedError / DeploymentRolledBackError / DeploymentReadyError / ExecutionFailedError /
+   *   WaitTimeoutError.
    */
-  async followDeployment(execution: ExecutionRef): Promise<FollowedDeployment> {
+  async followDeployment(
+    execution: ExecutionRef,
+    options: FollowDeploymentOptions = {},
+  ): Promise<FollowedDeployment> {
     const deploymentId = await this.deploymentOf(execution);
-    const outcome = await this.waitForDeployment(deploymentId);
-    const stage = await this.waitForStage(execution, this.config.stages.deploy);
+    const liveAtTrafficShift = options.liveAtTrafficShift ?? this.config.deploy.liveAtTrafficShift;
+    const outcome = await waitForDeployment(
+      this.clients.codedeploy,
+      deploymentId,
+      this.#deploymentWait(deploymentId, { execution, liveAtTrafficShift }),
+    );
+    if (outcome.phase === 'traffic-shifted') {
+      this.#log(
+        `deployment ${deploymentId}: traffic shifted, blue terminating; live at the traffic shift (deploy.liveAtTrafficShift), Succeeded comes after blue's termination wait`,
+      );
+    }
+    const stage = await this.waitForStage(
+      execution,
+      this.config.stages.deploy,
+      outcome.phase === 'traffic-shifted' ? 'InProgress' : 'Succeeded',
+    );
     return { deploymentId, outcome, stage };
   }
 
@@ -679,6 +763,8 @@ export class Harness {
         deploymentId,
         pipeline: shape,
       });
+      // StopDeployment(autoRollbackEnabled) rolls back whatever the group's auto-rollback events say.
+      this.#stoppedWithRollback.add(deploymentId);
       this.#log(`stopped deployment ${deploymentId} with auto rollback`);
     }
     const outcome = await this.waitForDeploymentEnd(deploymentId);
@@ -693,6 +779,8 @@ export class Harness {
     return {
       timeout: this.config.timeouts.rollback,
       interval: this.#interval(),
+      rollbackExpected:
+        forced.kind === 'stop-deployment' || this.#stoppedWithRollback.has(forced.deploymentId),
       pipeline: {
         context: this.#pipeline.context,
         execution: forced.execution,

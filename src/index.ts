@@ -22,6 +22,7 @@ export type {
   ForcedFailure,
   HarnessOptions,
   Release,
+  FollowDeploymentOptions,
   FollowedDeployment,
   SandboxHandle,
 } from './harness.ts';
@@ -29,8 +30,8 @@ export type {
 // Configuration and clients
 export { ENV_KEYS, HarnessConfigSchema, loadConfig, releaseTimeout } from './config.ts';
 export type { HarnessConfig, HarnessConfigInput, LoadConfigOptions } from './config.ts';
-export { createClients } from './aws/clients.ts';
-export type { HarnessClients } from './aws/clients.ts';
+export { createClients, DEFAULT_RETRY_POLICY, HarnessRetryStrategy } from './aws/clients.ts';
+export type { CreateClientsOptions, HarnessClients, RetryPolicy, RetryStats } from './aws/clients.ts';
 
 // Preflight
 export { expectDoctor, formatDoctor, runDoctor } from './doctor/index.ts';
@@ -48,6 +49,7 @@ export {
   ApprovalNotOursError,
   ConfigError,
   DeploymentFailedError,
+  DeploymentReadyError,
   DeploymentRolledBackError,
   ExecutionFailedError,
   ExecutionNotFoundError,
@@ -62,7 +64,7 @@ export {
   StageTimeoutError,
   WaitTimeoutError,
 } from './errors.ts';
-export type { Change, DeploymentErrorInfo, FailedAction, HarnessErrorOptions } from './errors.ts';
+export type { BuildLog, Change, DeploymentErrorInfo, FailedAction, HarnessErrorOptions } from './errors.ts';
 
 // Waiting
 export { isTransientError, poll, StopPolling } from './poll.ts';
@@ -84,6 +86,8 @@ export { tryWaitForStage, waitForStage } from './pipeline/stages.ts';
 export type { StageStatus, WaitForStageOptions } from './pipeline/stages.ts';
 export { approve, reject, tryApprove, tryReject } from './pipeline/approval.ts';
 export type { ApprovalOptions, ApprovalResult } from './pipeline/approval.ts';
+export { failingTestsOf, readBuildLog } from './pipeline/build-log.ts';
+export type { BuildLogClients, ReadBuildLogOptions } from './pipeline/build-log.ts';
 export { Timeline } from './pipeline/timeline.ts';
 export type { TimelineEntry } from './pipeline/timeline.ts';
 export type {
@@ -96,7 +100,9 @@ export type {
 // Deploy
 export {
   deploymentOf,
+  deploymentPhase,
   deploymentsSince,
+  expectedRollback,
   tryWaitForDeployment,
   waitForDeployment,
   waitForDeploymentEnd,
@@ -110,8 +116,10 @@ export type {
 export { expectRollback, checkRollback } from './deploy/rollback.ts';
 export type { RollbackCheck, RollbackOptions, RollbackProof } from './deploy/rollback.ts';
 export type {
+  DeploymentObservation,
   DeploymentOfOptions,
   DeploymentOutcome,
+  DeploymentPhase,
   DeploymentsSinceOptions,
   WaitForDeploymentOptions,
 } from './deploy/deployment.ts';

@@ -70,11 +70,12 @@ export function defineFailureSteps({ Then, When }: StepDefiners): void {
   );
 
   Then('the failure names the failing test', function (this: HarnessScenario) {
-    const message = this.lastFailure?.failed?.errorMessage ?? '';
+    // On AWS the action's errorDetails only say that `node --test` exited 1: the test is named in the build's log.
+    const message = this.lastFailure?.failed?.buildLog?.failingTests.join('\n') ?? '';
     assert.match(
       message,
       /release gate: this commit breaks a unit test on purpose/,
-      `errorDetails were: ${message}`,
+      `failing tests in the build log: [${message}]; ${this.lastFailure?.message}`,
     );
   });
 

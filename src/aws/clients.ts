@@ -1,14 +1,21 @@
 /**
  * SDK v3 clients for the harness. The only module that knows where AWS is: the sandbox target gets the
- * sandbox endpoint and fake static credentials, the aws target the SDK's default credential chain.
+ * sandbox endpoint and fake static credentials, the aws target the SDK's default credential chain. Every client
+ * built here retries with the harness's policy (`retry.ts`): every AWS call the library makes, in a wait or not.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
-import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { CodePipelineClient, type CodePipelineClientConfig } from '@aws-sdk/client-codepipeline';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { HarnessConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
+import { DEFAULT_RETRY_POLICY, HarnessRetryStrategy, type RetryPolicy } from './retry.ts';
+
+export { DEFAULT_RETRY_POLICY, HarnessRetryStrategy };
+export type { RetryPolicy, RetryStats } from './retry.ts';
 
 /** The clients every harness module takes. */
 export interface HarnessClients {
@@ -18,14 +25,34 @@ export interface HarnessClients {
   autoscaling: AutoScalingClient;
   /** For repositories the run creates (the sandbox stack) and the leak check; optional for callers. */
   codecommit?: CodeCommitClient;
+  /** With `logs`: reads a failed build (BatchGetBuilds) to name the failing test; optional for callers. */
+  codebuild?: CodeBuildClient;
+  /** With `codebuild`: reads a failed build's log (GetLogEvents); optional for callers. */
+  logs?: CloudWatchLogsClient;
 }
 
 /** Fake credentials for the sandbox: it checks nothing, but the SDK must sign. */
 const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
+/** Options of {@link createClients}. */
+export interface CreateClientsOptions {
+  /**
+   * The retry policy of the clients built here (not of clients passed in `given`).
+   * @default {@link DEFAULT_RETRY_POLICY}: 10 attempts, full-jitter backoff from 100 ms (500 ms after throttling)
+   *   capped at 5 s, throttling / 5xx / network errors only, 3 attempts when nothing accepts the connection
+   */
+  retry?: RetryPolicy;
+}
+
 /**
- * Builds the four clients from config; any client passed in `given` is used as is (e.g. one whose `send`
+ * Builds the clients from config; any client passed in `given` is used as is (e.g. one whose `send`
  * aws-sdk-client-mock stubs, or one with the caller's own credentials).
+ *
+ * The clients built here share one {@link HarnessRetryStrategy}: a call answered with throttling, a 5xx or a
+ * network error is retried up to 10 attempts with capped, fully jittered exponential backoff, and no retry quota
+ * runs dry under a sustained throttle (the SDK's default is 3 attempts and a 500-token quota per client). Clients
+ * passed in `given` are the caller's and keep their own retry settings: to give them the same policy, build them
+ * with `retryStrategy: new HarnessRetryStrategy()`.
  *
  * @throws ConfigError when the target is `sandbox` and no endpoint is configured.
  * @example
@@ -37,11 +64,17 @@ const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 export function createClients(
   config: Pick<HarnessConfig, 'target' | 'region' | 'endpoint'>,
   given: Partial<HarnessClients> = {},
-): HarnessClients & { codecommit: CodeCommitClient } {
-  const missing = (['codepipeline', 'codedeploy', 'elbv2', 'autoscaling', 'codecommit'] as const).some(
-    (k) => !given[k],
-  );
-  let options: ConstructorParameters<typeof CodePipelineClient>[0] = { region: config.region };
+  options: CreateClientsOptions = {},
+): HarnessClients & { codecommit: CodeCommitClient; codebuild: CodeBuildClient; logs: CloudWatchLogsClient } {
+  const missing = (
+    ['codepipeline', 'codedeploy', 'elbv2', 'autoscaling', 'codecommit', 'codebuild', 'logs'] as const
+  ).some((k) => !given[k]);
+  const retryStrategy = new HarnessRetryStrategy(options.retry) satisfies NonNullable<
+    CodePipelineClientConfig['retryStrategy']
+  >;
+  // maxAttempts only feeds the `amz-sdk-request: attempt=n; max=m` header here: the strategy decides.
+  const retry = { retryStrategy, maxAttempts: retryStrategy.policy.maxAttempts };
+  let settings: ConstructorParameters<typeof CodePipelineClient>[0] = { region: config.region, ...retry };
   if (config.target === 'sandbox') {
     if (!config.endpoint && missing) {
       throw new ConfigError(
@@ -50,17 +83,19 @@ export function createClients(
         { key: 'endpoint', source: 'default' },
       );
     }
-    options = { region: config.region, endpoint: config.endpoint, credentials: SANDBOX_CREDENTIALS };
+    settings = { ...settings, endpoint: config.endpoint, credentials: SANDBOX_CREDENTIALS };
   } else if (config.endpoint) {
     // An explicit endpoint on aws (VPC endpoint, another emulator) with the default credential chain.
-    options = { region: config.region, endpoint: config.endpoint };
+    settings = { ...settings, endpoint: config.endpoint };
   }
   return {
-    codepipeline: given.codepipeline ?? new CodePipelineClient(options),
-    codedeploy: given.codedeploy ?? new CodeDeployClient(options),
-    elbv2: given.elbv2 ?? new ElasticLoadBalancingV2Client(options),
-    autoscaling: given.autoscaling ?? new AutoScalingClient(options),
-    codecommit: given.codecommit ?? new CodeCommitClient(options),
+    codepipeline: given.codepipeline ?? new CodePipelineClient(settings),
+    codedeploy: given.codedeploy ?? new CodeDeployClient(settings),
+    elbv2: given.elbv2 ?? new ElasticLoadBalancingV2Client(settings),
+    autoscaling: given.autoscaling ?? new AutoScalingClient(settings),
+    codecommit: given.codecommit ?? new CodeCommitClient(settings),
+    codebuild: given.codebuild ?? new CodeBuildClient(settings),
+    logs: given.logs ?? new CloudWatchLogsClient(settings),
   };
 }
 
@@ -71,4 +106,6 @@ export function destroyClients(clients: HarnessClients): void {
   clients.elbv2.destroy();
   clients.autoscaling.destroy();
   clients.codecommit?.destroy();
+  clients.codebuild?.destroy();
+  clients.logs?.destroy();
 }

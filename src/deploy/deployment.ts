@@ -4,6 +4,7 @@
  */
 import {
   type CodeDeployClient,
+  ContinueDeploymentCommand,
   type DeploymentInfo,
   GetDeploymentCommand,
   paginateListDeployments,
@@ -13,6 +14,7 @@ import { GetPipelineStateCommand, ListActionExecutionsCommand } from '@aws-sdk/c
 import {
   type DeploymentErrorInfo,
   DeploymentFailedError,
+  DeploymentReadyError,
   DeploymentRolledBackError,
   HarnessError,
   WaitTimeoutError,
@@ -109,40 +111,167 @@ export async function currentDeploymentOf(ctx: PipelineContext, stage: string): 
   return actions.map((a) => a.latestExecution?.externalExecutionId).find((e) => e && DEPLOYMENT_ID.test(e));
 }
 
+/**
+ * Where a deployment is, in the terms a release cares about (aws-semantics §3.3, §3.4, §3.10):
+ * - `starting`: `Created` or `Queued`;
+ * - `deploying`: `InProgress` (or `Baking`) before traffic has shifted;
+ * - `ready`: `Ready`: green is installed and CodeDeploy waits for ContinueDeployment (`deploymentReadyOption`
+ *   STOP_DEPLOYMENT), then stops the deployment at the end of `waitTimeInMinutes`;
+ * - `traffic-shifted`: still `InProgress`, but traffic is on green and blue is in its termination wait
+ *   (`instanceTerminationWaitTimeStarted`): users already get the new version;
+ * - `rollback-pending`: `Failed`/`Stopped`, a rollback is expected and its link (`rollbackInfo`) is not there yet
+ *   (CodeDeploy writes it after the status);
+ * - `ended`: final, with its rollback link or none expected.
+ */
+export type DeploymentPhase =
+  | 'starting'
+  | 'deploying'
+  | 'ready'
+  | 'traffic-shifted'
+  | 'rollback-pending'
+  | 'ended';
+
 /** What a deployment ended as (the result form). */
 export interface DeploymentOutcome {
   deploymentId: string;
-  /** `Succeeded`, `Failed` or `Stopped`. */
+  /** `Succeeded`, `Failed` or `Stopped`; `InProgress` when the wait ended at the traffic shift. */
   status: string;
+  /** `ended`, or `traffic-shifted` when the wait ended there (`liveAtTrafficShift`). */
+  phase: DeploymentPhase;
   errorInformation?: DeploymentErrorInfo | undefined;
   /** Set when CodeDeploy created a rollback deployment for this one. */
   rollbackDeploymentId?: string | undefined;
   rollbackMessage?: string | undefined;
+  /**
+   * Why a rollback was expected (`auto-rollback on DEPLOYMENT_FAILURE`, `stopped with autoRollbackEnabled`, ...),
+   * undefined when none was. Expected with no `rollbackDeploymentId`: its link did not come in time.
+   */
+  rollbackExpected?: string | undefined;
   /** The full `DeploymentInfo` last read. */
   info: DeploymentInfo;
 }
 
+/** One observation of a deployment while waiting for it (given to `onChange`). */
+export interface DeploymentObservation {
+  deploymentId: string;
+  status: string;
+  phase: DeploymentPhase;
+  /** The wait sent ContinueDeployment (READY_WAIT) for this deployment's `Ready` (`continueReady`). */
+  continued: boolean;
+  /** One line: `InProgress [Succeeded 4], traffic shifted, blue terminating`. */
+  summary: string;
+  info: DeploymentInfo;
+}
+
 export interface WaitForDeploymentOptions {
-  /** @default 1800000 (ms, 30m) */
+  /** Until the deployment ends (or its traffic shift, with `liveAtTrafficShift`). @default 1800000 (ms, 30m) */
   timeout?: number;
   signal?: AbortSignal;
   interval?: IntervalOptions;
-  onChange?: (status: string) => void;
+  /**
+   * Called on every change: the status, then the whole observation. The traffic shift (`InProgress` with blue
+   * terminating) and a late rollback link are changes of their own.
+   */
+  onChange?: (status: string, observation: DeploymentObservation) => void;
+  /**
+   * End the wait once traffic has shifted and blue is in its termination wait (status still `InProgress`,
+   * `instanceTerminationWaitTimeStarted`): what users get then is the new version. The outcome has
+   * `phase: 'traffic-shifted'`, and the assert form counts it as success. Blue/green only; the harness setting is
+   * `deploy.liveAtTrafficShift` (`HARNESS_LIVE_AT_TRAFFIC_SHIFT`).
+   * @default false: wait for the end (`Succeeded` comes after the termination wait)
+   */
+  liveAtTrafficShift?: boolean;
+  /**
+   * Send ContinueDeployment (READY_WAIT) when the deployment is `Ready` (blue/green with STOP_DEPLOYMENT), so
+   * traffic is rerouted. The harness setting is `deploy.continueReady` (`HARNESS_CONTINUE_READY`).
+   * @default false: a deployment in `Ready` ends the wait with `DeploymentReadyError` naming that setting
+   */
+  continueReady?: boolean;
+  /**
+   * The caller stopped this deployment with `autoRollbackEnabled`: a rollback comes whatever the group's
+   * auto-rollback events say (aws-semantics §3.9), so a `Stopped` status is final only with its link.
+   * @default false
+   */
+  rollbackExpected?: boolean;
+  /**
+   * How long to wait, once the status is final, for a rollback link that is expected but not there yet
+   * (CodeDeploy writes `rollbackInfo` after the status). Then the outcome is final without it.
+   * @default 120000 (ms, 2m)
+   */
+  rollbackLinkTimeout?: number;
 }
 
-const FINAL = new Set(['Succeeded', 'Failed', 'Stopped']);
+/** Deployment statuses that are final (every other one may still change). */
+export const FINAL_DEPLOYMENT: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Stopped']);
 
-/** A failed/stopped deployment whose auto-rollback covers this failure but whose rollback link is not there yet. */
-function rollbackPending(info: DeploymentInfo): boolean {
+/** How long a final status may wait for its expected rollback link by default. */
+const ROLLBACK_LINK_TIMEOUT_MS = 2 * 60_000; // ms
+
+/** The harness settings named in messages. */
+const LIVE_AT_TRAFFIC_SHIFT_SETTING = 'HARNESS_LIVE_AT_TRAFFIC_SHIFT=true (deploy.liveAtTrafficShift)';
+const CONTINUE_READY_SETTING = 'HARNESS_CONTINUE_READY=true (deploy.continueReady)';
+
+/**
+ * Why CodeDeploy rolls back this `Failed`/`Stopped` deployment, or undefined when it does not (aws-semantics §3.9,
+ * §3.10): a failure with auto-rollback on `DEPLOYMENT_FAILURE`; a stop the caller made with `autoRollbackEnabled`,
+ * whatever the group's events; an alarm stop with `DEPLOYMENT_STOP_ON_ALARM`; another stop with
+ * `DEPLOYMENT_STOP_ON_REQUEST`. A `Ready` wait that expired (`TIMEOUT`) is no stop on request, and a rollback
+ * deployment is not rolled back again.
+ *
+ * @example
+ * ```ts
+ * expectedRollback(info, true); // 'stopped with autoRollbackEnabled' for a deployment we stopped
+ * ```
+ */
+export function expectedRollback(info: DeploymentInfo, stoppedWithRollback = false): string | undefined {
+  if (info.creator === 'codeDeployRollback') return undefined;
   const auto = info.autoRollbackConfiguration;
-  if (!auto?.enabled || info.rollbackInfo) return false;
-  const events = auto.events ?? [];
-  if (info.status === 'Failed') return events.includes('DEPLOYMENT_FAILURE');
-  if (info.status === 'Stopped') return events.includes('DEPLOYMENT_STOP_ON_REQUEST');
-  return false;
+  const on = (event: string) =>
+    auto?.enabled === true && (auto.events ?? []).some((e) => e === event)
+      ? `auto-rollback on ${event}`
+      : undefined;
+  if (info.status === 'Failed') return on('DEPLOYMENT_FAILURE');
+  if (info.status !== 'Stopped') return undefined;
+  if (stoppedWithRollback) return 'stopped with autoRollbackEnabled';
+  const code = info.errorInformation?.code;
+  if (code === 'ALARM_ACTIVE') return on('DEPLOYMENT_STOP_ON_ALARM');
+  if (code === 'TIMEOUT') return undefined;
+  return on('DEPLOYMENT_STOP_ON_REQUEST');
 }
 
-function describeInfo(info: DeploymentInfo): string {
+/** `rollbackInfo` is written: a rollback deployment linked, or a message saying why there is none. */
+function rollbackDecided(info: DeploymentInfo): boolean {
+  return Boolean(info.rollbackInfo?.rollbackDeploymentId || info.rollbackInfo?.rollbackMessage);
+}
+
+/**
+ * The phase of a deployment (see {@link DeploymentPhase}); `stoppedWithRollback` as in {@link expectedRollback}.
+ *
+ * @example
+ * ```ts
+ * deploymentPhase({ status: 'InProgress', instanceTerminationWaitTimeStarted: true }); // 'traffic-shifted'
+ * ```
+ */
+export function deploymentPhase(info: DeploymentInfo, stoppedWithRollback = false): DeploymentPhase {
+  const status = info.status ?? '';
+  if (FINAL_DEPLOYMENT.has(status)) {
+    return expectedRollback(info, stoppedWithRollback) && !rollbackDecided(info)
+      ? 'rollback-pending'
+      : 'ended';
+  }
+  if (status === 'Ready') return 'ready';
+  if (status === 'Created' || status === 'Queued') return 'starting';
+  if (status === 'InProgress' && info.instanceTerminationWaitTimeStarted === true) return 'traffic-shifted';
+  return 'deploying';
+}
+
+const PHASE_TEXT: Partial<Record<DeploymentPhase, string>> = {
+  ready: ', green installed, waiting for ContinueDeployment',
+  'traffic-shifted': ', traffic shifted, blue terminating',
+  'rollback-pending': ', rollback pending',
+};
+
+function describeInfo(info: DeploymentInfo, stoppedWithRollback = false): string {
   const o = info.deploymentOverview;
   const order = ['Pending', 'InProgress', 'Ready', 'Succeeded', 'Failed', 'Skipped'] as const;
   const counts = o
@@ -151,18 +280,43 @@ function describeInfo(info: DeploymentInfo): string {
         .map((k) => `${k} ${o[k]}`)
         .join(', ')}]`
     : '';
-  const pending = rollbackPending(info) ? ', rollback pending' : '';
+  const phase = PHASE_TEXT[deploymentPhase(info, stoppedWithRollback)] ?? '';
   const rollback = info.rollbackInfo?.rollbackDeploymentId
     ? `, rolled back by ${info.rollbackInfo.rollbackDeploymentId}`
     : '';
-  return `${info.status ?? 'Unknown'}${counts}${pending}${rollback}`;
+  return `${info.status ?? 'Unknown'}${counts}${phase}${rollback}`;
+}
+
+/** The blue termination wait a deployment's configuration gives, for messages: ` (blue is terminated 60m after the traffic shift)`. */
+function terminationWait(info: DeploymentInfo | undefined): string {
+  const minutes =
+    info?.blueGreenDeploymentConfiguration?.terminateBlueInstancesOnDeploymentSuccess
+      ?.terminationWaitTimeInMinutes;
+  return minutes === undefined ? '' : ` (blue is terminated ${minutes}m after the traffic shift)`;
+}
+
+/** ContinueDeployment(READY_WAIT); a deployment that left `Ready` meanwhile (continued by someone else, stopped) is fine. */
+async function continueReady(codedeploy: CodeDeployClient, deploymentId: string, signal: AbortSignal) {
+  try {
+    await codedeploy.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' }), {
+      abortSignal: signal,
+    });
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name !== 'DeploymentIsNotInReadyStateException' && name !== 'DeploymentAlreadyCompletedException')
+      throw error;
+  }
 }
 
 /**
  * Waits for the deployment to end and returns what it ended as, without judging it (the result form).
- * `Created`, `Queued`, `InProgress`, `Ready` (blue/green waiting to reroute) and `Baking` are not final;
- * a `Failed`/`Stopped` deployment whose auto-rollback applies is final once its rollback is linked.
+ * `Created`, `Queued`, `InProgress` (the blue termination wait included), `Ready` and `Baking` are not final. A
+ * `Ready` deployment is continued (ContinueDeployment) with `continueReady`, else the wait ends with
+ * `DeploymentReadyError`. A `Failed`/`Stopped` deployment whose rollback is expected is final once its rollback is
+ * linked (CodeDeploy writes `rollbackInfo` after the status), or once `rollbackLinkTimeout` has passed without it.
+ * With `liveAtTrafficShift` the wait ends at the traffic shift (`phase: 'traffic-shifted'`).
  *
+ * @throws DeploymentReadyError (the deployment waits in `Ready` and `continueReady` is off); WaitTimeoutError.
  * @example
  * ```ts
  * const outcome = await waitForDeploymentEnd(codedeploy, deploymentId, { timeout: 30 * 60_000 });
@@ -175,52 +329,113 @@ export async function waitForDeploymentEnd(
   options: WaitForDeploymentOptions = {},
 ): Promise<DeploymentOutcome> {
   const timeout = options.timeout ?? 30 * 60_000; // ms
-  let info: DeploymentInfo;
+  const stopped = options.rollbackExpected === true;
+  let continued = false;
+  const probe = async ({ signal }: { signal: AbortSignal }): Promise<DeploymentObservation> => {
+    const info =
+      (await codedeploy.send(new GetDeploymentCommand({ deploymentId }), { abortSignal: signal }))
+        .deploymentInfo ?? {};
+    if (options.continueReady && !continued && info.status === 'Ready') {
+      await continueReady(codedeploy, deploymentId, signal);
+      continued = true;
+    }
+    return {
+      deploymentId,
+      status: info.status ?? 'Unknown',
+      phase: deploymentPhase(info, stopped),
+      continued,
+      summary:
+        describeInfo(info, stopped) +
+        (continued && info.status === 'Ready' ? ', ContinueDeployment sent' : ''),
+      info,
+    };
+  };
+  let reported: string | undefined;
+  const common = {
+    signal: options.signal,
+    interval: options.interval,
+    what: `deployment ${deploymentId}`,
+    describe: (o: DeploymentObservation) => o.summary,
+    // One report per change across both waits (the link wait starts with what the first one ended on).
+    onChange: (c: { state: DeploymentObservation }) => {
+      if (c.state.summary === reported) return;
+      reported = c.state.summary;
+      options.onChange?.(c.state.status, c.state);
+    },
+  };
+  let last: DeploymentObservation;
   try {
-    info = await poll(
-      async ({ signal }) => {
-        const out = await codedeploy.send(new GetDeploymentCommand({ deploymentId }), {
-          abortSignal: signal,
-        });
-        return out.deploymentInfo ?? {};
-      },
-      {
-        timeout,
-        signal: options.signal,
-        interval: options.interval,
-        what: `deployment ${deploymentId}`,
-        describe: describeInfo,
-        onChange: (c) => options.onChange?.(c.state.status ?? 'Unknown'),
-        isDone: (i) => FINAL.has(i.status ?? '') && !rollbackPending(i),
-      },
-    );
+    last = await poll(probe, {
+      ...common,
+      timeout,
+      isDone: (o) =>
+        o.phase === 'ended' ||
+        o.phase === 'rollback-pending' ||
+        (o.phase === 'ready' && !options.continueReady) ||
+        (o.phase === 'traffic-shifted' && options.liveAtTrafficShift === true),
+    });
   } catch (error) {
     if (!(error instanceof WaitTimeoutError)) throw error;
     const targets = await lifecycleEvents(codedeploy, deploymentId).catch(() => []);
     const where = describeTargets(targets);
-    const last = error.lastState as DeploymentInfo | undefined;
+    const seen = error.lastState as DeploymentObservation | undefined;
+    const hint =
+      seen?.phase === 'traffic-shifted'
+        ? `; traffic has shifted and blue is in its termination wait${terminationWait(seen.info)}: set ${LIVE_AT_TRAFFIC_SHIFT_SETTING} to call a release live once traffic has shifted, or a deploy timeout above the wait`
+        : '';
     throw new WaitTimeoutError(
-      `deployment ${deploymentId} still ${last ? describeInfo(last) : 'not observed'} after ${formatDuration(timeout)}` +
-        (where ? `; ${where}` : ''),
+      `deployment ${deploymentId} still ${seen ? seen.summary : 'not observed'} after ${formatDuration(timeout)}` +
+        (where ? `; ${where}` : '') +
+        hint,
       timeout,
-      { cause: error, lastState: error.lastState, history: error.history },
+      { cause: error, lastState: seen?.info, history: error.history },
     );
   }
+  if (last.phase === 'ready') {
+    const wait = last.info.blueGreenDeploymentConfiguration?.deploymentReadyOption?.waitTimeInMinutes;
+    throw new DeploymentReadyError(
+      `deployment ${deploymentId} is Ready: green is installed and CodeDeploy waits for ContinueDeployment ` +
+        `(deploymentReadyOption STOP_DEPLOYMENT${wait === undefined ? '' : `, stopping it after ${wait}m`}) before it reroutes traffic; ` +
+        `set ${CONTINUE_READY_SETTING} to have the harness continue it, or continue it yourself ` +
+        `(aws deploy continue-deployment --deployment-id ${deploymentId} --deployment-wait-type READY_WAIT) and wait again`,
+      { deploymentId, setting: 'deploy.continueReady' },
+      { lastState: last.info },
+    );
+  }
+  if (last.phase === 'rollback-pending') {
+    // CodeDeploy writes rollbackInfo after the status: wait for it, within its own deadline.
+    try {
+      last = await poll(probe, {
+        ...common,
+        timeout: options.rollbackLinkTimeout ?? ROLLBACK_LINK_TIMEOUT_MS,
+        expectChange: true,
+        isDone: (o) => o.phase !== 'rollback-pending',
+      });
+    } catch (error) {
+      if (!(error instanceof WaitTimeoutError)) throw error;
+      last = (error.lastState as DeploymentObservation | undefined) ?? last;
+    }
+  }
+  const info = last.info;
   return {
     deploymentId,
     status: info.status ?? 'Unknown',
+    phase: last.phase === 'rollback-pending' ? 'ended' : last.phase,
     errorInformation: info.errorInformation,
     rollbackDeploymentId: info.rollbackInfo?.rollbackDeploymentId,
     rollbackMessage: info.rollbackInfo?.rollbackMessage,
+    rollbackExpected: expectedRollback(info, stopped),
     info,
   };
 }
 
 /**
- * Waits for the deployment to succeed (the assert form of `waitForDeploymentEnd`).
+ * Waits for the deployment to succeed (the assert form of `waitForDeploymentEnd`); with `liveAtTrafficShift`, the
+ * traffic shift (blue terminating) counts as success.
  *
  * @throws DeploymentRolledBackError when it failed and CodeDeploy rolled it back; DeploymentFailedError when it
- *   failed or was stopped (with `errorInformation` and the failing instance's event); WaitTimeoutError.
+ *   failed or was stopped (with `errorInformation` and the failing instance's event); DeploymentReadyError;
+ *   WaitTimeoutError.
  * @example
  * ```ts
  * await waitForDeployment(codedeploy, await deploymentOf(ctx, execution));
@@ -232,7 +447,7 @@ export async function waitForDeployment(
   options: WaitForDeploymentOptions = {},
 ): Promise<DeploymentOutcome> {
   const outcome = await waitForDeploymentEnd(codedeploy, deploymentId, options);
-  if (outcome.status === 'Succeeded') return outcome;
+  if (outcome.status === 'Succeeded' || outcome.phase === 'traffic-shifted') return outcome;
   const info = outcome.errorInformation;
   const targets = await lifecycleEvents(codedeploy, deploymentId).catch(() => []);
   const failing = describeTargets(targets.filter((t) => t.status === 'Failed'));
@@ -253,8 +468,13 @@ export async function waitForDeployment(
       { lastState },
     );
   }
+  const why = outcome.rollbackMessage
+    ? `; no rollback: ${outcome.rollbackMessage}`
+    : outcome.rollbackExpected
+      ? `; a rollback was expected (${outcome.rollbackExpected}) but none was linked within ${formatDuration(options.rollbackLinkTimeout ?? ROLLBACK_LINK_TIMEOUT_MS)} of the ${outcome.status} status`
+      : '';
   throw new DeploymentFailedError(
-    outcome.rollbackMessage ? `${text}; no rollback: ${outcome.rollbackMessage}` : text,
+    `${text}${why}`,
     { deploymentId, status: outcome.status, errorInformation: info },
     { lastState },
   );

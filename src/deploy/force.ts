@@ -3,11 +3,7 @@
  * run created or one tagged as a test target): push a revision whose ValidateService fails, or stop a running
  * deployment with rollback (aws-semantics §3.9). `Harness.forceFailedDeploy` drives either through the pipeline.
  */
-import {
-  type CodeDeployClient,
-  GetDeploymentCommand,
-  StopDeploymentCommand,
-} from '@aws-sdk/client-codedeploy';
+import { type CodeDeployClient, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import {
   assertPipelineDeployment,
   assertPipelineSource,
@@ -15,6 +11,9 @@ import {
 } from '../stack/pipeline-shape.ts';
 import { type PushOptions, type PushResult, pushRevision } from '../source/push.ts';
 import type { Guard } from '../teardown/guard.ts';
+import { type StopDeploymentResult, stopDeployment } from './stop.ts';
+
+export type { StopDeploymentResult } from './stop.ts';
 
 /** Options of {@link pushUnhealthyRevision}. */
 export interface PushUnhealthyRevisionOptions {
@@ -54,14 +53,6 @@ export interface StopDeploymentOptions {
   pipeline: PipelineShape;
 }
 
-/** What StopDeployment answered. */
-export interface StopDeploymentResult {
-  deploymentId: string;
-  /** `Pending` or `Succeeded` (CodeDeploy's StopStatus). */
-  status?: string | undefined;
-  statusMessage?: string | undefined;
-}
-
 /**
  * Stops a running deployment with `autoRollbackEnabled`, so CodeDeploy rolls it back.
  *
@@ -80,8 +71,5 @@ export async function stopDeploymentWithRollback(
   await options.guard.assert({ kind: 'pipeline', id: pipeline.name, action: 'stop a deployment of' });
   const info = (await options.codedeploy.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo;
   assertPipelineDeployment(pipeline, deploymentId, info ?? {});
-  const out = await options.codedeploy.send(
-    new StopDeploymentCommand({ deploymentId: options.deploymentId, autoRollbackEnabled: true }),
-  );
-  return { deploymentId: options.deploymentId, status: out.status, statusMessage: out.statusMessage };
+  return stopDeployment(options.codedeploy, deploymentId, { autoRollbackEnabled: true });
 }

@@ -2,10 +2,11 @@
  * Proving a rollback (aws-semantics §3.10): the original deployment ended Failed/Stopped, CodeDeploy created a
  * rollback deployment linked both ways (`rollbackInfo`, `creator: codeDeployRollback`), that rollback succeeded,
  * and optionally the pipeline failed at its Deploy stage, the previous version was served throughout and is live
- * on every target again.
+ * on every target again. CodeDeploy writes the link after the `Failed`/`Stopped` status: whenever a rollback is
+ * expected, it is waited for within the rollback deadline.
  */
-import { type CodeDeployClient, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import { RollbackNotProvenError } from '../errors.ts';
+import { type CodeDeployClient, type DeploymentInfo, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { DeploymentReadyError, formatDuration, RollbackNotProvenError } from '../errors.ts';
 import type { IntervalOptions } from '../poll.ts';
 import type { ExecutionRef, PipelineContext } from '../pipeline/observe.ts';
 import { waitForStage } from '../pipeline/stages.ts';
@@ -31,8 +32,19 @@ export interface RollbackProof {
 }
 
 export interface RollbackOptions {
-  /** For each wait. @default 1800000 (ms, 30m) */
+  /**
+   * For each wait; also how long, once the original deployment's status is final, a rollback link that is
+   * expected but not there yet is waited for (CodeDeploy writes `rollbackInfo` after the status).
+   * @default 1800000 (ms, 30m)
+   */
   timeout?: number;
+  /**
+   * The caller stopped the deployment with `autoRollbackEnabled` (as `forceFailedDeploy('stop-deployment')` does):
+   * a rollback is expected whatever the group's auto-rollback events say, so its late link is waited for.
+   * Without it, a rollback is expected when the deployment's auto-rollback covers how it ended.
+   * @default false
+   */
+  rollbackExpected?: boolean;
   interval?: IntervalOptions;
   signal?: AbortSignal;
   /** Also prove the pipeline execution failed at this stage. */
@@ -44,6 +56,15 @@ export interface RollbackOptions {
    * `version` of undefined (the previous version is unknown) fails the check.
    */
   live?: { url: string; version: string | undefined; options?: LiveOptions };
+}
+
+/** The outcome fields of a deployment read once. */
+function pick(info: DeploymentInfo) {
+  return {
+    errorInformation: info.errorInformation,
+    rollbackDeploymentId: info.rollbackInfo?.rollbackDeploymentId,
+    rollbackMessage: info.rollbackInfo?.rollbackMessage,
+  };
 }
 
 /**
@@ -66,7 +87,17 @@ export async function checkRollback(
     ...(options.signal ? { signal: options.signal } : {}),
   };
   const checks: RollbackCheck[] = [];
-  const original = await waitForDeploymentEnd(codedeploy, deploymentId, wait);
+  const linkTimeout = options.timeout ?? 30 * 60_000; // ms, the rollback deadline
+  const original = await waitForDeploymentEnd(codedeploy, deploymentId, {
+    ...wait,
+    rollbackExpected: options.rollbackExpected === true,
+    rollbackLinkTimeout: linkTimeout,
+  }).catch((error: unknown) => {
+    // Still waiting in Ready: not failed, and not ours to continue here; the checks below say so.
+    if (!(error instanceof DeploymentReadyError)) throw error;
+    const info = (error.lastState ?? {}) as DeploymentInfo;
+    return { status: info.status ?? 'Ready', info, rollbackExpected: undefined, ...pick(info) };
+  });
   const failed = original.status === 'Failed' || original.status === 'Stopped';
   checks.push({
     name: 'original deployment failed or stopped',
@@ -79,7 +110,13 @@ export async function checkRollback(
     ok: Boolean(rollbackId),
     detail:
       rollbackId ??
-      `no rollbackInfo.rollbackDeploymentId${original.rollbackMessage ? `: ${original.rollbackMessage}` : ''}`,
+      `no rollbackInfo.rollbackDeploymentId${
+        original.rollbackMessage
+          ? `: ${original.rollbackMessage}`
+          : original.rollbackExpected
+            ? ` within ${formatDuration(linkTimeout)} of the ${original.status} status, though a rollback was expected (${original.rollbackExpected})`
+            : ''
+      }`,
   });
   let rollbackStatus: string | undefined;
   if (rollbackId) {

@@ -3,17 +3,14 @@
  * execution stopped and abandoned, our approval (if still open) rejected, the deployment our execution started
  * (if still running) stopped with rollback, in that order, each with the evidence of what was done.
  */
-import {
-  type CodeDeployClient,
-  GetDeploymentCommand,
-  StopDeploymentCommand,
-} from '@aws-sdk/client-codedeploy';
+import { type CodeDeployClient, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import {
   GetPipelineExecutionCommand,
   ListActionExecutionsCommand,
   StopPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { DEPLOYMENT_ID } from '../deploy/deployment.ts';
+import { stopDeployment } from '../deploy/stop.ts';
 import { poll } from '../poll.ts';
 import { reject } from './approval.ts';
 import { type ExecutionRef, type PipelineContext, observeStage } from './observe.ts';
@@ -96,8 +93,18 @@ export async function closeExecution(
   for (const deploymentId of new Set(deployments)) {
     const info = (await options.codedeploy.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo;
     if (!OPEN_DEPLOYMENT.has(info?.status ?? '')) continue;
-    await options.codedeploy.send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true }));
-    done.push(`stopped deployment ${deploymentId} (${info?.status}) with rollback`);
+    try {
+      const stop = await stopDeployment(options.codedeploy, deploymentId, { autoRollbackEnabled: true });
+      done.push(
+        stop.alreadyStopped
+          ? `deployment ${deploymentId} (${info?.status}) was already stopped`
+          : `stopped deployment ${deploymentId} (${info?.status}) with rollback`,
+      );
+    } catch (error) {
+      // It ended on its own between our read and our stop: nothing is left open, which is what closing wants.
+      if ((error as { name?: string }).name !== 'DeploymentAlreadyCompletedException') throw error;
+      done.push(`deployment ${deploymentId} (${info?.status}) ended before it could be stopped`);
+    }
   }
   await poll(status, {
     timeout: options.timeout ?? 60_000,

@@ -11,6 +11,8 @@ import {
   type PipelineExecutionSummary,
   type StageState,
 } from '@aws-sdk/client-codepipeline';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import {
   ExecutionFailedError,
@@ -21,6 +23,7 @@ import {
   HarnessError,
 } from '../errors.ts';
 import type { IntervalOptions } from '../poll.ts';
+import { describeBuildLog, isBuildId, readBuildLog } from './build-log.ts';
 import type { Timeline } from './timeline.ts';
 
 /** What every pipeline function needs. */
@@ -29,6 +32,12 @@ export interface PipelineContext {
   pipelineName: string;
   /** When given, stage timeouts describe the deployment behind a running CodeDeploy action. */
   codedeploy?: CodeDeployClient | undefined;
+  /**
+   * With `logs`: a failed CodeBuild action's error names the failing test, read from its build's log
+   * (BatchGetBuilds, then CloudWatch Logs GetLogEvents).
+   */
+  codebuild?: CodeBuildClient | undefined;
+  logs?: CloudWatchLogsClient | undefined;
   timeline?: Timeline | undefined;
   interval?: IntervalOptions | undefined;
   signal?: AbortSignal | undefined;
@@ -308,11 +317,20 @@ export async function terminalError(
     o.ourStageStatus === 'Failed'
   ) {
     const failed = failedFromObservation(o) ?? (await failedActionOf(ctx, id).catch(() => undefined));
+    // A failed build says only which command failed; the test that failed is in its log (build-log.ts).
+    if (failed && isBuildId(failed.externalExecutionId) && ctx.codebuild && ctx.logs) {
+      failed.buildLog = await readBuildLog(
+        { codebuild: ctx.codebuild, logs: ctx.logs },
+        failed.externalExecutionId,
+        ctx.signal ? { signal: ctx.signal } : {},
+      );
+    }
     const where = failed
       ? `at stage ${failed.stage}${failed.action ? `, action ${failed.action}` : ''}` +
         (failed.errorCode || failed.errorMessage
           ? `: ${[failed.errorCode, failed.errorMessage].filter(Boolean).join(': ')}`
-          : '')
+          : '') +
+        (failed.buildLog ? `; ${describeBuildLog(failed.buildLog)}` : '')
       : `(${o.statusSummary ?? 'no failed action reported'})`;
     return new ExecutionFailedError(
       `execution ${id} of pipeline ${ctx.pipelineName} failed ${where}`,

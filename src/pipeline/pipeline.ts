@@ -2,6 +2,8 @@
  * `Pipeline`: one pipeline, one client, one timeline; the release-flow methods of DESIGN.md 5.2 with the
  * stage/action names and timeouts from config.
  */
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import type { HarnessConfig } from '../config.ts';
@@ -26,6 +28,9 @@ export interface PipelineOptions {
   pipelineName: string;
   /** Lets stage timeouts say where the deployment behind a Deploy action is. */
   codedeploy?: CodeDeployClient;
+  /** With `logs`, lets a failed build's error name the failing test (from the build's CloudWatch Logs stream). */
+  codebuild?: CodeBuildClient;
+  logs?: CloudWatchLogsClient;
   /** @default a new Timeline */
   timeline?: Timeline;
   interval?: IntervalOptions;
@@ -72,6 +77,8 @@ export class Pipeline {
       codepipeline: options.codepipeline,
       pipelineName: options.pipelineName,
       codedeploy: options.codedeploy,
+      codebuild: options.codebuild,
+      logs: options.logs,
       timeline: this.timeline,
       interval: options.interval,
       signal: options.signal,
@@ -84,12 +91,19 @@ export class Pipeline {
    */
   static fromConfig(
     config: HarnessConfig,
-    clients: { codepipeline: CodePipelineClient; codedeploy?: CodeDeployClient },
+    clients: {
+      codepipeline: CodePipelineClient;
+      codedeploy?: CodeDeployClient;
+      codebuild?: CodeBuildClient;
+      logs?: CloudWatchLogsClient;
+    },
     extra: { timeline?: Timeline; signal?: AbortSignal; pipelineName?: string } = {},
   ): Pipeline {
     return new Pipeline({
       codepipeline: clients.codepipeline,
       ...(clients.codedeploy ? { codedeploy: clients.codedeploy } : {}),
+      ...(clients.codebuild ? { codebuild: clients.codebuild } : {}),
+      ...(clients.logs ? { logs: clients.logs } : {}),
       pipelineName: extra.pipelineName ?? config.pipelineName,
       interval: {
         min: config.poll.minIntervalMs,

@@ -1,12 +1,13 @@
 /**
- * `codepipeline-harness sandbox [--port N] [--time-scale X] [--data-dir DIR]`: runs the sandbox in the
- * foreground until SIGINT/SIGTERM, printing the endpoint and an example AWS CLI line.
+ * `codepipeline-harness sandbox [--port N] [--time-scale X] [--data-dir DIR] [--faults FILE]`: runs the sandbox in
+ * the foreground until SIGINT/SIGTERM, printing the endpoint, the active faults and an example AWS CLI line.
  *
  * @example
  * // src/cli.ts
  * if (command === 'sandbox') process.exitCode = await runSandboxCommand(process.argv.slice(3));
  */
 import { parseArgs } from 'node:util';
+import { type ParsedSpec, readFaultSpec } from './faults.ts';
 import { type Sandbox, startSandbox } from './index.ts';
 
 export interface SandboxCommandIo {
@@ -18,15 +19,21 @@ export interface SandboxCommandIo {
   signal?: AbortSignal;
   /** Called once the sandbox answers. */
   onReady?: (sandbox: Sandbox) => void;
+  /** Where `HARNESS_SANDBOX_FAULTS` is read when `--faults` is not given. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
-const USAGE = `Usage: codepipeline-harness sandbox [--port N] [--time-scale X] [--data-dir DIR]
+const USAGE = `Usage: codepipeline-harness sandbox [--port N] [--time-scale X] [--data-dir DIR] [--faults FILE]
 
 Runs a local CodePipeline, CodeDeploy, ELBv2, AutoScaling and CodeCommit on 127.0.0.1 until Ctrl-C.
 
   --port N          edge port on 127.0.0.1 (0 = a free port)           default 4566
   --time-scale X    multiplier for AWS-defined durations (0.01 = 100x faster)  default 1
   --data-dir DIR    keep repositories, instances and builds here (kept on exit)
+  --faults FILE     inject throttling / 5xx / latency from the start: a JSON or YAML fault spec, the body
+                    PUT /_sandbox/faults takes, e.g. {"seed": 7, "rules": [{"type": "throttle", "rate": 0.3},
+                    {"type": "error", "status": 503, "rate": 0.05}]}; inline JSON works too
+                    default: $HARNESS_SANDBOX_FAULTS (a file or inline JSON), else none
   -h, --help        show this help
 `;
 
@@ -40,7 +47,7 @@ const USAGE_ERROR = 2;
 export async function runSandboxCommand(argv: readonly string[], io: SandboxCommandIo = {}): Promise<number> {
   const out = io.out ?? ((t: string) => void process.stdout.write(t));
   const err = io.err ?? ((t: string) => void process.stderr.write(t));
-  let values: { port?: string; 'time-scale'?: string; 'data-dir'?: string; help?: boolean };
+  let values: { port?: string; 'time-scale'?: string; 'data-dir'?: string; faults?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -48,6 +55,7 @@ export async function runSandboxCommand(argv: readonly string[], io: SandboxComm
         port: { type: 'string' },
         'time-scale': { type: 'string' },
         'data-dir': { type: 'string' },
+        faults: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -74,15 +82,36 @@ export async function runSandboxCommand(argv: readonly string[], io: SandboxComm
     return USAGE_ERROR;
   }
 
+  let faults: ParsedSpec | undefined;
+  if (values.faults !== undefined) {
+    try {
+      faults = await readFaultSpec(values.faults, '--faults');
+    } catch (error) {
+      err(`sandbox: ${(error as Error).message}\n`);
+      return USAGE_ERROR;
+    }
+  }
+
   let sandbox: Sandbox;
   try {
-    sandbox = await startSandbox({ port, timeScale, dataDir: values['data-dir'] });
+    sandbox = await startSandbox({
+      port,
+      timeScale,
+      dataDir: values['data-dir'],
+      ...(faults ? { faults } : {}),
+      ...(io.env ? { env: io.env } : {}),
+    });
   } catch (error) {
     err(`sandbox: ${(error as Error).message}\n`);
     return 1;
   }
+  const active = sandbox.faults.get();
   out(
     `Sandbox listening on ${sandbox.endpoint} (time scale ${timeScale}, data in ${sandbox.runtime.dataDir})\n` +
+      (active.rules.length > 0
+        ? `Faults: ${active.rules.map(describeRule).join('; ')}${active.seed === undefined ? '' : ` (seed ${active.seed})`}` +
+          `${values.faults === undefined ? ' from HARNESS_SANDBOX_FAULTS' : ''}; change them with PUT ${sandbox.endpoint}/_sandbox/faults\n`
+        : '') +
       `Try:  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${sandbox.runtime.region} ` +
       `aws --endpoint-url ${sandbox.endpoint} codepipeline list-pipelines\n` +
       `Stop with Ctrl-C.\n`,
@@ -108,4 +137,16 @@ export async function runSandboxCommand(argv: readonly string[], io: SandboxComm
     err(`sandbox: stopping failed: ${(error as Error).message}\n`);
     return 1;
   }
+}
+
+/** `throttle 30% of codepipeline:*`, `error 503 5% of *:*`, `latency 200 ms 10% of elbv2:DescribeTargetHealth`. */
+function describeRule(rule: ParsedSpec['rules'][number]): string {
+  const what =
+    rule.type === 'error'
+      ? `error ${rule.status}`
+      : rule.type === 'latency'
+        ? `latency ${rule.latencyMs} ms`
+        : 'throttle';
+  const phase = rule.phase === 'response' ? ' after handling' : '';
+  return `${what} ${Math.round(rule.rate * 1000) / 10}% of ${rule.service}:${rule.operation}${phase}`;
 }

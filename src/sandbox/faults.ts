@@ -7,6 +7,8 @@
  * const faults = new Faults({ seed: 7, rules: [{ service: 'codepipeline', operation: 'GetPipelineState', type: 'throttle', rate: 0.5 }] });
  * await faults.apply('codepipeline', 'json', 'GetPipelineState'); // throws a ServiceError half of the time
  */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ServiceError } from './protocol/errors.ts';
 import type { ServiceName } from './types.ts';
@@ -14,7 +16,9 @@ import type { ServiceName } from './types.ts';
 export const FaultRuleSchema = z
   .object({
     /** Service the rule applies to, or `*`. */
-    service: z.enum(['codepipeline', 'codedeploy', 'elbv2', 'autoscaling', 'codecommit', '*']).default('*'),
+    service: z
+      .enum(['codepipeline', 'codedeploy', 'elbv2', 'autoscaling', 'codecommit', 'codebuild', 'logs', '*'])
+      .default('*'),
     /** Operation name as in the model (`GetPipelineState`), or `*`. */
     operation: z.string().min(1, 'operation must be an operation name or "*"').default('*'),
     /** `throttle`: the service's throttling error; `error`: a 5xx; `latency`: wait `latencyMs` first. */
@@ -25,11 +29,23 @@ export const FaultRuleSchema = z
     status: z.union([z.literal(500), z.literal(503)]).default(500),
     /** For `latency`: milliseconds added before the request is handled (at most 60 s). */
     latencyMs: z.number().int().min(0).max(60_000, 'latencyMs must be at most 60000 (60 s)').default(0),
+    /**
+     * When the fault strikes. `request` (the default): at the front door, before the request is handled, as AWS
+     * throttles. `response`: after the request was handled, so its effect lands and the caller gets the 5xx
+     * (or the latency) instead of the answer: a lost response, as when a call commits and the connection or
+     * the front end fails on the way back. Not for `throttle`.
+     */
+    phase: z.enum(['request', 'response']).optional(),
   })
   .strict()
   .refine((r) => r.type !== 'latency' || r.latencyMs > 0, {
     message: 'a latency rule needs latencyMs > 0',
     path: ['latencyMs'],
+  })
+  .refine((r) => r.type !== 'throttle' || r.phase !== 'response', {
+    message:
+      'a throttle happens before the request is handled: phase "response" is for error and latency rules',
+    path: ['phase'],
   });
 
 export const FaultSpecSchema = z
@@ -63,8 +79,83 @@ export function parseFaultSpec(spec: unknown): ParsedSpec {
   );
   throw new FaultSpecError(
     `invalid fault spec: ${problems.join('; ')}. Expected {"seed"?: int, "rules": [{"service": "codepipeline"|...|"*", ` +
-      `"operation": "Name"|"*", "type": "throttle"|"error"|"latency", "rate": 0..1, "status"?: 500|503, "latencyMs"?: int}]}`,
+      `"operation": "Name"|"*", "type": "throttle"|"error"|"latency", "rate": 0..1, "status"?: 500|503, "latencyMs"?: int, ` +
+      `"phase"?: "request"|"response"}]}`,
   );
+}
+
+/**
+ * Reads a fault spec given as a file path (JSON or YAML) or as inline JSON (a value starting with `{` or `[`),
+ * as `--faults` and `HARNESS_SANDBOX_FAULTS` take it. `from` names the source in errors.
+ *
+ * @throws FaultSpecError naming `from` when the file cannot be read, does not parse or does not validate.
+ * @example
+ * ```ts
+ * const spec = await readFaultSpec('chaos.yaml', '--faults');
+ * ```
+ */
+export async function readFaultSpec(fileOrJson: string, from: string): Promise<ParsedSpec> {
+  const value = fileOrJson.trim();
+  const inline = value.startsWith('{') || value.startsWith('[');
+  let text = value;
+  if (!inline) {
+    try {
+      text = await readFile(value, 'utf8');
+    } catch (error) {
+      throw new FaultSpecError(
+        `${from}: cannot read the fault spec file ${value} (${(error as Error).message}); give a JSON or YAML ` +
+          'file, or inline JSON like {"rules":[{"type":"throttle","rate":0.3}]}',
+      );
+    }
+  }
+  let raw: unknown;
+  try {
+    // YAML is a superset of JSON: one parser for inline JSON, .json and .yaml files.
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new FaultSpecError(
+      `${from}: the fault spec ${inline ? '(inline)' : value} does not parse as JSON or YAML: ${(error as Error).message}`,
+    );
+  }
+  try {
+    return parseFaultSpec(raw);
+  } catch (error) {
+    throw new FaultSpecError(`${from}: ${(error as Error).message}`);
+  }
+}
+
+/** The env var a sandbox started in this process takes its faults from (file path or inline JSON). */
+export const FAULTS_ENV = 'HARNESS_SANDBOX_FAULTS';
+
+/**
+ * The fault spec `HARNESS_SANDBOX_FAULTS` names, or undefined when it is unset or empty.
+ *
+ * @throws FaultSpecError naming the variable when its file or JSON is wrong.
+ * @example
+ * ```ts
+ * const sandbox = await startSandbox({ faults: await faultSpecFromEnv() });   // what startSandbox does by default
+ * ```
+ */
+export async function faultSpecFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<ParsedSpec | undefined> {
+  const value = env[FAULTS_ENV]?.trim();
+  return value ? readFaultSpec(value, FAULTS_ENV) : undefined;
+}
+
+/** What a sandbox's API saw, by `service:Operation` and in total (`Faults.stats()`). */
+export interface FaultStats {
+  /** API requests that reached an operation (faulted ones included). */
+  calls: number;
+  /** Answered with the service's throttling error. */
+  throttled: number;
+  /** Answered with an injected 5xx (lost responses included). */
+  errors: number;
+  /** Of `errors`: handled, then answered with a 5xx (`phase: 'response'`). */
+  lostResponses: number;
+  /** Delayed by a latency rule. */
+  delayed: number;
+  byOperation: Record<string, { calls: number; throttled: number; errors: number }>;
 }
 
 /** mulberry32: a tiny seeded PRNG, enough to make fault sequences reproducible. */
@@ -88,6 +179,7 @@ export class Faults {
   #spec: ParsedSpec = { rules: [] };
   #random: () => number = Math.random;
   readonly #sleep: (ms: number) => Promise<void>;
+  #stats: FaultStats = emptyStats();
 
   constructor(spec?: FaultSpec, options: FaultsOptions = {}) {
     this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -111,14 +203,48 @@ export class Faults {
     this.set({ rules: [] });
   }
 
+  /** Counts since the sandbox started (or `resetStats()`): every API call, and what was injected into them. */
+  stats(): FaultStats {
+    return structuredClone(this.#stats);
+  }
+
+  resetStats(): void {
+    this.#stats = emptyStats();
+  }
+
   /**
-   * Applies the rules matching one request: waits for latency rules, then throws the first throttle or
-   * error rule that fires. Throttling is the service's wire code (JSON `ThrottlingException`, Query `Throttling`).
+   * Applies the request-phase rules matching one request (every request passes here, so it is counted):
+   * waits for latency rules, then throws the first throttle or error rule that fires. Throttling is the
+   * service's wire code (JSON `ThrottlingException`, Query `Throttling`).
    */
   async apply(service: ServiceName, protocol: 'json' | 'query', operation: string): Promise<void> {
+    const key = `${service}:${operation}`;
+    this.#stats.byOperation[key] ??= { calls: 0, throttled: 0, errors: 0 };
+    const op = this.#stats.byOperation[key];
+    this.#stats.calls += 1;
+    op.calls += 1;
+    await this.#fire(service, protocol, operation, 'request');
+  }
+
+  /**
+   * Applies the response-phase rules (`phase: 'response'`) to a request that was handled: its answer is
+   * replaced by the injected 5xx, after any latency.
+   */
+  async applyAfter(service: ServiceName, protocol: 'json' | 'query', operation: string): Promise<void> {
+    await this.#fire(service, protocol, operation, 'response');
+  }
+
+  async #fire(
+    service: ServiceName,
+    protocol: 'json' | 'query',
+    operation: string,
+    phase: 'request' | 'response',
+  ): Promise<void> {
     const rules = this.#spec.rules.filter(
       (r) =>
-        (r.service === '*' || r.service === service) && (r.operation === '*' || r.operation === operation),
+        (r.phase ?? 'request') === phase &&
+        (r.service === '*' || r.service === service) &&
+        (r.operation === '*' || r.operation === operation),
     );
     if (rules.length === 0) return;
     let delay = 0;
@@ -132,21 +258,38 @@ export class Faults {
           'Rate exceeded',
         );
       } else if (!failure) {
+        const lost = phase === 'response' ? ' after the request was handled' : '';
         failure =
           rule.status === 503
-            ? new ServiceError('ServiceUnavailable', 'Service is unavailable (injected fault)', {
+            ? new ServiceError('ServiceUnavailable', `Service is unavailable (injected fault${lost})`, {
                 status: 503,
               })
             : new ServiceError(
                 'InternalFailure',
-                'The request processing has failed because of an unknown error (injected fault)',
+                `The request processing has failed because of an unknown error (injected fault${lost})`,
                 {
                   status: 500,
                 },
               );
       }
     }
+    const op = this.#stats.byOperation[`${service}:${operation}`];
+    if (delay > 0) this.#stats.delayed += 1;
+    if (failure && op) {
+      if (failure.code === 'ThrottlingException' || failure.code === 'Throttling') {
+        this.#stats.throttled += 1;
+        op.throttled += 1;
+      } else {
+        this.#stats.errors += 1;
+        op.errors += 1;
+        if (phase === 'response') this.#stats.lostResponses += 1;
+      }
+    }
     if (delay > 0) await this.#sleep(delay);
     if (failure) throw failure;
   }
+}
+
+function emptyStats(): FaultStats {
+  return { calls: 0, throttled: 0, errors: 0, lostResponses: 0, delayed: 0, byOperation: {} };
 }

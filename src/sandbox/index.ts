@@ -1,6 +1,7 @@
 /**
- * The sandbox: a wire-compatible local CodePipeline, CodeDeploy, ELBv2, AutoScaling and CodeCommit on one
- * edge port of 127.0.0.1, for the AWS SDKs, the AWS CLI and git.
+ * The sandbox: a wire-compatible local CodePipeline, CodeDeploy, ELBv2, AutoScaling and CodeCommit, with the
+ * CodeBuild builds and CloudWatch Logs streams of its pipelines' builds, on one edge port of 127.0.0.1, for the
+ * AWS SDKs, the AWS CLI and git.
  *
  * @example
  * import { startSandbox } from 'codepipeline-harness/sandbox';
@@ -8,30 +9,43 @@
  * // aws --endpoint-url ${sandbox.endpoint} codepipeline list-pipelines
  * await sandbox.stop();
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AutoScalingService } from './autoscaling/index.ts';
 import { Clock } from './clock.ts';
+import { CodeBuildService } from './codebuild/index.ts';
 import { CodeCommitService } from './codecommit/index.ts';
 import { CodeDeployService } from './codedeploy/index.ts';
 import { CodePipelineService } from './codepipeline/index.ts';
 import { controlRoute } from './control.ts';
 import { Elbv2Service } from './elbv2/index.ts';
 import { EventLog } from './events.ts';
-import { type FaultSpec, Faults } from './faults.ts';
+import { type FaultSpec, Faults, faultSpecFromEnv } from './faults.ts';
 import { Fleet } from './fleet/index.ts';
+import { LogsService } from './logs/index.ts';
 import { ProcessTracker } from './processes.ts';
 import { Dispatcher } from './protocol/dispatch.ts';
 import { EdgeServer } from './server.ts';
 import type { SandboxRuntime, SandboxService } from './types.ts';
 
-export type { FaultRule, FaultSpec, FaultsOptions, ParsedSpec } from './faults.ts';
-export { FaultRuleSchema, Faults, FaultSpecError, FaultSpecSchema } from './faults.ts';
+export type { FaultRule, FaultSpec, FaultStats, FaultsOptions, ParsedSpec } from './faults.ts';
+export {
+  FAULTS_ENV,
+  FaultRuleSchema,
+  Faults,
+  FaultSpecError,
+  FaultSpecSchema,
+  faultSpecFromEnv,
+  readFaultSpec,
+} from './faults.ts';
 export type { EventLog, SandboxEvent } from './events.ts';
 export type { SandboxRuntime, ServiceName } from './types.ts';
 export type { Clock } from './clock.ts';
 export type { ProcessTracker, TrackedGroup } from './processes.ts';
+
+/** The env var naming a file a sandbox appends its API call and fault counts to when it stops. */
+export const STATS_ENV = 'HARNESS_SANDBOX_STATS';
 
 /** Options of {@link startSandbox}. Every field is optional. */
 export interface SandboxOptions {
@@ -39,8 +53,26 @@ export interface SandboxOptions {
   port?: number;
   /** Multiplier for durations AWS defines (health check interval, deregistration delay, ...). @default 1 */
   timeScale?: number;
-  /** Faults active from the start; change them later with `sandbox.faults.set()` or `PUT /_sandbox/faults`. */
+  /**
+   * Faults active from the start; change them later with `sandbox.faults.set()` or `PUT /_sandbox/faults`.
+   * `[]` for none whatever the environment says.
+   * @default the spec `HARNESS_SANDBOX_FAULTS` names (a JSON/YAML file path or inline JSON), else none
+   */
   faults?: FaultSpec;
+  /**
+   * Where `HARNESS_SANDBOX_FAULTS` and `HARNESS_SANDBOX_STATS` are read (when `HARNESS_SANDBOX_STATS` names a
+   * file, the sandbox appends one JSON line of `faults.stats()` to it when it stops: how `npm run chaos` counts
+   * the API calls of a cucumber run). @default process.env
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * How long after a failed or stopped deployment's final status CodeDeploy writes its `rollbackInfo` (and starts
+   * the rollback deployment), in AWS milliseconds, multiplied by `timeScale` like every AWS duration. On AWS the
+   * link comes after the status; 0 writes it with the status. Change it later with
+   * `sandbox.services.codedeploy.settings.rollbackLinkDelayMs`.
+   * @default 15000 (300 ms at time scale 0.02)
+   */
+  rollbackLinkDelayMs?: number;
   /** Where repositories, instances and builds live. Kept on stop when given; a temp dir removed on stop otherwise. */
   dataDir?: string;
   /** @default '000000000000' */
@@ -58,6 +90,8 @@ export interface SandboxServices {
   readonly elbv2: Elbv2Service;
   readonly codedeploy: CodeDeployService;
   readonly codecommit: CodeCommitService;
+  readonly logs: LogsService;
+  readonly codebuild: CodeBuildService;
   readonly codepipeline: CodePipelineService;
 }
 
@@ -94,7 +128,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const onInternalError =
     options.onInternalError ??
     ((error: unknown, where: string) => console.error(`[sandbox] ${where}:`, error));
-  const faults = new Faults(options.faults, { sleep: (ms) => clock.sleep(ms) });
+  const env = options.env ?? process.env;
+  let faults: Faults;
+  try {
+    faults = new Faults(options.faults ?? (await faultSpecFromEnv(env)), { sleep: (ms) => clock.sleep(ms) });
+  } catch (error) {
+    clock.stop();
+    throw error;
+  }
+  const statsFile = env[STATS_ENV]?.trim() || undefined;
   const events = new EventLog();
   const processes = new ProcessTracker();
   const ownsDataDir = options.dataDir === undefined;
@@ -140,11 +182,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     fleet = new Fleet(runtime);
     const autoscaling = new AutoScalingService(runtime, { fleet });
     const elbv2 = new Elbv2Service(runtime, { fleet });
-    const codedeploy = new CodeDeployService(runtime, { fleet, autoscaling, elbv2 });
+    const codedeploy = new CodeDeployService(
+      runtime,
+      { fleet, autoscaling, elbv2 },
+      options.rollbackLinkDelayMs !== undefined ? { rollbackLinkDelayMs: options.rollbackLinkDelayMs } : {},
+    );
     const codecommit = new CodeCommitService(runtime);
-    const codepipeline = new CodePipelineService(runtime, { codecommit, codedeploy });
-    built = { fleet, autoscaling, elbv2, codedeploy, codecommit, codepipeline };
-    services = [autoscaling, elbv2, codedeploy, codecommit, codepipeline];
+    const logs = new LogsService(runtime);
+    const codebuild = new CodeBuildService(runtime, { logs });
+    const codepipeline = new CodePipelineService(runtime, { codecommit, codedeploy, codebuild });
+    built = { fleet, autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline };
+    services = [autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline];
     server.dispatcher = new Dispatcher(services, {
       faults,
       context: () => ({ region: runtime.region, accountId: runtime.accountId }),
@@ -172,6 +220,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       await attempt('stopping the fleet', () => fleetStop.call(fleet));
     await attempt('ending process groups', () => processes.kill());
     clock.stop();
+    if (statsFile)
+      await attempt(`writing the API call counts to ${statsFile} (${STATS_ENV})`, async () => {
+        await mkdir(dirname(statsFile), { recursive: true });
+        await appendFile(statsFile, `${JSON.stringify({ endpoint, ...faults.stats() })}\n`);
+      });
     if (ownsDataDir)
       await attempt(`removing ${dataDir}`, () =>
         rm(dataDir, { recursive: true, force: true, maxRetries: 3 }),

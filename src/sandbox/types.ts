@@ -11,7 +11,14 @@ import type { Clock } from './clock.ts';
 import type { EventLog } from './events.ts';
 import type { ProcessTracker } from './processes.ts';
 
-export type ServiceName = 'codepipeline' | 'codedeploy' | 'elbv2' | 'autoscaling' | 'codecommit';
+export type ServiceName =
+  | 'codepipeline'
+  | 'codedeploy'
+  | 'elbv2'
+  | 'autoscaling'
+  | 'codecommit'
+  | 'codebuild'
+  | 'logs';
 
 /** Per-request facts a handler may need. */
 export interface RequestContext {

@@ -48,6 +48,8 @@ const IAM_PREFIX: Record<string, string> = {
   ElasticLoadBalancingV2Client: 'elasticloadbalancing',
   AutoScalingClient: 'autoscaling',
   CodeCommitClient: 'codecommit',
+  CodeBuildClient: 'codebuild',
+  CloudWatchLogsClient: 'logs',
 };
 
 /** Records the IAM action of every command the harness's clients send. */

@@ -174,8 +174,9 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
     );
     return out.deploymentId!;
   }
+  /** The deployment's end, with its rollback link: on AWS (and here) `rollbackInfo` comes after the status. */
   const wait = (id: string) =>
-    sb.sandbox.services.codedeploy.waitForDeployment(id, AbortSignal.timeout(60_000));
+    sb.sandbox.services.codedeploy.waitForDeployment(id, AbortSignal.timeout(60_000), { settled: true });
   const currentGroup = async () =>
     (
       await cd().send(

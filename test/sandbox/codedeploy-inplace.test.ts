@@ -217,7 +217,10 @@ describe('CodeDeploy in-place deployments', () => {
 
   it('fails on a failing ValidateService with diagnostics, and rolls back with a linked deployment', async () => {
     const id = await deploy('bad.zip');
-    const failed = await sb.sandbox.services.codedeploy.waitForDeployment(id, AbortSignal.timeout(60_000));
+    // The rollback link comes a moment after the Failed status, as on AWS: wait for it too.
+    const failed = await sb.sandbox.services.codedeploy.waitForDeployment(id, AbortSignal.timeout(60_000), {
+      settled: true,
+    });
     expect(failed.status).toBe('Failed');
     expect(failed.errorInformation?.code).toBe('HEALTH_CONSTRAINTS');
     const rollbackId = failed.rollbackInfo?.rollbackDeploymentId;
@@ -277,7 +280,9 @@ describe('CodeDeploy in-place deployments', () => {
       status: 'Pending',
       statusMessage: 'No more commands will be scheduled for execution in the deployment instances',
     });
-    const stopped = await sb.sandbox.services.codedeploy.waitForDeployment(id, AbortSignal.timeout(60_000));
+    const stopped = await sb.sandbox.services.codedeploy.waitForDeployment(id, AbortSignal.timeout(60_000), {
+      settled: true,
+    });
     expect(stopped.status).toBe('Stopped');
     expect(stopped.errorInformation?.code).toBe('MANUAL_STOP');
     const rollbackId = stopped.rollbackInfo!.rollbackDeploymentId!;

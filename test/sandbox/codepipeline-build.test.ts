@@ -10,10 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Clock } from '../../src/sandbox/clock.ts';
+import { CodeBuildService } from '../../src/sandbox/codebuild/index.ts';
 import { CodeBuildRunner } from '../../src/sandbox/codepipeline/runners/build.ts';
 import { parseBuildspec } from '../../src/sandbox/codepipeline/runners/buildspec.ts';
 import type { ActionProgress, ActionRunContext } from '../../src/sandbox/codepipeline/runners/types.ts';
 import { EventLog } from '../../src/sandbox/events.ts';
+import { LogsService } from '../../src/sandbox/logs/index.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import type { SandboxRuntime } from '../../src/sandbox/types.ts';
 
@@ -60,7 +62,12 @@ describe('CodeBuild action runner', () => {
       await rm(o.dir, { recursive: true, force: true });
       await mkdir(o.dir, { recursive: true });
     }
-    const runner = new CodeBuildRunner(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {});
+    const logs = new LogsService(runtime);
+    const codebuild = new CodeBuildService(runtime, { logs });
+    const runner = new CodeBuildRunner({
+      codebuild,
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    });
     const updates: ActionProgress[] = [];
     const ctx: ActionRunContext = {
       runtime,
@@ -84,7 +91,9 @@ describe('CodeBuild action runner', () => {
     const log = await readFile(runner.logFile(result.externalExecutionId!)!, 'utf8');
     const out: Record<string, string[]> = {};
     for (const o of outputs) out[o.name] = (await readdir(o.dir, { recursive: true })).map(String).sort();
-    return { result, log, out, updates, runner };
+    const record = codebuild.store.builds.get(result.externalExecutionId!)!;
+    const stream = logs.events(record.logs.groupName, record.logs.streamName) ?? [];
+    return { result, log, out, updates, runner, record, stream };
   }
 
   it('runs the phases in order with env.variables, CODEBUILD_* variables, and state carried across phases', async () => {
@@ -134,8 +143,8 @@ artifacts:
     expect(order.every((v, i) => v >= 0 && (i === 0 || v > order[i - 1]!))).toBe(true);
   });
 
-  it('stops a phase at the first failing command, still runs finally and post_build, and fails with the log tail', async () => {
-    const { result, log } = await build(`version: 0.2
+  it('stops a phase at the first failing command, still runs finally and post_build, and fails with the summary CodeBuild gives', async () => {
+    const { result, log, record, stream } = await build(`version: 0.2
 phases:
   build:
     commands:
@@ -154,11 +163,39 @@ artifacts:
     expect(log).not.toContain('never printed');
     expect(log).toContain('finally ran');
     expect(log).toContain('post_build sees succeeding=0');
-    expect(result.errorDetails?.code).toBe('JobFailed');
-    expect(result.errorDetails?.message).toMatch(
-      /^Build terminated with state: FAILED\. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: exit 7\. Reason: exit status 7/,
+    // As on AWS: the action's errorDetails is CodeBuild's one-line summary; the output is in the log only.
+    expect(result.errorDetails).toEqual({
+      code: 'JobFailed',
+      message:
+        'Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: exit 7. Reason: exit status 7',
+    });
+    expect(result.externalExecutionId).toBe(record.id);
+    expect(record.buildStatus).toBe('FAILED');
+    expect(record.phases.map((p) => `${p.phaseType}:${p.phaseStatus ?? '-'}`)).toEqual([
+      'SUBMITTED:SUCCEEDED',
+      'QUEUED:SUCCEEDED',
+      'PROVISIONING:SUCCEEDED',
+      'DOWNLOAD_SOURCE:SUCCEEDED',
+      'INSTALL:SUCCEEDED',
+      'PRE_BUILD:SUCCEEDED',
+      'BUILD:FAILED',
+      'POST_BUILD:SUCCEEDED',
+      'UPLOAD_ARTIFACTS:SUCCEEDED',
+      'FINALIZING:SUCCEEDED',
+      'COMPLETED:-',
+    ]);
+    expect(record.phases[6]?.contexts).toEqual([
+      {
+        statusCode: 'COMMAND_EXECUTION_ERROR',
+        message: 'Error while executing command: exit 7. Reason: exit status 7',
+      },
+    ]);
+    const lines = stream.map((e) => e.message);
+    expect(lines).toContain('test output: expected 3, got 2\n');
+    expect(lines.every((m) => m.endsWith('\n'))).toBe(true);
+    expect(lines.join('')).toContain(
+      'Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while executing command: exit 7. Reason: exit status 7',
     );
-    expect(result.errorDetails?.message).toContain('test output: expected 3, got 2');
   });
 
   it('ends the build at a failed pre_build, and goes on with on-failure: CONTINUE', async () => {
@@ -172,6 +209,13 @@ phases:
     expect(aborted.result.status).toBe('Failed');
     expect(aborted.log).not.toContain('build ran');
     expect(aborted.result.errorDetails?.message).toContain('Phase: PRE_BUILD');
+    // A failed PRE_BUILD goes straight to FINALIZING: no BUILD, no upload.
+    expect(aborted.record.phases.map((p) => p.phaseType).slice(-4)).toEqual([
+      'INSTALL',
+      'PRE_BUILD',
+      'FINALIZING',
+      'COMPLETED',
+    ]);
 
     const continued = await build(`version: 0.2
 phases:
@@ -266,7 +310,9 @@ artifacts:
       { timeoutMs: 400 },
     );
     expect(result.status).toBe('Failed');
-    expect(result.errorDetails?.message).toContain('Build terminated with state: TIMED_OUT');
+    expect(result.errorDetails?.message).toBe(
+      'Build terminated with state: TIMED_OUT. Phase: BUILD, Code: BUILD_TIMED_OUT, Message: Build has timed out. ',
+    );
     expect(log).toContain('Build timed out');
   });
 

@@ -322,7 +322,7 @@ describe('CodePipeline execution engine', () => {
     expect(approval.actionStates[0].latestExecution).toMatchObject({ status: 'Failed', summary: 'no' });
   });
 
-  it('fails BuildAndTest with the failing output in errorDetails and serves the whole log', async () => {
+  it('fails BuildAndTest with the summary CodeBuild gives in errorDetails and the failing output in the log', async () => {
     repos.commit('app', 'main', { 'buildspec.yml': FAILING_BUILDSPEC }, 'break the test');
     h.CreatePipeline({ pipeline: pipeline('p3') }, ctx);
     const [summary] = h.ListPipelineExecutions({ pipelineName: 'p3' }, ctx).pipelineExecutionSummaries;
@@ -330,11 +330,15 @@ describe('CodePipeline execution engine', () => {
     const build = state('p3').stageStates[1];
     expect(build.latestExecution.status).toBe('Failed');
     const details = build.actionStates[0].latestExecution.errorDetails;
-    expect(details.code).toBe('JobFailed');
-    expect(details.message).toContain(
-      'Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR',
-    );
-    expect(details.message).toContain('not ok 1 - version matches (expected 3, got 2)');
+    expect(details).toEqual({
+      code: 'JobFailed',
+      message:
+        'Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: echo "not ok 1 - version matches (expected 3, got 2)" && exit 1. Reason: exit status 1',
+    });
+    const buildId = build.actionStates[0].latestExecution.externalExecutionId;
+    expect(buildId).toMatch(/^app-build:[0-9a-f-]{36}$/);
+    const log = await readFile(service.buildLog(buildId)!, 'utf8');
+    expect(log).toContain('not ok 1 - version matches (expected 3, got 2)');
     expect(state('p3').stageStates[2].latestExecution).toBeUndefined();
     expect(execution('p3', summary.pipelineExecutionId).statusSummary).toContain('BuildAndTest');
   });

@@ -259,7 +259,7 @@ describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
     ).rejects.toMatchObject({ name: 'ActionNotFoundException' });
   });
 
-  it('fails BuildAndTest with the failing unit test in errorDetails, and a rejected approval fails the execution', async () => {
+  it('fails BuildAndTest with the summary CodeBuild gives (the failing test in the log), and a rejected approval fails the execution', async () => {
     const tree = await sampleRepo('flow-broken');
     await sb.clients.codepipeline.send(
       new CreatePipelineCommand({ pipeline: declaration('flow-broken', 'flow-broken') }),
@@ -278,9 +278,15 @@ describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
     const build = (await state('flow-broken')).stageStates![1]!;
     expect(build.latestExecution?.status).toBe('Failed');
     const details = build.actionStates![0]!.latestExecution!.errorDetails!;
-    expect(details.code).toBe('JobFailed');
-    expect(details.message).toContain('Error while executing command: node --test');
-    expect(details.message).toContain('version mismatch: deliberately broken');
+    expect(details).toEqual({
+      code: 'JobFailed',
+      message:
+        'Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: node --test. Reason: exit status 1',
+    });
+    const action = build.actionStates![0]!.latestExecution!;
+    expect(action.externalExecutionId).toMatch(/^awscicd-cap-build:[0-9a-f-]{36}$/);
+    const log = await (await fetch(action.externalExecutionUrl!)).text();
+    expect(log).toContain('version mismatch: deliberately broken');
 
     await gitRun(tree, ['rm', '-q', 'test/broken.test.js']);
     const fixed = await push(tree, 'VERSION', 'v4\n', 'Fix the test');

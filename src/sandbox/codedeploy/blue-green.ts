@@ -118,7 +118,9 @@ export class BlueGreen {
     autoscaling.detachTargetGroups(blueGroup);
     this.switchGroup(dg, blueGroup, greenGroup);
 
-    // 6. Terminate blue after the (scaled) wait, or keep it alive.
+    // 6. Terminate blue after the (scaled) wait, or keep it alive. As on AWS the deployment stays InProgress
+    // through the wait, with instanceTerminationWaitTimeStarted true from its start (aws-semantics 3.4): traffic is
+    // on green already, Succeeded comes only once blue is gone.
     const termination = bgc.terminateBlueInstancesOnDeploymentSuccess;
     if ((termination?.action ?? 'TERMINATE') === 'TERMINATE') {
       d.instanceTerminationWaitTimeStarted = true;

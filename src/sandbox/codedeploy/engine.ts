@@ -34,7 +34,7 @@ export { HEALTH_CONSTRAINTS_MESSAGE } from './steps.ts';
 
 /**
  * @example
- * const engine = new DeploymentEngine({ runtime, store, fleet, autoscaling, agent, traffic });
+ * const engine = new DeploymentEngine({ runtime, settings: { rollbackLinkDelayMs: 15_000 }, store, fleet, autoscaling, agent, traffic });
  * engine.start(record); // a DeploymentRecord in Created, already in the store
  * const done = await engine.waitFor(record, AbortSignal.timeout(600_000));
  * done.status; // 'Succeeded' | 'Failed' | 'Stopped'
@@ -101,14 +101,27 @@ export class DeploymentEngine {
 
   /** Resolves with the deployment once it is Succeeded, Failed or Stopped; rejects when `signal` aborts. */
   waitFor(d: DeploymentRecord, signal?: AbortSignal): Promise<DeploymentRecord> {
-    if (!ACTIVE_STATUSES.has(d.status)) return Promise.resolve(d);
+    return this.#until(d, () => !ACTIVE_STATUSES.has(d.status), signal);
+  }
+
+  /**
+   * Like {@link waitFor}, then also until CodeDeploy has decided on the rollback: `rollbackInfo` written (a
+   * rollback deployment linked, or a message saying why there is none) or no rollback applies. The link comes
+   * `settings.rollbackLinkDelayMs` (scaled) after the final status, as on AWS.
+   */
+  waitSettled(d: DeploymentRecord, signal?: AbortSignal): Promise<DeploymentRecord> {
+    return this.#until(d, () => !ACTIVE_STATUSES.has(d.status) && !d.rollbackLinkPending, signal);
+  }
+
+  #until(d: DeploymentRecord, done: () => boolean, signal?: AbortSignal): Promise<DeploymentRecord> {
+    if (done()) return Promise.resolve(d);
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         off();
         reject(signal?.reason);
       };
       const off = this.onChange((x) => {
-        if (x === d && !ACTIVE_STATUSES.has(d.status)) {
+        if (x === d && done()) {
           off();
           signal?.removeEventListener('abort', onAbort);
           resolve(d);
@@ -173,7 +186,11 @@ export class DeploymentEngine {
     }
   }
 
-  /** Decides on rollback; without one, a blue/green deployment puts blue back itself before it reports. */
+  /**
+   * Decides on rollback (aws-semantics 3.10). Without one, a blue/green deployment puts blue back itself before it
+   * reports. With one, the status is reported first and `rollbackInfo` (the rollback deployment and its link, or
+   * the message saying why there is none) only `settings.rollbackLinkDelayMs` later, as AWS does.
+   */
   async #settleFailure(
     d: DeploymentRecord,
     dg: DeploymentGroupRecord | undefined,
@@ -184,47 +201,100 @@ export class DeploymentEngine {
     const config = d.autoRollbackConfiguration;
     const enabled = config?.enabled === true;
     const events = config?.events ?? [];
+    // StopDeployment's autoRollbackEnabled decides for a stop when given, whatever the group's events say.
     const wanted =
       status === 'Failed'
         ? enabled && events.includes('DEPLOYMENT_FAILURE')
         : info.code === 'MANUAL_STOP' &&
           (run.stop?.autoRollbackEnabled ?? (enabled && events.includes('DEPLOYMENT_STOP_ON_REQUEST')));
+    if (!wanted) {
+      await this.#restoreOriginal(d, dg);
+      this.#finish(d, dg, status, info);
+      return;
+    }
     const good = dg?.lastSuccessfulDeployment
       ? this.deps.store.deployments.get(dg.lastSuccessfulDeployment.deploymentId)
       : undefined;
-    if (wanted && dg && good && d.creator !== 'codeDeployRollback') {
-      const rollback = this.#createRollback(d, dg, good);
-      d.rollbackInfo = {
-        rollbackDeploymentId: rollback.deploymentId,
-        rollbackMessage: `Automatic rollback in progress: deployment ${rollback.deploymentId} redeploys the revision of ${good.deploymentId}.`,
-      };
+    // Where a rollback can go: the group's last successful revision (a rollback is not rolled back again).
+    const to = dg && good && d.creator !== 'codeDeployRollback' ? { dg, good } : undefined;
+    const delayMs = this.deps.settings.rollbackLinkDelayMs;
+    if (!to) await this.#restoreOriginal(d, dg);
+    if (delayMs <= 0) {
+      // No delay asked for: the link is there when the status turns final.
+      const rollback = to ? this.#linkRollback(d, to.dg, to.good) : this.#noRollback(d, good);
       this.#finish(d, dg, status, info);
-      // The rollback is now the group's latest attempt.
-      dg.lastAttemptedDeployment = {
-        deploymentId: rollback.deploymentId,
-        status: 'Created',
-        createTime: rollback.createTime,
-      };
-      this.start(rollback);
+      if (to && rollback) this.#startRollback(to.dg, rollback);
       return;
     }
-    if (wanted) {
-      d.rollbackInfo = {
-        rollbackMessage: good
-          ? 'Automatic rollback was not performed: a rollback deployment is not rolled back again.'
-          : 'Automatic rollback was not performed: the deployment group has no earlier successful deployment to roll back to.',
-      };
-    }
-    if (d.blueGreen && dg) {
-      try {
-        await this.#blueGreen.restore(d, dg, d.blueGreen, new AbortController().signal, undefined);
-      } catch (error) {
-        d.deploymentStatusMessages.push(
-          `Restoring the original instances failed: ${(error as Error).message}`,
-        );
-      }
-    }
+    d.rollbackLinkPending = true;
     this.#finish(d, dg, status, info);
+    try {
+      await this.deps.runtime.clock.sleep(this.deps.runtime.clock.scaled(delayMs / 1000), run.halt.signal);
+    } catch {
+      // The sandbox stopped or was reset meanwhile: no rollback is started any more.
+      d.rollbackLinkPending = false;
+      this.#steps.notify(d);
+      return;
+    }
+    d.rollbackLinkPending = false;
+    if (!to) {
+      this.#noRollback(d, good);
+      this.#steps.notify(d);
+      return;
+    }
+    const busy = this.deps.store.activeDeployment(d.applicationName, d.deploymentGroupName);
+    if (busy) {
+      // Someone deployed to the group between the status and the rollback: CodeDeploy cannot start one.
+      d.rollbackInfo = {
+        rollbackMessage: `Automatic rollback was not performed: deployment ${busy.deploymentId} was already active in the deployment group.`,
+      };
+      await this.#restoreOriginal(d, dg);
+      this.#steps.notify(d);
+      return;
+    }
+    const rollback = this.#linkRollback(d, to.dg, to.good);
+    this.#steps.notify(d);
+    this.#startRollback(to.dg, rollback);
+  }
+
+  /** A blue/green deployment that is not rolled back puts its original fleet back itself. */
+  async #restoreOriginal(d: DeploymentRecord, dg: DeploymentGroupRecord | undefined): Promise<void> {
+    if (!d.blueGreen || !dg) return;
+    try {
+      await this.#blueGreen.restore(d, dg, d.blueGreen, new AbortController().signal, undefined);
+    } catch (error) {
+      d.deploymentStatusMessages.push(`Restoring the original instances failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Creates the rollback deployment and links it both ways (`rollbackInfo`); `start` it after. */
+  #linkRollback(d: DeploymentRecord, dg: DeploymentGroupRecord, good: DeploymentRecord): DeploymentRecord {
+    const rollback = this.#createRollback(d, dg, good);
+    d.rollbackInfo = {
+      rollbackDeploymentId: rollback.deploymentId,
+      rollbackMessage: `Automatic rollback in progress: deployment ${rollback.deploymentId} redeploys the revision of ${good.deploymentId}.`,
+    };
+    return rollback;
+  }
+
+  #startRollback(dg: DeploymentGroupRecord, rollback: DeploymentRecord): void {
+    // The rollback is now the group's latest attempt.
+    dg.lastAttemptedDeployment = {
+      deploymentId: rollback.deploymentId,
+      status: 'Created',
+      createTime: rollback.createTime,
+    };
+    this.start(rollback);
+  }
+
+  /** `rollbackInfo` saying why no rollback deployment was made. */
+  #noRollback(d: DeploymentRecord, good: DeploymentRecord | undefined): undefined {
+    d.rollbackInfo = {
+      rollbackMessage: good
+        ? 'Automatic rollback was not performed: a rollback deployment is not rolled back again.'
+        : 'Automatic rollback was not performed: the deployment group has no earlier successful deployment to roll back to.',
+    };
+    return undefined;
   }
 
   #createRollback(d: DeploymentRecord, dg: DeploymentGroupRecord, good: DeploymentRecord): DeploymentRecord {

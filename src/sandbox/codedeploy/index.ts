@@ -9,8 +9,9 @@
  * - {@link CodeDeployService.getDeploymentInfo}`(id)` — the GetDeployment `deploymentInfo` (or undefined).
  * - {@link CodeDeployService.onDeploymentChange}`(listener)` — called with the `deploymentInfo` after every change of
  *   any deployment (status, targets, events); returns an unsubscribe function.
- * - {@link CodeDeployService.waitForDeployment}`(id, signal?)` — resolves with the final `deploymentInfo`
- *   (Succeeded / Failed / Stopped).
+ * - {@link CodeDeployService.waitForDeployment}`(id, signal?, { settled? })` — resolves with the final `deploymentInfo`
+ *   (Succeeded / Failed / Stopped); with `settled: true` only once `rollbackInfo` is written too (it comes
+ *   `settings.rollbackLinkDelayMs` after the status, as on AWS).
  * - {@link CodeDeployService.registerRevision}`(location, dir)` — makes an S3/GitHub revision location deployable
  *   through the API (the sandbox has no S3): its bundle is `dir`.
  *
@@ -19,7 +20,9 @@
  *   applicationName: 'web', deploymentGroupName: 'web-bg', artifactDir: buildOutputDir,
  * });
  * const info = await codedeploy.waitForDeployment(deploymentId, AbortSignal.timeout(600_000));
- * info.status; // 'Succeeded' | 'Failed' | 'Stopped'; info.rollbackInfo?.rollbackDeploymentId after an auto rollback
+ * info.status; // 'Succeeded' | 'Failed' | 'Stopped'
+ * const settled = await codedeploy.waitForDeployment(deploymentId, undefined, { settled: true });
+ * settled.rollbackInfo?.rollbackDeploymentId; // after an auto rollback: written after the status, as on AWS
  */
 import type { AutoScalingService } from '../autoscaling/index.ts';
 import { isTargetRegistry, type TargetRegistry } from '../autoscaling/target-registry.ts';
@@ -30,12 +33,15 @@ import { Agent } from './agent.ts';
 import { deploymentHandlers } from './deployment-handlers.ts';
 import { type CreateDeploymentInput, Deployments } from './deployments.ts';
 import { DeploymentEngine } from './engine.ts';
+import { type CodeDeploySettings, DEFAULT_ROLLBACK_LINK_DELAY_MS } from './steps.ts';
 import { configHandlers } from './handlers.ts';
 import { CodeDeployStore, type RevisionLocation } from './store.ts';
 import { Traffic } from './traffic.ts';
 import { deploymentInfo } from './views.ts';
 
 export type { CreateDeploymentInput } from './deployments.ts';
+export type { CodeDeploySettings } from './steps.ts';
+export { DEFAULT_ROLLBACK_LINK_DELAY_MS } from './steps.ts';
 export type { RevisionLocation } from './store.ts';
 
 export interface CodeDeployDeps {
@@ -56,12 +62,21 @@ export class CodeDeployService implements SandboxService {
   readonly agent: Agent;
   readonly engine: DeploymentEngine;
   readonly deployments: Deployments;
+  /** Behaviour a test may change while the sandbox runs (read at each use), e.g. `settings.rollbackLinkDelayMs = 0`. */
+  readonly settings: CodeDeploySettings;
   /** Bumped by reset/stop so a launch hook under way starts no deployment afterwards. */
   #generation = 0;
 
-  constructor(runtime: SandboxRuntime, deps: CodeDeployDeps) {
+  constructor(runtime: SandboxRuntime, deps: CodeDeployDeps, settings: Partial<CodeDeploySettings> = {}) {
     this.runtime = runtime;
     this.deps = deps;
+    const delay = settings.rollbackLinkDelayMs ?? DEFAULT_ROLLBACK_LINK_DELAY_MS;
+    if (!(delay >= 0) || !Number.isFinite(delay)) {
+      throw new RangeError(
+        `rollbackLinkDelayMs must be a finite number of AWS milliseconds >= 0 (got ${delay}); 0 writes rollbackInfo with the final status`,
+      );
+    }
+    this.settings = { rollbackLinkDelayMs: delay };
     // ELBv2 is built after AutoScaling, so CodeDeploy (built after both) hands it to AutoScaling.
     const registry = (): TargetRegistry | undefined =>
       isTargetRegistry(deps.elbv2) ? deps.elbv2 : undefined;
@@ -70,6 +85,7 @@ export class CodeDeployService implements SandboxService {
     this.agent = new Agent(runtime);
     this.engine = new DeploymentEngine({
       runtime,
+      settings: this.settings,
       store: this.store,
       fleet: deps.fleet,
       autoscaling: deps.autoscaling,
@@ -104,15 +120,33 @@ export class CodeDeployService implements SandboxService {
     return this.engine.onChange((d) => listener(deploymentInfo(d)));
   }
 
-  /** Resolves with the final deploymentInfo; rejects when `signal` aborts or the deployment does not exist. */
-  async waitForDeployment(deploymentId: string, signal?: AbortSignal): Promise<DeploymentInfo> {
+  /**
+   * Resolves with the final deploymentInfo; rejects when `signal` aborts or the deployment does not exist. With
+   * `settled`, only once CodeDeploy has also decided on the rollback (`rollbackInfo` written, or none applies).
+   */
+  async waitForDeployment(
+    deploymentId: string,
+    signal?: AbortSignal,
+    options: { settled?: boolean } = {},
+  ): Promise<DeploymentInfo> {
     const d = this.store.deployments.get(deploymentId);
     if (!d) throw new Error(`waitForDeployment: no deployment ${deploymentId} in this sandbox`);
-    return deploymentInfo(await this.engine.waitFor(d, signal));
+    const done = options.settled ? this.engine.waitSettled(d, signal) : this.engine.waitFor(d, signal);
+    return deploymentInfo(await done);
   }
 
   registerRevision(location: RevisionLocation, dir: string): Promise<void> {
     return this.deployments.registerRevision(location, dir);
+  }
+
+  /** The group's running deployment, else one whose rollback is about to start (its link not written yet). */
+  #busy(app: string, group: string) {
+    return (
+      this.store.activeDeployment(app, group) ??
+      [...this.store.deployments.values()].find(
+        (d) => d.applicationName === app && d.deploymentGroupName === group && d.rollbackLinkPending,
+      )
+    );
   }
 
   /** Deployment groups that would deploy to a new instance of the auto scaling group (they deployed before). */
@@ -130,8 +164,14 @@ export class CodeDeployService implements SandboxService {
   async #deployToLaunched(group: string, ids: string[]): Promise<boolean> {
     const generation = this.#generation;
     for (const dg of this.#groupsDeployingTo(group)) {
-      const active = this.store.activeDeployment(dg.applicationName, dg.deploymentGroupName);
-      if (active) await this.engine.waitFor(active);
+      // After the running deployment, and after the rollback it may start (linked a moment after its status).
+      for (
+        let busy = this.#busy(dg.applicationName, dg.deploymentGroupName);
+        busy && generation === this.#generation;
+        busy = this.#busy(dg.applicationName, dg.deploymentGroupName)
+      ) {
+        await this.engine.waitSettled(busy);
+      }
       const good =
         dg.lastSuccessfulDeployment && this.store.deployments.get(dg.lastSuccessfulDeployment.deploymentId);
       if (!good || generation !== this.#generation) return false;

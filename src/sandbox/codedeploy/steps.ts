@@ -48,8 +48,24 @@ export interface Run {
   done?: Promise<void>;
 }
 
+/** Behaviour of the sandbox's CodeDeploy that tests may change while it runs. */
+export interface CodeDeploySettings {
+  /**
+   * How long after a failed or stopped deployment's final status CodeDeploy writes its `rollbackInfo` (and
+   * creates the rollback deployment), in AWS milliseconds: multiplied by the time scale. On AWS the link is
+   * not there when the status turns `Failed`/`Stopped` (DESIGN.md §4 "AWS as it is"); a client that reads
+   * `rollbackInfo` together with the status misses it.
+   * @default 15000 (ms of AWS time; 300 ms at time scale 0.02)
+   */
+  rollbackLinkDelayMs: number;
+}
+
+/** The AWS-time delay between a deployment's final status and its rollback link (see `CodeDeploySettings`). */
+export const DEFAULT_ROLLBACK_LINK_DELAY_MS = 15_000; // ms of AWS time
+
 export interface EngineDeps {
   runtime: SandboxRuntime;
+  settings: CodeDeploySettings;
   store: CodeDeployStore;
   fleet: Fleet;
   autoscaling: AutoScalingService;

@@ -206,6 +206,11 @@ export interface DeploymentRecord {
   targetIds?: string[];
   /** Engine: blue/green bookkeeping (and, on a rollback, the state of the deployment it rolls back). */
   blueGreen?: BlueGreenState;
+  /**
+   * Engine: the status is final but CodeDeploy has not written `rollbackInfo` yet (it comes after the status,
+   * as on AWS: see `CodeDeploySettings.rollbackLinkDelayMs`).
+   */
+  rollbackLinkPending?: boolean;
 }
 
 /** The predefined EC2/on-premises configs (aws-semantics 3.1, 3.8). */

@@ -9,6 +9,7 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { CodeBuildService } from '../codebuild/index.ts';
 import type { CodeCommitService } from '../codecommit/index.ts';
 import type { CodeDeployService } from '../codedeploy/index.ts';
 import type { Handler, HttpRoute, SandboxRuntime, SandboxService } from '../types.ts';
@@ -25,6 +26,8 @@ import { PipelineStore } from './store.ts';
 export interface CodePipelineDeps {
   codecommit: CodeCommitService;
   codedeploy: CodeDeployService;
+  /** Where CodeBuild actions record their builds and logs (BatchGetBuilds, GetLogEvents). @default one of its own */
+  codebuild?: CodeBuildService;
   /** Build runner options (e.g. a short build timeout in tests). */
   build?: BuildRunnerOptions;
 }
@@ -48,7 +51,10 @@ export class CodePipelineService implements SandboxService {
   constructor(runtime: SandboxRuntime, deps: CodePipelineDeps) {
     this.runtime = runtime;
     this.deps = deps;
-    this.#build = new CodeBuildRunner(deps.build ?? {});
+    this.#build = new CodeBuildRunner({
+      ...deps.build,
+      ...(deps.codebuild ? { codebuild: deps.codebuild } : {}),
+    });
     const source = new CodeCommitSourceRunner(() => sourceRepositories(this.deps.codecommit));
     const deploy = new CodeDeployRunner(
       () => deployBackend(this.deps.codedeploy),

@@ -34,9 +34,10 @@ const QUERY_SIGNING_NAMES: Readonly<Record<string, ServiceName>> = {
 /**
  * Services that validate their own input because AWS answers their own exception codes instead of a
  * generic ValidationException: CodeCommit says `RepositoryNameRequiredException` /
- * `InvalidRepositoryNameException` (CodeCommit API reference, CreateRepository errors).
+ * `InvalidRepositoryNameException` (CodeCommit API reference, CreateRepository errors), CodeBuild
+ * `InvalidInputException`, CloudWatch Logs `InvalidParameterException`.
  */
-const SELF_VALIDATING: ReadonlySet<ServiceName> = new Set(['codecommit']);
+const SELF_VALIDATING: ReadonlySet<ServiceName> = new Set(['codecommit', 'codebuild', 'logs']);
 
 /**
  * Why `NotImplemented` with 400 for an operation the model has but the sandbox does not serve: a 4xx that
@@ -240,6 +241,8 @@ export class Dispatcher {
       if (inputShape && !SELF_VALIDATING.has(service.name))
         validateInput(model, inputShape, input, codec.protocol);
       const output = await handler(input, { ...this.#options.context(), requestId });
+      // A response-phase fault: the call has had its effect, and the caller gets a 5xx instead of the answer.
+      await this.#options.faults?.applyAfter(service.name, codec.protocol, operation);
       return codec.encodeOutput(operation, output ?? {}, requestId);
     } catch (error) {
       if (error instanceof ServiceError) return codec.encodeError(error, requestId);

@@ -76,6 +76,8 @@ export const SERVICE_NAMES: readonly ServiceName[] = [
   'elbv2',
   'codedeploy',
   'codecommit',
+  'logs',
+  'codebuild',
   'codepipeline',
 ];
 

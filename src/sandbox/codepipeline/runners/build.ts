@@ -1,31 +1,52 @@
 /**
  * Build|Test/CodeBuild: runs the primary input artifact's `buildspec.yml` for real in a scratch copy,
  * phase by phase (one bash session per phase; the environment and working directory carry over to the
- * next phase as in buildspec 0.2), copies `artifacts.files` into the output artifact, and serves the
- * whole log at `<edge>/_sandbox/builds/<buildId>/log` (the action's `externalExecutionUrl`).
- * A failed command fails the action with CodeBuild's "Build terminated" message and the log tail.
+ * next phase as in buildspec 0.2), copies `artifacts.files` into the output artifact, and records the build
+ * as CodeBuild does (the sandbox CodeBuild's BatchGetBuilds: id `<project>:<uuid>`, phases and their
+ * contexts; its output in the sandbox CloudWatch Logs stream `/aws/codebuild/<project>` / `<uuid>`).
+ * The whole log is also served at `<edge>/_sandbox/builds/<buildId>/log` (the action's `externalExecutionUrl`).
+ * A failed build fails the action as on AWS (aws-semantics-cfn-codebuild-logs §4.5): `externalExecutionId` is
+ * the build id and `errorDetails` is CodeBuild's one-line summary, `Build terminated with state: FAILED.
+ * Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: node --test. Reason:
+ * exit status 1`; what the command printed is only in the log.
  */
-import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { access, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
-import type { HttpRoute } from '../../types.ts';
+import {
+  type BuildStatus,
+  CodeBuildService,
+  type PhaseContext,
+  type PhaseType,
+} from '../../codebuild/index.ts';
+import { LogsService } from '../../logs/index.ts';
+import type { HttpRoute, SandboxRuntime } from '../../types.ts';
 import { type ArtifactSpec, type Buildspec, BuildspecError, PHASES, parseBuildspec } from './buildspec.ts';
 import { clip } from './types.ts';
 import type { ActionResult, ActionRunContext, ActionRunner } from './types.ts';
 
 /** CodeBuild's default build timeout: 60 minutes (real work, so not scaled). */
 const DEFAULT_TIMEOUT_MINUTES = 60;
-/** How much of the log end goes into `errorDetails.message` (the model allows 5000 characters). */
+/** `errorDetails.message` is at most 5000 characters (model). */
 const ERROR_LIMIT = 5000;
 const SYSTEM_PACKAGE_MANAGER = /^\s*(sudo\s+)?(apt-get|apt|yum|dnf|apk|amazon-linux-extras|n\s+\d)\b/;
 
 export interface BuildRunnerOptions {
   /** Overrides the build timeout (ms); by default the action's `timeoutInMinutes` or 60 minutes. */
   timeoutMs?: number;
+  /**
+   * Where builds are recorded (the sandbox's CodeBuild, which writes their output to its CloudWatch Logs).
+   * @default a CodeBuild of the runner's own, not served on the API
+   */
+  codebuild?: CodeBuildService;
+}
+
+/** A CodeBuild (and CloudWatch Logs) for a runner built without the sandbox's: records builds, serves nothing. */
+function standaloneCodeBuild(runtime: SandboxRuntime): CodeBuildService {
+  return new CodeBuildService(runtime, { logs: new LogsService(runtime) });
 }
 
 interface PhaseOutcome {
@@ -38,12 +59,13 @@ interface PhaseOutcome {
  * Runs Build/Test CodeBuild actions for real and serves their logs.
  *
  * @example
- * const build = new CodeBuildRunner({ timeoutMs: 600_000 });
+ * const build = new CodeBuildRunner({ timeoutMs: 600_000, codebuild });
  * const service = { routes: [build.route()] };
- * const result = await build.run(ctx); // { status: 'Failed', errorDetails: { code: 'JobFailed', message: 'Build terminated …' } }
+ * const result = await build.run(ctx); // { status: 'Failed', externalExecutionId: 'web:5f1c…', errorDetails: { code: 'JobFailed', message: 'Build terminated …' } }
  */
 export class CodeBuildRunner implements ActionRunner {
   readonly #options: BuildRunnerOptions;
+  #codebuild: CodeBuildService | undefined;
   /** buildId → log file. */
   readonly #logs = new Map<string, string>();
   readonly #owners = new Set<string>();
@@ -51,6 +73,7 @@ export class CodeBuildRunner implements ActionRunner {
 
   constructor(options: BuildRunnerOptions = {}) {
     this.#options = options;
+    this.#codebuild = options.codebuild;
   }
 
   /** Serves build logs: `GET /_sandbox/builds/<buildId>/log`. */
@@ -86,10 +109,21 @@ export class CodeBuildRunner implements ActionRunner {
 
   async run(ctx: ActionRunContext): Promise<ActionResult> {
     this.#processes = ctx.runtime.processes;
+    this.#codebuild ??= standaloneCodeBuild(ctx.runtime);
+    const codebuild = this.#codebuild;
     const config = ctx.action.configuration ?? {};
     const project = config.ProjectName ?? 'project';
-    const uuid = randomUUID();
-    const buildId = `${project}:${uuid}`;
+    const commit = revisionOf(ctx);
+    const timeoutMs =
+      this.#options.timeoutMs ?? (ctx.action.timeoutInMinutes ?? DEFAULT_TIMEOUT_MINUTES) * 60_000;
+    const build = codebuild.startBuild({
+      projectName: project,
+      initiator: `codepipeline/${ctx.pipelineName}`,
+      ...(commit ? { resolvedSourceVersion: commit } : {}),
+      timeoutInMinutes: Math.max(1, Math.round(timeoutMs / 60_000)),
+    });
+    const buildId = build.id;
+    const uuid = build.record.logs.streamName;
     const owner = `build:${buildId}`;
     const buildDir = path.join(ctx.runtime.dataDir, 'codepipeline', 'builds', uuid);
     const srcDir = path.join(buildDir, 'src');
@@ -100,29 +134,62 @@ export class CodeBuildRunner implements ActionRunner {
     const url = `${ctx.runtime.edgeUrl()}/_sandbox/builds/${encodeURIComponent(buildId)}/log`;
     ctx.update({ externalExecutionId: buildId, externalExecutionUrl: url });
     const log = createWriteStream(logPath, { flags: 'a' });
-    const tail: string[] = [];
     const write = (text: string) => {
       log.write(text);
-      tail.push(text);
-      while (tail.length > 400) tail.shift();
+      build.write(text);
     };
     const say = (text: string) => write(`[Container] ${stamp()} ${text}\n`);
     const base = { externalExecutionId: buildId, externalExecutionUrl: url };
-    const fail = (phase: string, code: string, message: string): ActionResult => {
-      say(`Phase complete: ${phase} State: FAILED`);
-      say(`Phase context status code: ${code} Message: ${message}`);
-      const head = `Build terminated with state: FAILED. Phase: ${phase}, Code: ${code}, Message: ${message}`;
-      const logTail = tail.join('');
-      const room = Math.max(0, ERROR_LIMIT - head.length - 20);
+    const phaseDone = (phase: string, status: BuildStatus, context?: PhaseContext) => {
+      build.endPhase(status, context);
+      say(`Phase complete: ${phase} State: ${status}`);
+      say(`Phase context status code: ${context?.statusCode ?? ''} Message: ${context?.message ?? ''}`);
+    };
+    // The build's end: FINALIZING, then COMPLETED with the build status. The action's errorDetails carry only
+    // CodeBuild's one-line summary of the failed phase (§4.5); the output is in the build's log stream.
+    const end = (
+      state: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'STOPPED',
+      failure?: { phase: string; context: PhaseContext },
+      exported?: Record<string, string>,
+    ): ActionResult => {
+      build.enterPhase('FINALIZING');
+      say('Entering phase FINALIZING');
+      phaseDone('FINALIZING', 'SUCCEEDED');
+      build.finish(state, exported);
+      if (state === 'SUCCEEDED') {
+        say('Build succeeded');
+        return { status: 'Succeeded', ...base, summary: `Build ${buildId} succeeded` };
+      }
+      const { phase, context } = failure!;
       return {
         status: 'Failed',
         ...base,
-        errorDetails: { code: 'JobFailed', message: `${head}\n--- log tail ---\n${clip(logTail, room)}` },
+        errorDetails: {
+          code: 'JobFailed',
+          message: clip(
+            `Build terminated with state: ${state}. Phase: ${phase}, Code: ${context.statusCode}, Message: ${context.message}`,
+            ERROR_LIMIT,
+          ),
+        },
       };
+    };
+    /** A phase failed in a way that ends the build at once (no further phases, no artifact upload). */
+    const fail = (
+      phase: string,
+      statusCode: string,
+      message: string,
+      state: 'FAILED' | 'STOPPED' = 'FAILED',
+    ) => {
+      const context = { statusCode, message };
+      phaseDone(phase, state === 'STOPPED' ? 'STOPPED' : 'FAILED', context);
+      return end(state, { phase, context });
     };
     this.#owners.add(owner);
     try {
       say(`Running on the sandbox: build ${buildId}`);
+      phaseDone('PROVISIONING', 'SUCCEEDED');
+      build.enterPhase('DOWNLOAD_SOURCE');
+      say('Phase is DOWNLOAD_SOURCE');
       // DOWNLOAD_SOURCE: the primary input (PrimarySource or the first) is CODEBUILD_SRC_DIR; others get their own dirs.
       const primaryName = config.PrimarySource ?? ctx.inputArtifacts[0]?.name;
       const extraEnv: Record<string, string> = {};
@@ -139,6 +206,7 @@ export class CodeBuildRunner implements ActionRunner {
       let spec: Buildspec;
       try {
         const specFile = path.join(srcDir, 'buildspec.yml');
+        say(`YAML location is ${specFile}`);
         const text = await readFile(specFile, 'utf8').catch(() => {
           throw new BuildspecError(`YAML_FILE_ERROR: stat ${specFile}: no such file or directory`);
         });
@@ -157,7 +225,7 @@ export class CodeBuildRunner implements ActionRunner {
           `env.parameter-store / env.secrets-manager (${spec.unresolvable.join(', ')}) cannot be resolved in the sandbox; use env.variables`,
         );
       }
-      const commit = revisionOf(ctx);
+      phaseDone('DOWNLOAD_SOURCE', 'SUCCEEDED');
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? buildDir,
@@ -166,33 +234,37 @@ export class CodeBuildRunner implements ActionRunner {
         AWS_REGION: ctx.runtime.region,
         AWS_DEFAULT_REGION: ctx.runtime.region,
         CODEBUILD_BUILD_ID: buildId,
-        CODEBUILD_BUILD_ARN: `arn:aws:codebuild:${ctx.runtime.region}:${ctx.runtime.accountId}:build/${buildId}`,
-        CODEBUILD_BUILD_NUMBER: '1',
+        CODEBUILD_BUILD_ARN: build.record.arn,
+        CODEBUILD_BUILD_NUMBER: String(build.record.buildNumber),
         CODEBUILD_BUILD_IMAGE: 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
         CODEBUILD_INITIATOR: `codepipeline/${ctx.pipelineName}`,
+        CODEBUILD_LOG_PATH: uuid,
         CODEBUILD_SRC_DIR: srcDir,
         CODEBUILD_RESOLVED_SOURCE_VERSION: commit ?? '',
         CODEBUILD_SOURCE_VERSION: commit ?? '',
-        CODEBUILD_START_TIME: String(Date.now()),
+        CODEBUILD_START_TIME: String(build.record.startTime.getTime()),
         CODEBUILD_BUILD_SUCCEEDING: '1',
         ...extraEnv,
         ...spec.variables,
         ...pipelineEnvironment(config.EnvironmentVariables),
       };
       await writeFile(path.join(stateDir, 'cwd'), srcDir);
-      const timeoutMs =
-        this.#options.timeoutMs ?? (ctx.action.timeoutInMinutes ?? DEFAULT_TIMEOUT_MINUTES) * 60_000;
       const deadline = Date.now() + timeoutMs;
 
       let succeeding = true;
-      let failure: { phase: string; outcome: PhaseOutcome } | undefined;
-      let skipRest = false;
+      let failure: { phase: string; context: PhaseContext } | undefined;
+      // A failed INSTALL or PRE_BUILD (or on-failure: ABORT) ends the build: no more phases, no upload.
+      let cut = false;
       for (const phase of PHASES) {
+        if (cut) break;
         const p = spec.phases[phase];
-        const upper = phase.toUpperCase();
-        if (skipRest) break;
-        if (!p) continue;
+        const upper = phase.toUpperCase() as PhaseType;
+        build.enterPhase(upper);
         say(`Entering phase ${upper}`);
+        if (!p) {
+          phaseDone(upper, 'SUCCEEDED');
+          continue;
+        }
         if (p.runtimeVersions) {
           say(
             `[Sandbox] runtime-versions ${JSON.stringify(p.runtimeVersions)} cannot be installed on this machine; the build uses the tools on PATH (node ${process.version})`,
@@ -231,42 +303,34 @@ export class CodeBuildRunner implements ActionRunner {
           );
           if (outcome.exitCode === 0 && fin.exitCode !== 0) outcome = fin;
         }
-        if (ctx.signal.aborted) return fail(upper, 'CLIENT_ERROR', 'The sandbox stopped during the build');
+        if (ctx.signal.aborted)
+          return fail(upper, 'CLIENT_ERROR', 'The sandbox stopped during the build', 'STOPPED');
         if (outcome.timedOut) {
-          say(`Phase complete: ${upper} State: TIMED_OUT`);
-          return {
-            status: 'Failed',
-            ...base,
-            errorDetails: {
-              code: 'JobFailed',
-              message: clip(
-                `Build terminated with state: TIMED_OUT. Phase: ${upper}, Build timed out after ${Math.round(timeoutMs / 1000)}s\n--- log tail ---\n${tail.join('')}`,
-                ERROR_LIMIT,
-              ),
-            },
-          };
+          // CodeBuild's context for a build past its timeout.
+          const context = { statusCode: 'BUILD_TIMED_OUT', message: 'Build has timed out. ' };
+          phaseDone(upper, 'TIMED_OUT', context);
+          return end('TIMED_OUT', { phase: upper, context });
         }
         if (outcome.exitCode === 0) {
-          say(`Phase complete: ${upper} State: SUCCEEDED`);
+          phaseDone(upper, 'SUCCEEDED');
           continue;
         }
         succeeding = false;
-        failure ??= { phase: upper, outcome };
-        say(`Phase complete: ${upper} State: FAILED`);
+        const context = {
+          statusCode: 'COMMAND_EXECUTION_ERROR',
+          message: `Error while executing command: ${firstLine(outcome.command ?? '')}. Reason: exit status ${outcome.exitCode}`,
+        };
+        failure ??= { phase: upper, context };
+        phaseDone(upper, 'FAILED', context);
         const onFailure = (p.onFailure ?? '').toUpperCase();
         // Default transitions (CodeBuild "build phase transitions"): a failed INSTALL or PRE_BUILD ends the
-        // build; a failed BUILD still runs POST_BUILD. on-failure ABORT ends it, CONTINUE goes on.
+        // build; a failed BUILD still runs POST_BUILD, and UPLOAD_ARTIFACTS is attempted after BUILD and
+        // POST_BUILD whatever they did. on-failure ABORT ends it, CONTINUE goes on.
         if (onFailure.startsWith('CONTINUE')) continue;
-        if (onFailure.startsWith('ABORT') || phase !== 'build') skipRest = true;
+        if (onFailure.startsWith('ABORT') || phase === 'install' || phase === 'pre_build') cut = true;
       }
-      if (failure) {
-        const { phase, outcome } = failure;
-        return fail(
-          phase,
-          'COMMAND_EXECUTION_ERROR',
-          `Error while executing command: ${firstLine(outcome.command ?? '')}. Reason: exit status ${outcome.exitCode}`,
-        );
-      }
+      if (cut) return end('FAILED', failure);
+      build.enterPhase('UPLOAD_ARTIFACTS');
       say('Entering phase UPLOAD_ARTIFACTS');
       try {
         for (const [index, output] of ctx.outputArtifacts.entries()) {
@@ -280,19 +344,21 @@ export class CodeBuildRunner implements ActionRunner {
           say(`Collected ${count} file(s) into artifact ${output.name}`);
         }
       } catch (error) {
-        const [code, ...rest] = (error as Error).message.split(': ');
-        return fail('UPLOAD_ARTIFACTS', code ?? 'CLIENT_ERROR', rest.join(': '));
+        const [statusCode = 'CLIENT_ERROR', ...rest] = (error as Error).message.split(': ');
+        const context = { statusCode, message: rest.join(': ') };
+        phaseDone('UPLOAD_ARTIFACTS', 'FAILED', context);
+        return end('FAILED', failure ?? { phase: 'UPLOAD_ARTIFACTS', context });
       }
-      say('Phase complete: UPLOAD_ARTIFACTS State: SUCCEEDED');
+      phaseDone('UPLOAD_ARTIFACTS', 'SUCCEEDED');
+      if (failure) return end('FAILED', failure);
       const outputVariables = await this.#exported(ctx, owner, stateDir, spec.exportedVariables, env);
-      say('Build succeeded');
       return {
-        status: 'Succeeded',
-        ...base,
-        summary: `Build ${buildId} succeeded`,
+        ...end('SUCCEEDED', undefined, outputVariables),
         ...(outputVariables ? { outputVariables } : {}),
       };
     } finally {
+      // Whatever ended the run (an error included), the build is over: the record says so.
+      if (!build.finished) build.finish(ctx.signal.aborted ? 'STOPPED' : 'FAULT');
       await endStream(log);
       await ctx.runtime.processes.kill(owner, 500);
       this.#owners.delete(owner);
@@ -334,7 +400,7 @@ export class CodeBuildRunner implements ActionRunner {
         `echo "[Container] $(__cb_ts) Running command "${q(firstLine(command))}`,
         `. ${q(file)}`,
         '__cb_rc=$?',
-        `if [ $__cb_rc -ne 0 ]; then echo "[Container] $(__cb_ts) Command did not exit successfully "${q(firstLine(command))}" exit status $__cb_rc"; exit $__cb_rc; fi`,
+        `if [ $__cb_rc -ne 0 ]; then echo "__CB_REPORTED" >&3; echo "[Container] $(__cb_ts) Command did not exit successfully "${q(firstLine(command))}" exit status $__cb_rc"; exit $__cb_rc; fi`,
       );
     }
     lines.push('exit 0');
@@ -350,11 +416,14 @@ export class CodeBuildRunner implements ActionRunner {
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       });
       let running: number | undefined;
+      let reported = false;
       let timedOut = false;
       child.stdout?.on('data', (d: Buffer) => write(d.toString()));
       child.stderr?.on('data', (d: Buffer) => write(d.toString()));
       (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (d: Buffer) => {
-        for (const m of d.toString().matchAll(/__CB_RUNNING=(\d+)/g)) running = Number(m[1]);
+        const text = d.toString();
+        for (const m of text.matchAll(/__CB_RUNNING=(\d+)/g)) running = Number(m[1]);
+        if (text.includes('__CB_REPORTED')) reported = true;
       });
       const killGroup = () => void ctx.runtime.processes.kill(owner, 500);
       const timer = setTimeout(() => {
@@ -373,6 +442,11 @@ export class CodeBuildRunner implements ActionRunner {
         ctx.signal.removeEventListener('abort', onAbort);
         const exitCode = code ?? (signal ? 128 : 1);
         const command = exitCode !== 0 && running !== undefined ? commands[running] : undefined;
+        // A command that ends the shell itself (`exit 2`) never reaches the check after it: say it here, as
+        // CodeBuild's agent does for every failed command.
+        if (command !== undefined && !reported && !timedOut) {
+          say(`Command did not exit successfully ${firstLine(command)} exit status ${exitCode}`);
+        }
         resolve({
           exitCode,
           ...(command !== undefined ? { command } : {}),
