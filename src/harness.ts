@@ -17,7 +17,8 @@ import {
   waitForDeployment,
   waitForDeploymentEnd,
 } from './deploy/deployment.ts';
-import { pushUnhealthyRevision, stopDeploymentWithRollback } from './deploy/force.ts';
+import { assertStoppable, pushUnhealthyRevision } from './deploy/force.ts';
+import { stopDeployment } from './deploy/stop.ts';
 import {
   checkRollback,
   expectRollback,
@@ -741,6 +742,9 @@ export class Harness {
     });
     const deploymentId = await this.deploymentOf(execution);
     if (kind === 'stop-deployment') {
+      const stop = { guard: this.guard, codedeploy: this.clients.codedeploy, deploymentId, pipeline: shape };
+      // Guarded first, so that StopDeployment is the only call between the moment and the stop.
+      await assertStoppable(stop);
       // Stop mid-way: once a lifecycle event has started on some target, before the deployment ends.
       await poll(
         async () => {
@@ -757,17 +761,21 @@ export class Harness {
           expectChange: true,
         },
       );
-      await stopDeploymentWithRollback({
-        guard: this.guard,
-        codedeploy: this.clients.codedeploy,
-        deploymentId,
-        pipeline: shape,
-      });
+      await stopDeployment(this.clients.codedeploy, deploymentId, { autoRollbackEnabled: true });
       // StopDeployment(autoRollbackEnabled) rolls back whatever the group's auto-rollback events say.
       this.#stoppedWithRollback.add(deploymentId);
       this.#log(`stopped deployment ${deploymentId} with auto rollback`);
     }
     const outcome = await this.waitForDeploymentEnd(deploymentId);
+    if (kind === 'stop-deployment' && outcome.status === 'Succeeded') {
+      // Not the pipeline's failure: the stop landed after the deployment could still be stopped.
+      throw new HarnessError(
+        `the stop of deployment ${deploymentId} came too late: it ended Succeeded, so this forced failure proves ` +
+          'nothing about rollback (the harness could not stop it in time; try again, or give the deployment a ' +
+          'longer lifecycle, e.g. a slower ValidateService)',
+        { lastState: outcome.info },
+      );
+    }
     return { kind, push, execution, deploymentId, outcome };
   }
 

@@ -107,7 +107,7 @@ export {
   waitForDeployment,
   waitForDeploymentEnd,
 } from './deploy/deployment.ts';
-export { pushUnhealthyRevision, stopDeploymentWithRollback } from './deploy/force.ts';
+export { assertStoppable, pushUnhealthyRevision, stopDeploymentWithRollback } from './deploy/force.ts';
 export type {
   PushUnhealthyRevisionOptions,
   StopDeploymentOptions,

@@ -67,9 +67,20 @@ export interface StopDeploymentOptions {
 export async function stopDeploymentWithRollback(
   options: StopDeploymentOptions,
 ): Promise<StopDeploymentResult> {
+  await assertStoppable(options);
+  return stopDeployment(options.codedeploy, options.deploymentId, { autoRollbackEnabled: true });
+}
+
+/**
+ * The guard of {@link stopDeploymentWithRollback} alone, so a caller can check before the moment it must stop
+ * (then StopDeployment is the only call between that moment and the stop).
+ *
+ * @throws GuardRefusedError when the pipeline is neither ours nor a tagged test target, or the deployment is not
+ *   in the deployment group of the pipeline's Deploy action (compared by ARN).
+ */
+export async function assertStoppable(options: StopDeploymentOptions): Promise<void> {
   const { pipeline, deploymentId } = options;
   await options.guard.assert({ kind: 'pipeline', id: pipeline.name, action: 'stop a deployment of' });
   const info = (await options.codedeploy.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo;
   assertPipelineDeployment(pipeline, deploymentId, info ?? {});
-  return stopDeployment(options.codedeploy, deploymentId, { autoRollbackEnabled: true });
 }
