@@ -37,12 +37,9 @@ import { type PushResult, pushRevision } from './source/push.ts';
 import { newRunId, RUN_TAG, type StackNames, stackNames } from './stack/names.ts';
 import { createSandboxStack, type SandboxStack, type SandboxStackOptions } from './stack/sandbox-stack.ts';
 import { type AdoptedStack, adoptExistingStack } from './stack/existing-stack.ts';
-import { assertPipelineSource, type PipelineShape, readPipelineShape } from './stack/pipeline-shape.ts';
+import { AsFound } from './stack/as-found.ts';
+import { type PipelineShape, readPipelineShape } from './stack/pipeline-shape.ts';
 import { seedRepository } from './stack/seed.ts';
-import { redact } from './source/git.ts';
-import { type BranchHead, branchHead, restoreBranch, treeOf } from './source/restore.ts';
-import { checkOpenWork } from './teardown/open-work.ts';
-import { closeExecution } from './pipeline/close.ts';
 import { Guard, awsTagLookup } from './teardown/guard.ts';
 import { assertNoLeaks, checkLeaks, type LeakReport } from './teardown/leaks.ts';
 import { assertTornDown, Ledger, type TeardownReport } from './teardown/ledger.ts';
@@ -144,15 +141,10 @@ export class Harness {
   #names: StackNames | undefined;
   #stack: SandboxStack | undefined;
   #shape: Promise<PipelineShape> | undefined;
-  /** Existing stack: the branch head before our first push (restored by teardown). */
-  #branchBefore: Promise<BranchHead> | undefined;
-  /** The commit of the last release the run followed to every target. */
-  #lastReleased: string | undefined;
-  /** Existing stack: every execution the run started. */
-  readonly #executionIds = new Set<string>();
+  /** Stack `existing`: the undo of everything the run does to it. */
+  readonly #asFound: AsFound | undefined;
   /** Deployments the run stopped with autoRollbackEnabled: a rollback is expected whatever the group's events. */
   readonly #stoppedWithRollback = new Set<string>();
-  #tearingDown = false;
   #url: string | undefined;
   #currentVersion: string | undefined;
   readonly #ownedSandbox: SandboxHandle | undefined;
@@ -176,6 +168,18 @@ export class Harness {
       tagsOf: awsTagLookup(clients),
     });
     this.#pipeline = Pipeline.fromConfig(config, clients, { timeline: this.timeline });
+    this.#asFound =
+      config.stack === 'existing'
+        ? new AsFound({
+            config,
+            clients,
+            ledger: this.ledger,
+            pipeline: () => this.#pipeline.context,
+            shape: () => this.pipelineShape(),
+            release: (push) => this.follow(push, { probe: false }),
+            log: (line) => this.#log(line),
+          })
+        : undefined;
     this.timeline.onChange((e) =>
       this.#log(
         `${e.at.toISOString().slice(11, 23)} ${[e.stage ?? 'execution', e.action].filter(Boolean).join(' / ')} → ${e.status}`,
@@ -358,44 +362,9 @@ export class Harness {
     return result;
   }
 
-  /**
-   * Before anything is pushed to an existing stack: the push goes to the pipeline's own source (guard), and the
-   * branch head is recorded once, with its undo (the tree put back and released) in the ledger.
-   */
+  /** Before a push to an existing stack: the guard on its source, and the branch head recorded. */
   async #beforePush(src: { repoUrl: string; branch: string; appDir: string }): Promise<void> {
-    if (this.config.stack !== 'existing') return;
-    assertPipelineSource(await this.pipelineShape(), src.repoUrl, src.branch);
-    if (this.#branchBefore) {
-      await this.#branchBefore;
-      return;
-    }
-    const branch = { repoUrl: src.repoUrl, branch: src.branch, auth: this.config.source.auth };
-    this.#branchBefore = branchHead(branch);
-    const before = await this.#branchBefore;
-    this.ledger.add({
-      kind: 'branch',
-      id: `${redact(src.repoUrl)}#${src.branch}`,
-      describe: `branch ${src.branch} restored ${this.config.keepLastRelease ? 'to the last release' : 'as found'} and released`,
-      delete: async () => {
-        const commitId = this.#restoreTarget(before);
-        const restored = await restoreBranch({
-          ...branch,
-          commitId,
-          runId: this.config.runId,
-          appDir: src.appDir,
-        });
-        if (!restored) return;
-        this.#log(
-          `restored ${src.branch} to the tree of ${commitId.slice(0, 12)} as ${restored.commitId.slice(0, 10)}`,
-        );
-        await this.follow(restored, { probe: false });
-      },
-    });
-  }
-
-  /** The commit whose tree the branch must hold after the run (see `keepLastRelease`). */
-  #restoreTarget(before: BranchHead): string {
-    return this.config.keepLastRelease && this.#lastReleased ? this.#lastReleased : before.commitId;
+    await this.#asFound?.beforePush(src);
   }
 
   /** The execution our commit started (never "the latest"). See `findExecution`. */
@@ -407,24 +376,7 @@ export class Harness {
 
   /** Existing stack: whatever happens, teardown leaves nothing of our execution open. */
   #recordExecution(execution: ExecutionRef): void {
-    if (this.config.stack !== 'existing') return;
-    this.#executionIds.add(execution.pipelineExecutionId);
-    if (this.#tearingDown) return;
-    this.ledger.add({
-      kind: 'execution',
-      id: execution.pipelineExecutionId,
-      describe: `execution ${execution.pipelineExecutionId} closed`,
-      delete: async () => {
-        const done = await closeExecution(this.#pipeline.context, execution, {
-          codedeploy: this.clients.codedeploy,
-          approvalStage: this.config.stages.approval,
-          approvalAction: this.config.approvalActionName,
-          reason: `codepipeline-harness run ${this.config.runId}: teardown`,
-          timeout: this.config.timeouts.stage,
-        });
-        for (const line of done) this.#log(line);
-      },
-    });
+    this.#asFound?.started(execution);
   }
 
   /** Result form of {@link Harness.findExecution}. */
@@ -685,7 +637,7 @@ export class Harness {
       const { deploymentId, outcome } = await this.followDeployment(execution);
       const live = await this.expectLive(push.version);
       this.#currentVersion = push.version;
-      this.#lastReleased = push.commitId;
+      this.#asFound?.released(push.commitId);
       return {
         push,
         execution,
@@ -836,11 +788,11 @@ export class Harness {
   async tryTeardown(): Promise<TeardownReport> {
     for (const probe of [...this.#probes]) await probe.stop();
     this.#probes.clear();
-    this.#tearingDown = true;
+    if (this.#asFound) this.#asFound.tearingDown = true;
     try {
       return await this.ledger.tryTeardown({ timeoutMs: this.config.timeouts.teardown });
     } finally {
-      this.#tearingDown = false;
+      if (this.#asFound) this.#asFound.tearingDown = false;
     }
   }
 
@@ -869,28 +821,7 @@ export class Harness {
    */
   async checkLeaks(): Promise<LeakReport> {
     if (this.config.stack === 'ephemeral') return checkLeaks(this.clients, ...this.#leakScope());
-    const before = await this.#branchBefore?.catch(() => undefined);
-    const src = this.config.source.repositoryUrl ? this.source : undefined;
-    const target = before && this.#restoreTarget(before);
-    const auth = this.config.source.auth;
-    return checkOpenWork(this.clients, {
-      pipelineName: this.#pipeline.name,
-      executionIds: [...this.#executionIds],
-      deploymentGroupName: this.#names?.deploymentGroupName ?? this.config.deploymentGroupName,
-      ...(before && src
-        ? {
-            branch: {
-              id: `${redact(src.repoUrl)}#${src.branch}`,
-              treeBefore:
-                target === before.commitId
-                  ? before.tree
-                  : await treeOf({ repoUrl: src.repoUrl, branch: src.branch, auth, commitId: target! }),
-              treeNow: async () =>
-                (await branchHead({ repoUrl: src.repoUrl, branch: src.branch, auth })).tree,
-            },
-          }
-        : {}),
-    });
+    return this.#asFound!.checkLeaks(this.#names?.deploymentGroupName ?? this.config.deploymentGroupName);
   }
 
   /**
