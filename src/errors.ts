@@ -376,6 +376,21 @@ export class AccessDeniedError extends HarnessError {
   }
 }
 
+/**
+ * AWS refused a call because the caller's temporary credentials have expired (`ExpiredToken*`): not a missing
+ * permission, so the fix is to refresh them (`aws sso login`, a new session), not to change a policy.
+ */
+export class CredentialsExpiredError extends HarnessError {
+  override readonly code = 'HARNESS_CREDENTIALS_EXPIRED';
+  /** The AWS error name, e.g. `ExpiredTokenException`. */
+  readonly awsCode: string;
+  constructor(message: string, awsCode: string, options: HarnessErrorOptions = {}) {
+    super(message, options);
+    this.name = 'CredentialsExpiredError';
+    this.awsCode = awsCode;
+  }
+}
+
 /** Pushing a revision to the source repository failed; `stderr` is git's output with secrets removed. */
 export class SourcePushError extends HarnessError {
   override readonly code = 'HARNESS_SOURCE_PUSH';

@@ -48,6 +48,7 @@ export {
   AccessDeniedError,
   ApprovalNotOursError,
   ConfigError,
+  CredentialsExpiredError,
   DeploymentFailedError,
   DeploymentReadyError,
   DeploymentRolledBackError,

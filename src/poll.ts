@@ -4,7 +4,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
-import { AccessDeniedError, type Change, HarnessError, WaitTimeoutError, formatDuration } from './errors.ts';
+import {
+  AccessDeniedError,
+  type Change,
+  CredentialsExpiredError,
+  HarnessError,
+  WaitTimeoutError,
+  formatDuration,
+} from './errors.ts';
 
 /** Interval policy: short right after a change, multiplied by `factor` while nothing moves, capped at `max`. */
 export interface IntervalOptions {
@@ -219,6 +226,16 @@ export async function poll<T>(
       if (error instanceof StopPolling) throw new AbortError(error.error);
       if (isAccessDenied(error)) {
         const name = (error as AwsLike).name ?? 'AccessDenied';
+        if (/^(ExpiredToken|RequestExpired|TokenRefreshRequired)/.test(name)) {
+          throw new AbortError(
+            new CredentialsExpiredError(
+              `${options.what ?? 'a wait'}: the AWS credentials have expired (${name}); refresh them ` +
+                '(`aws sso login`, or a new session for the profile or role) and run again',
+              name,
+              { cause: error, lastState, history },
+            ),
+          );
+        }
         throw new AbortError(
           new AccessDeniedError(
             `${options.what ?? 'a wait'}: AWS refused the call (${name}: ${(error as AwsLike).message ?? ''}); ` +

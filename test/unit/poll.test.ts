@@ -1,5 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-import { AccessDeniedError, HarnessError, WaitTimeoutError } from '../../src/errors.ts';
+import {
+  AccessDeniedError,
+  CredentialsExpiredError,
+  HarnessError,
+  WaitTimeoutError,
+} from '../../src/errors.ts';
 import { isTransientError, poll, StopPolling } from '../../src/poll.ts';
 
 function awsError(name: string, extra: Record<string, unknown> = {}): Error {
@@ -44,6 +49,24 @@ describe('poll', () => {
     );
     expect(result).toBe('Succeeded');
     expect(calls).toBe(7);
+  });
+
+  it('says expired credentials are expired, not "access denied", and stops at once', async () => {
+    const probe = vi.fn(async () => {
+      throw awsError('ExpiredTokenException', {
+        message: 'The security token included in the request is expired',
+      });
+    });
+    const error = await poll(probe, { timeout: 5000, isDone: () => true, what: 'pipeline demo' }).catch(
+      (e: unknown) => e,
+    );
+    expect(probe).toHaveBeenCalledTimes(1);
+    expect(error).toBeInstanceOf(CredentialsExpiredError);
+    expect(error).not.toBeInstanceOf(AccessDeniedError);
+    expect((error as Error).message).toBe(
+      'pipeline demo: the AWS credentials have expired (ExpiredTokenException); refresh them (`aws sso login`, ' +
+        'or a new session for the profile or role) and run again',
+    );
   });
 
   it('stops at once on AccessDenied: the probe is called once', async () => {
