@@ -3,6 +3,7 @@
  * action, a call that hangs, a team's pipeline named unlike our defaults. AWS is aws-sdk-client-mock; the load
  * balancer is a real HTTP server.
  */
+import { TEAM_PIPELINE_ARN, teamPipeline } from './helpers/team-pipeline.ts';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { CodeCommitClient, GetRepositoryCommand } from '@aws-sdk/client-codecommit';
@@ -26,57 +27,10 @@ import type { HarnessConfigInput } from '../../src/index.ts';
 const ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const SESSION = 'FwoGZXIvYXdzEXAMPLESESSIONTOKENxyz0123456789';
-const PIPELINE_ARN = 'arn:aws:codepipeline:eu-west-1:123456789012:team-pipeline';
+const PIPELINE_ARN = TEAM_PIPELINE_ARN;
 const TARGET_GROUP = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/team-tg/1';
 
-/** A team's pipeline, named unlike our defaults: stage DeployBlueGreen, approval action QA-Signoff. */
-const teamPipeline = {
-  pipeline: {
-    name: 'team-pipeline',
-    roleArn: 'r',
-    stages: [
-      {
-        name: 'Source',
-        actions: [
-          {
-            name: 'Checkout',
-            actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-            configuration: { RepositoryName: 'team-repo', BranchName: 'release' },
-          },
-        ],
-      },
-      {
-        name: 'BuildAndTest',
-        actions: [
-          {
-            name: 'Build',
-            actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' },
-          },
-        ],
-      },
-      {
-        name: 'Approval',
-        actions: [
-          {
-            name: 'QA-Signoff',
-            actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' },
-          },
-        ],
-      },
-      {
-        name: 'DeployBlueGreen',
-        actions: [
-          {
-            name: 'Deploy',
-            actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' },
-            configuration: { ApplicationName: 'team-app', DeploymentGroupName: 'team-dg' },
-          },
-        ],
-      },
-    ],
-  },
-  metadata: { pipelineArn: PIPELINE_ARN },
-} as never;
+const TEAM = teamPipeline({ approvalAction: 'QA-Signoff', deployStage: 'DeployBlueGreen' });
 
 const codepipeline = mockClient(CodePipelineClient);
 const codedeploy = mockClient(CodeDeployClient);
@@ -98,7 +52,7 @@ beforeEach(async () => {
   }).listen(0, '127.0.0.1');
   await once(server, 'listening');
   port = (server.address() as { port: number }).port;
-  codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
+  codepipeline.on(GetPipelineCommand).resolves(TEAM);
   codepipeline.on(ListTagsForResourceCommand).resolves({ tags: [] });
   codedeploy.on(GetDeploymentGroupCommand).resolves({
     deploymentGroupInfo: {
@@ -301,7 +255,7 @@ describe('doctor on AWS', () => {
 
     // Denied with a terse message: the action the call needs is named all the same.
     codedeploy.reset();
-    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
+    codepipeline.on(GetPipelineCommand).resolves(TEAM);
     codedeploy.on(GetDeploymentGroupCommand).rejects(awsError('AccessDeniedException', 'Access denied'));
     expect(check(await doctor(), 'deployment-group').fix).toBe(
       'allow codedeploy:GetDeploymentGroup on deployment group team-app/team-dg to the caller (the IAM policy of ' +

@@ -3,6 +3,7 @@
  * pipeline through the (mocked) AWS API and the version from a real HTTP server playing the load balancer;
  * sandbox-only actions are refused with a message saying what to do; destructive actions need the guard.
  */
+import { teamPipeline } from './helpers/team-pipeline.ts';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import {
@@ -23,38 +24,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GuardRefusedError, Harness, HarnessError } from '../../src/index.ts';
 
 const TARGET_GROUP = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/team-tg/1';
-/** A team's pipeline, its names unlike our sample's defaults. */
-const teamPipeline = {
-  pipeline: {
-    name: 'team-pipeline',
-    roleArn: 'r',
-    stages: [
-      {
-        name: 'Source',
-        actions: [
-          {
-            name: 'Checkout',
-            actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-            configuration: { RepositoryName: 'team-repo', BranchName: 'release' },
-          },
-        ],
-      },
-      { name: 'BuildAndTest', actions: [] },
-      { name: 'Approval', actions: [{ name: 'ManualApproval' }] },
-      {
-        name: 'Deploy',
-        actions: [
-          {
-            name: 'Deploy',
-            actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' },
-            configuration: { ApplicationName: 'team-app', DeploymentGroupName: 'team-dg' },
-          },
-        ],
-      },
-    ],
-  },
-  metadata: { pipelineArn: 'arn:aws:codepipeline:eu-west-1:123456789012:team-pipeline' },
-} as never;
+const TEAM = teamPipeline();
 const codepipeline = mockClient(CodePipelineClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 let server: Server;
@@ -122,7 +92,7 @@ async function awsHarness() {
 
 describe('Harness on AWS', () => {
   it('adopts an existing stack: the version every target serves becomes the previous version', async () => {
-    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
+    codepipeline.on(GetPipelineCommand).resolves(TEAM);
     versions.push('v41', 'v41');
     const harness = await awsHarness();
     const ready = await harness.ready();
@@ -135,7 +105,7 @@ describe('Harness on AWS', () => {
   });
 
   it('refuses to adopt when the targets serve different versions, naming them', async () => {
-    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
+    codepipeline.on(GetPipelineCommand).resolves(TEAM);
     versions.push('v41', 'v42');
     const harness = await awsHarness();
     await expect(harness.adopt()).rejects.toThrow(/do not all serve one version: .*i-00000000000000001=v42/);
@@ -154,7 +124,7 @@ describe('Harness on AWS', () => {
   });
 
   it('says which configured stage the pipeline lacks, listing its own, before anything is read of the app', async () => {
-    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
+    codepipeline.on(GetPipelineCommand).resolves(TEAM);
     const harness = await Harness.start({
       env: { HARNESS_STAGE_DEPLOY: 'DeployBlueGreen' },
       config: {
@@ -172,7 +142,7 @@ describe('Harness on AWS', () => {
   });
 
   it('checks the URL users reach (HARNESS_APP_URL) when the load balancer is internal', async () => {
-    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
+    codepipeline.on(GetPipelineCommand).resolves(TEAM);
     elbv2.on(DescribeLoadBalancersCommand).resolves({
       LoadBalancers: [
         {
@@ -212,7 +182,7 @@ describe('Harness on AWS', () => {
   });
 
   it('refuses to force a failed deploy on a pipeline it did not create and that is not tagged for tests', async () => {
-    codepipeline.on(GetPipelineCommand).resolves(teamPipeline);
+    codepipeline.on(GetPipelineCommand).resolves(TEAM);
     elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [] });
     const harness = await awsHarness();
     const error = await harness.forceFailedDeploy('bad-revision').catch((e: unknown) => e);
