@@ -338,8 +338,13 @@ export class Harness {
     return { repoUrl, branch: this.config.source.branch, appDir: this.config.source.appDir };
   }
 
-  /** Pushes a new unique version (optionally unhealthy, or with a failing unit test). */
-  async push(options: { unhealthy?: boolean; failingTest?: boolean } = {}): Promise<PushResult> {
+  /**
+   * Pushes a new unique version (optionally unhealthy, with a failing unit test, or with a ValidateService that
+   * waits a few seconds first: a window to stop the deployment mid-way before traffic shifts).
+   */
+  async push(
+    options: { unhealthy?: boolean; failingTest?: boolean; slowValidation?: boolean } = {},
+  ): Promise<PushResult> {
     const src = this.source;
     if (options.unhealthy || options.failingTest) {
       await this.guard.assert({
@@ -357,6 +362,7 @@ export class Harness {
       auth: this.config.source.auth,
       ...(options.unhealthy ? { unhealthy: true } : {}),
       ...(options.failingTest ? { files: { 'test/release-gate.test.js': FAILING_TEST } } : {}),
+      ...(options.slowValidation ? { files: { 'config/health.json': SLOW_VALIDATION } } : {}),
     });
     this.#log(`pushed ${result.version} as ${result.commitId.slice(0, 10)}`);
     return result;
@@ -686,7 +692,7 @@ export class Harness {
               auth: this.config.source.auth,
             },
           })
-        : await this.push();
+        : await this.push({ slowValidation: true });
     const execution = await this.findExecution(push);
     await this.waitForStage(execution, this.config.stages.build);
     await this.approve(execution, {
@@ -857,6 +863,9 @@ export interface CloseReport {
   /** `clean` when nothing of the run is left. */
   leaks: LeakReport;
 }
+
+/** The health switch on, with ValidateService waiting first (see sample-app/scripts/validate_service.sh). */
+const SLOW_VALIDATION = '{ "healthy": true, "validateDelaySeconds": 4 }\n';
 
 /** A unit test that fails, for the build gate: the buildspec's `node --test` must stop the release. */
 const FAILING_TEST = `import { test } from 'node:test';

@@ -4,6 +4,13 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
+# config/health.json may ask for a slow validation ("validateDelaySeconds": N): a test that stops a deployment
+# mid-way gets a window before traffic shifts, as it has on AWS where a deployment takes minutes.
+delay=$(node -e 'const h = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(String(Number(h.validateDelaySeconds) || 0))' "$APP_DIR/config/health.json" 2>/dev/null || echo 0)
+if [ "$delay" != "0" ]; then
+  log "validating in ${delay} s (config/health.json validateDelaySeconds)"
+  sleep "$delay"
+fi
 deadline=$(( $(date +%s) + ${VALIDATE_TIMEOUT_SECONDS:-30} ))
 expected=$(cat "$APP_DIR/VERSION")
 url="http://127.0.0.1:$PORT"
