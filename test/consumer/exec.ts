@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import { WaitTimeoutError } from '../../src/errors.ts';
+import { poll } from '../../src/poll.ts';
 
 export interface CommandOptions {
   cwd: string;
@@ -102,11 +104,7 @@ export async function runCommand(
     const { code, signal } = await exited(child);
     const ms = Date.now() - started;
     // What it started in its group may take a moment to finish after it (vitest's workers do).
-    let left = child.pid === undefined ? [] : await groupMembers(child.pid);
-    for (let waited = 0; left.length && waited < LINGER_MS; waited += 100) {
-      await new Promise((r) => setTimeout(r, 100));
-      left = await groupMembers(child.pid!);
-    }
+    const left = child.pid === undefined ? [] : await membersLeftAfter(child.pid, LINGER_MS);
     if (left.length) {
       output += `\n[consumer test] still running in its group ${LINGER_MS / 1000} s after it exited (killed now):\n`;
       output += left.map((p) => `  ${p.pid}: ${p.commandLine}`).join('\n');
@@ -207,10 +205,22 @@ async function killGroup(child: ChildProcess): Promise<void> {
     }
   };
   signal('SIGTERM');
-  for (let waited = 0; waited < KILL_GRACE_MS && (await groupMembers(pgid)).length; waited += 100) {
-    await new Promise((r) => setTimeout(r, 100));
+  if ((await membersLeftAfter(pgid, KILL_GRACE_MS)).length) signal('SIGKILL');
+}
+
+/** Waits (up to `ms`) for a process group to be empty; returns who is still in it. */
+async function membersLeftAfter(pgid: number, ms: number): Promise<StrayProcess[]> {
+  try {
+    return await poll(() => groupMembers(pgid), {
+      timeout: ms,
+      isDone: (members) => members.length === 0,
+      interval: { min: 100, max: 100 },
+      what: `process group ${pgid} to end`,
+    });
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) return (error.lastState as StrayProcess[] | undefined) ?? [];
+    throw error;
   }
-  if ((await groupMembers(pgid)).length) signal('SIGKILL');
 }
 
 export interface StrayProcess {

@@ -5,6 +5,7 @@
  * `buildsNotFound`, AWS's paging tokens (latest page first, the token sent comes back at the end of the
  * stream), AWS's errors, and AWS-shaped answers for what the sandbox does not serve.
  */
+import { poll } from '../../src/poll.ts';
 import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
 import {
   CloudWatchLogsClient,
@@ -227,7 +228,14 @@ describe('CodeBuild and CloudWatch Logs of sandbox builds (SDK + CLI)', () => {
     const build = sb.sandbox.services.codebuild.startBuild({ projectName: 'window', initiator: 'test' });
     const { groupName: logGroupName, streamName: logStreamName } = build.record.logs;
     build.write('early\n');
-    await new Promise((r) => setTimeout(r, 20));
+    // The next line must carry a later millisecond: wait for the clock to pass the first one's timestamp.
+    const first = (await logs.send(new GetLogEventsCommand({ logGroupName, logStreamName }))).events![0]!;
+    await poll(async () => Date.now(), {
+      timeout: 1000,
+      isDone: (now) => now > first.timestamp!,
+      interval: { min: 1, max: 5 },
+      what: 'the clock to pass the first line',
+    });
     build.write('late\n');
     const all = await logs.send(new GetLogEventsCommand({ logGroupName, logStreamName }));
     const [early, late] = all.events!;

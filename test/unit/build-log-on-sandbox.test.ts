@@ -33,6 +33,10 @@ import assert from 'node:assert/strict';
 test('adds', () => assert.equal(1 + 1, 2));
 `;
 
+/**
+ * The unit tests of a commit pushed to the sandbox's repository (test data, not tests of this suite): one failing
+ * test, one failing case in a suite, and a TODO case, which the log reader must NOT report as failing.
+ */
 const FAILING = `import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 test('release gate: this commit breaks a unit test on purpose', () => {
