@@ -45,7 +45,7 @@ import { assertNoLeaks, checkLeaks, type LeakReport } from './teardown/leaks.ts'
 import { assertTornDown, Ledger, type TeardownReport } from './teardown/ledger.ts';
 import { checkLive, expectLive, type LiveOptions, type LiveResult } from './traffic/live.ts';
 import { probeTraffic, type ProbeReport, type TrafficProbe } from './traffic/probe.ts';
-import { healthyTargetIds } from './traffic/targets.ts';
+import { healthyIds, targetGroupsBehind, targetsIn } from './traffic/targets.ts';
 import { loadBalancerUrl } from './traffic/url.ts';
 
 /** A sandbox the harness can run against: what `startSandbox()` returns. */
@@ -146,6 +146,7 @@ export class Harness {
   /** Deployments the run stopped with autoRollbackEnabled: a rollback is expected whatever the group's events. */
   readonly #stoppedWithRollback = new Set<string>();
   #url: string | undefined;
+  #targetGroupArns: Promise<string[]> | undefined;
   #currentVersion: string | undefined;
   readonly #ownedSandbox: SandboxHandle | undefined;
   readonly #log: (line: string) => void;
@@ -585,14 +586,27 @@ export class Harness {
     return this.#url;
   }
 
+  /** The target groups behind the stack's load balancer, read once (a failed read is tried again next time). */
+  #targetGroups(): Promise<string[]> {
+    this.#targetGroupArns ??= targetGroupsBehind(
+      this.clients.elbv2,
+      this.#names?.loadBalancerName ?? this.config.loadBalancerName,
+    );
+    this.#targetGroupArns.catch(() => {
+      this.#targetGroupArns = undefined;
+    });
+    return this.#targetGroupArns;
+  }
+
   /** Live-check options from config; every healthy target of the load balancer must answer. */
   #liveOptions(): LiveOptions {
     return {
       consecutive: this.config.probe.consecutive,
       everyTarget: this.config.probe.everyTarget,
       // "Every instance" is every target registered healthy behind the listener, re-read while traffic shifts.
-      expectedTargets: () =>
-        healthyTargetIds(this.clients.elbv2, this.#names?.loadBalancerName ?? this.config.loadBalancerName),
+      // The target groups are read once; their targets' health each time.
+      expectedTargets: async () =>
+        healthyIds(await targetsIn(this.clients.elbv2, await this.#targetGroups())),
       timeout: this.config.timeouts.live,
       intervalMs: this.config.probe.intervalMs,
       requestTimeoutMs: this.config.probe.requestTimeoutMs,

@@ -33,6 +33,19 @@ export async function targetsBehind(
   elbv2: ElasticLoadBalancingV2Client,
   loadBalancerName: string,
 ): Promise<LoadBalancerTarget[]> {
+  return targetsIn(elbv2, await targetGroupsBehind(elbv2, loadBalancerName));
+}
+
+/**
+ * The target groups the load balancer's listeners forward to (weighted forwards included): they stay while
+ * targets come and go, so a caller reading targets again and again reads these once.
+ *
+ * @throws HarnessError when the load balancer does not exist.
+ */
+export async function targetGroupsBehind(
+  elbv2: ElasticLoadBalancingV2Client,
+  loadBalancerName: string,
+): Promise<string[]> {
   const lb = (await elbv2.send(new DescribeLoadBalancersCommand({ Names: [loadBalancerName] })))
     .LoadBalancers?.[0];
   if (!lb?.LoadBalancerArn) {
@@ -50,8 +63,16 @@ export async function targetsBehind(
         if (tg.TargetGroupArn) groups.add(tg.TargetGroupArn);
     }
   }
+  return [...groups];
+}
+
+/** Every target registered in the target groups, with its health (DescribeTargetHealth, one call a group). */
+export async function targetsIn(
+  elbv2: ElasticLoadBalancingV2Client,
+  targetGroupArns: readonly string[],
+): Promise<LoadBalancerTarget[]> {
   const targets: LoadBalancerTarget[] = [];
-  for (const arn of groups) {
+  for (const arn of targetGroupArns) {
     const health = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
     for (const d of health.TargetHealthDescriptions ?? []) {
       if (!d.Target?.Id) continue;
@@ -67,11 +88,15 @@ export async function targetsBehind(
   return targets;
 }
 
+/** Ids of the healthy targets (each once). */
+export function healthyIds(targets: readonly LoadBalancerTarget[]): string[] {
+  return [...new Set(targets.filter((t) => t.state === 'healthy').map((t) => t.id))];
+}
+
 /** Ids of the healthy targets behind the load balancer (each once). */
 export async function healthyTargetIds(
   elbv2: ElasticLoadBalancingV2Client,
   loadBalancerName: string,
 ): Promise<string[]> {
-  const targets = await targetsBehind(elbv2, loadBalancerName);
-  return [...new Set(targets.filter((t) => t.state === 'healthy').map((t) => t.id))];
+  return healthyIds(await targetsBehind(elbv2, loadBalancerName));
 }
