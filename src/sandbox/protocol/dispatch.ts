@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { credentialScope } from '../auth.ts';
 import type { Faults } from '../faults.ts';
 import type { RequestContext, SandboxService, ServiceName } from '../types.ts';
 import { ServiceError } from './errors.ts';
@@ -163,10 +164,8 @@ export class Dispatcher {
   }
 
   #queryBinding(req: ApiRequest, params: QueryParams, action: string): ServiceBinding | undefined {
-    const scope = /Credential=[^/,\s]*\/[^/,\s]*\/[^/,\s]*\/([^/,\s]+)\/aws4_request/.exec(
-      header(req.headers, 'authorization') ?? '',
-    );
-    const signed = scope ? QUERY_SIGNING_NAMES[scope[1]!] : undefined;
+    const scope = credentialScope(req.headers);
+    const signed = scope ? QUERY_SIGNING_NAMES[scope.service] : undefined;
     if (signed && this.#query.has(signed)) return this.#query.get(signed);
     const version = params.get('Version');
     const candidates = [...this.#query.values()];
