@@ -10,6 +10,7 @@ import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { CodePipelineClient, type CodePipelineClientConfig } from '@aws-sdk/client-codepipeline';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { HarnessConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_RETRY_POLICY, HarnessRetryStrategy, type RetryPolicy } from './retry.ts';
@@ -29,6 +30,8 @@ export interface HarnessClients {
   codebuild?: CodeBuildClient;
   /** With `codebuild`: reads a failed build's log (GetLogEvents); optional for callers. */
   logs?: CloudWatchLogsClient;
+  /** Empties the run's versioned artifact bucket before its stack is deleted (`emptyBucket`); optional for callers. */
+  s3?: S3Client;
 }
 
 /** Fake credentials for the sandbox: it checks nothing, but the SDK must sign. */
@@ -65,9 +68,14 @@ export function createClients(
   config: Pick<HarnessConfig, 'target' | 'region' | 'endpoint'>,
   given: Partial<HarnessClients> = {},
   options: CreateClientsOptions = {},
-): HarnessClients & { codecommit: CodeCommitClient; codebuild: CodeBuildClient; logs: CloudWatchLogsClient } {
+): HarnessClients & {
+  codecommit: CodeCommitClient;
+  codebuild: CodeBuildClient;
+  logs: CloudWatchLogsClient;
+  s3: S3Client;
+} {
   const missing = (
-    ['codepipeline', 'codedeploy', 'elbv2', 'autoscaling', 'codecommit', 'codebuild', 'logs'] as const
+    ['codepipeline', 'codedeploy', 'elbv2', 'autoscaling', 'codecommit', 'codebuild', 'logs', 's3'] as const
   ).some((k) => !given[k]);
   const retryStrategy = new HarnessRetryStrategy(options.retry) satisfies NonNullable<
     CodePipelineClientConfig['retryStrategy']
@@ -96,6 +104,16 @@ export function createClients(
     codecommit: given.codecommit ?? new CodeCommitClient(settings),
     codebuild: given.codebuild ?? new CodeBuildClient(settings),
     logs: given.logs ?? new CloudWatchLogsClient(settings),
+    // The sandbox serves S3 path-style only (`http://127.0.0.1:<port>/<bucket>/<key>`): no bucket subdomains.
+    s3:
+      given.s3 ??
+      new S3Client({
+        region: settings.region,
+        ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+        ...(settings.credentials ? { credentials: settings.credentials } : {}),
+        ...retry,
+        forcePathStyle: config.target === 'sandbox',
+      }),
   };
 }
 
@@ -108,4 +126,5 @@ export function destroyClients(clients: HarnessClients): void {
   clients.codecommit?.destroy();
   clients.codebuild?.destroy();
   clients.logs?.destroy();
+  clients.s3?.destroy();
 }
