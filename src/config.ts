@@ -256,6 +256,38 @@ function setPath(tree: Tree, path: string, value: unknown): void {
   node[keys.at(-1)!] = value;
 }
 
+/** Per config loadConfig made: which layer set each leaf path (absent = the default). */
+const PROVENANCE = new WeakMap<HarnessConfig, ReadonlyMap<string, string>>();
+
+/**
+ * Where a setting of a config {@link loadConfig} made came from: `'default'` when nothing set it, else the
+ * layer: an env var name (`HARNESS_REGION`, `AWS_REGION`), the config file's path, or `'code'`. A config copied
+ * with a spread is not known: `'unknown'`.
+ *
+ * @example
+ * ```ts
+ * settingSource(loadConfig({ env: {} }), 'region'); // 'default'
+ * ```
+ */
+export function settingSource(config: HarnessConfig, path: string): string {
+  const sources = PROVENANCE.get(config);
+  if (!sources) return 'unknown';
+  return sources.get(path) ?? 'default';
+}
+
+/** A copy of `config` with `changes`, keeping what {@link settingSource} knows (`changed` names their new source). */
+export function withSettings(
+  config: HarnessConfig,
+  changes: Partial<HarnessConfig>,
+  changed: string,
+): HarnessConfig {
+  const next = { ...config, ...changes };
+  const sources = new Map(PROVENANCE.get(config) ?? []);
+  for (const key of Object.keys(changes)) sources.set(key, changed);
+  PROVENANCE.set(next, sources);
+  return next;
+}
+
 /** Deep merge; `source` records, per leaf path, the layer that set it. */
 function merge(into: Tree, from: Tree, layer: string, sources: Map<string, string>, prefix = ''): void {
   for (const [key, value] of Object.entries(from)) {
@@ -343,8 +375,13 @@ export function loadConfig(options: LoadConfigOptions = {}): HarnessConfig {
 
   const result = HarnessConfigSchema.safeParse(merged);
   if (result.success) {
-    const { stack, ...config } = result.data;
-    return { ...config, stack: stack ?? (config.target === 'aws' ? 'existing' : 'ephemeral') };
+    const { stack, ...parsed } = result.data;
+    const config: HarnessConfig = {
+      ...parsed,
+      stack: stack ?? (parsed.target === 'aws' ? 'existing' : 'ephemeral'),
+    };
+    PROVENANCE.set(config, sources);
+    return config;
   }
   const issue = result.error.issues[0]!;
   let path = issue.path.map(String).join('.');

@@ -41,6 +41,7 @@ import { AsFound } from './stack/as-found.ts';
 import { type PipelineShape, readPipelineShape } from './stack/pipeline-shape.ts';
 import { seedRepository } from './stack/seed.ts';
 import { Guard, awsTagLookup } from './teardown/guard.ts';
+import { resolveRegion } from './aws/region.ts';
 import { assertNoLeaks, checkLeaks, type LeakReport } from './teardown/leaks.ts';
 import { assertTornDown, Ledger, type TeardownReport } from './teardown/ledger.ts';
 import { checkLive, expectLive, type LiveOptions, type LiveResult } from './traffic/live.ts';
@@ -199,7 +200,9 @@ export class Harness {
         ...(options.env ? { env: options.env } : {}),
         ...(options.configFile ? { file: options.configFile } : {}),
       });
-    let config = load();
+    const region = await resolveRegion(load(), options.env);
+    let config = region.config;
+    options.log?.(`region ${region.said}`);
     let owned: SandboxHandle | undefined;
     if (config.target === 'sandbox' && !config.endpoint) {
       if (!options.sandbox) owned = await startOwnSandbox(options.timeScale ?? 0.02);

@@ -10,6 +10,7 @@
  */
 import type { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { createClients, type HarnessClients } from '../aws/clients.ts';
+import { resolveRegion } from '../aws/region.ts';
 import { type HarnessConfig, type HarnessConfigInput, loadConfig } from '../config.ts';
 import { ConfigError, formatDuration, HarnessError, WaitTimeoutError } from '../errors.ts';
 import { errorLine } from '../poll.ts';
@@ -221,11 +222,16 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   let config: HarnessConfig;
   const configStarted = performance.now();
   try {
-    config = loadConfig({
-      ...(options.config ? { overrides: options.config } : {}),
-      env,
-      ...(options.configFile ? { file: options.configFile } : {}),
-    });
+    config = (
+      await resolveRegion(
+        loadConfig({
+          ...(options.config ? { overrides: options.config } : {}),
+          env,
+          ...(options.configFile ? { file: options.configFile } : {}),
+        }),
+        env,
+      )
+    ).config;
   } catch (error) {
     pass.record(
       'config',

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createClients, destroyClients } from '../aws/clients.ts';
+import { resolveRegion } from '../aws/region.ts';
 import { loadConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { RUN_TAG, stackNames } from '../stack/names.ts';
@@ -60,13 +61,15 @@ export async function runSweepCommand(argv: readonly string[]): Promise<number> 
   }
   let clients: ReturnType<typeof createClients>;
   try {
-    const config = loadConfig({
-      overrides: {
-        ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-        ...(values.region ? { region: values.region } : {}),
-        ...(values.target ? { target: values.target as 'sandbox' | 'aws' } : {}),
-      },
-    });
+    const { config } = await resolveRegion(
+      loadConfig({
+        overrides: {
+          ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+          ...(values.region ? { region: values.region } : {}),
+          ...(values.target ? { target: values.target as 'sandbox' | 'aws' } : {}),
+        },
+      }),
+    );
     clients = createClients(config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
