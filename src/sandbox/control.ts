@@ -2,10 +2,10 @@
  * The `/_sandbox/*` control routes (JSON): what tests, benchmarks and the CLI use to look inside the
  * sandbox without the AWS API.
  *
- * - `GET /_sandbox/health` → `{ status: 'ok', services, uptimeSeconds }`
+ * - `GET /_sandbox/health` → `{ status: 'ok', services, regions, uptimeSeconds }` (`regions`: those called so far)
  * - `GET /_sandbox/faults`, `PUT /_sandbox/faults` (body: a fault spec), `DELETE /_sandbox/faults`
  * - `GET /_sandbox/events?after=N` → the events with `seq > N`, oldest first
- * - `POST /_sandbox/reset` → every service forgets its resources
+ * - `POST /_sandbox/reset` → every service of every region forgets its resources
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventLog } from './events.ts';
@@ -17,6 +17,8 @@ export interface ControlOptions {
   faults: Faults;
   events: EventLog;
   services: () => readonly SandboxService[];
+  /** The regions built so far (default first). @default none listed */
+  regions?: () => readonly string[];
   reset: () => Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export function controlRoute(options: ControlOptions): HttpRoute {
           json(res, 200, {
             status: 'ok',
             services: options.services().map((s) => s.name),
+            regions: options.regions?.() ?? [],
             uptimeSeconds: (Date.now() - startedAt) / 1000,
           });
           return;

@@ -9,25 +9,20 @@
  * // aws --endpoint-url ${sandbox.endpoint} codepipeline list-pipelines
  * await sandbox.stop();
  */
+import { mkdirSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { AutoScalingService } from './autoscaling/index.ts';
+import { credentialScope } from './auth.ts';
 import { Clock } from './clock.ts';
-import { CodeBuildService } from './codebuild/index.ts';
-import { CodeCommitService } from './codecommit/index.ts';
-import { CodeDeployService } from './codedeploy/index.ts';
-import { CodePipelineService } from './codepipeline/index.ts';
 import { controlRoute } from './control.ts';
-import { Elbv2Service } from './elbv2/index.ts';
 import { EventLog } from './events.ts';
 import { type FaultSpec, Faults, faultSpecFromEnv } from './faults.ts';
-import { Fleet } from './fleet/index.ts';
-import { LogsService } from './logs/index.ts';
 import { ProcessTracker } from './processes.ts';
 import { Dispatcher } from './protocol/dispatch.ts';
+import { buildRegionServices, Regions, type SandboxServices } from './regions.ts';
 import { EdgeServer } from './server.ts';
-import type { SandboxRuntime, SandboxService } from './types.ts';
+import type { SandboxRuntime } from './types.ts';
 
 export type { FaultRule, FaultSpec, FaultStats, FaultsOptions, ParsedSpec } from './faults.ts';
 export {
@@ -43,6 +38,8 @@ export type { EventLog, SandboxEvent } from './events.ts';
 export type { SandboxRuntime, ServiceName } from './types.ts';
 export type { Clock } from './clock.ts';
 export type { ProcessTracker, TrackedGroup } from './processes.ts';
+export type { SandboxServices } from './regions.ts';
+export { isRegionName } from './regions.ts';
 
 /** The env var naming a file a sandbox appends its API call and fault counts to when it stops. */
 export const STATS_ENV = 'HARNESS_SANDBOX_STATS';
@@ -75,24 +72,16 @@ export interface SandboxOptions {
   rollbackLinkDelayMs?: number;
   /** Where repositories, instances and builds live. Kept on stop when given; a temp dir removed on stop otherwise. */
   dataDir?: string;
-  /** @default '000000000000' */
+  /** The one account id of every region. @default '000000000000' */
   accountId?: string;
-  /** @default 'us-east-1' */
+  /**
+   * The default region: where calls without a region land (unsigned API calls, git and build-log URLs
+   * without a `/<region>/` segment) and whose services `sandbox.services` holds. Every other region is served
+   * too, built on its first call. @default 'us-east-1'
+   */
   region?: string;
   /** Unexpected internal failures are reported here (the client already got a 500). @default console.error */
   onInternalError?: (error: unknown, where: string) => void;
-}
-
-/** The service instances of a running sandbox, for in-process use (tests, the harness's sandbox adapter). */
-export interface SandboxServices {
-  readonly fleet: Fleet;
-  readonly autoscaling: AutoScalingService;
-  readonly elbv2: Elbv2Service;
-  readonly codedeploy: CodeDeployService;
-  readonly codecommit: CodeCommitService;
-  readonly logs: LogsService;
-  readonly codebuild: CodeBuildService;
-  readonly codepipeline: CodePipelineService;
 }
 
 /** A running sandbox. */
@@ -100,8 +89,18 @@ export interface Sandbox {
   /** `http://127.0.0.1:<port>`: give it to SDK clients (`endpoint`) and the CLI (`--endpoint-url`). */
   readonly endpoint: string;
   readonly port: number;
+  /** The default region's runtime. */
   readonly runtime: SandboxRuntime;
+  /** The default region's services. */
   readonly services: SandboxServices;
+  /**
+   * Another region's services (built on first use; each region has its own state, as on AWS). Throws a
+   * RangeError for a name that is no AWS region name.
+   * @example sandbox.region('eu-west-1').codepipeline.store.pipelines.size
+   */
+  region(name: string): SandboxServices;
+  /** The regions that have been called so far (the default one first). */
+  regions(): string[];
   /** The active fault injection (also at `/_sandbox/faults`). */
   readonly faults: Faults;
   /**
@@ -142,16 +141,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'cph-sandbox-')));
 
-  let services: SandboxService[] = [];
+  let regions: Regions | undefined;
   const server = new EdgeServer({
-    routes: () => services.flatMap((s) => s.routes ?? []),
+    routes: () => (regions ? [regions.route()] : []),
     control: controlRoute({
       faults,
       events,
-      services: () => services,
-      reset: async () => {
-        for (const s of [...services].reverse()) await s.reset();
-      },
+      services: () => regions?.default.list ?? [],
+      regions: () => regions?.all().map((r) => r.name) ?? [],
+      reset: async () => regions?.reset(),
     }),
     onError: onInternalError,
   });
@@ -165,37 +163,47 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     throw error;
   }
   const endpoint = `http://127.0.0.1:${boundPort}`;
-  const runtime: SandboxRuntime = {
-    accountId: options.accountId ?? '000000000000',
-    region: options.region ?? 'us-east-1',
-    clock,
-    events,
-    processes,
-    dataDir,
-    edgeUrl: () => endpoint,
-    edgePort: () => boundPort,
+  const accountId = options.accountId ?? '000000000000';
+  const defaultRegion = options.region ?? 'us-east-1';
+  // Each region: its own data directory and URL prefix (the default region keeps the bare ones).
+  const runtimeOf = (region: string): SandboxRuntime => {
+    const own = region === defaultRegion;
+    const regionDir = own ? dataDir : join(dataDir, 'regions', region);
+    if (!own) mkdirSync(regionDir, { recursive: true });
+    return {
+      accountId,
+      region,
+      clock,
+      events,
+      processes,
+      dataDir: regionDir,
+      edgeUrl: () => (own ? endpoint : `${endpoint}/${region}`),
+      edgePort: () => boundPort,
+    };
   };
 
-  let fleet: Fleet | undefined;
-  let built: SandboxServices | undefined;
   try {
-    fleet = new Fleet(runtime);
-    const autoscaling = new AutoScalingService(runtime, { fleet });
-    const elbv2 = new Elbv2Service(runtime, { fleet });
-    const codedeploy = new CodeDeployService(
-      runtime,
-      { fleet, autoscaling, elbv2 },
-      options.rollbackLinkDelayMs !== undefined ? { rollbackLinkDelayMs: options.rollbackLinkDelayMs } : {},
-    );
-    const codecommit = new CodeCommitService(runtime);
-    const logs = new LogsService(runtime);
-    const codebuild = new CodeBuildService(runtime, { logs });
-    const codepipeline = new CodePipelineService(runtime, { codecommit, codedeploy, codebuild });
-    built = { fleet, autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline };
-    services = [autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline];
-    server.dispatcher = new Dispatcher(services, {
+    const built = new Regions({
+      defaultRegion,
+      runtime: runtimeOf,
+      build: (runtime) =>
+        buildRegionServices(
+          runtime,
+          options.rollbackLinkDelayMs !== undefined ? { rollbackLinkDelayMs: options.rollbackLinkDelayMs } : {},
+        ),
+    });
+    regions = built;
+    server.dispatcher = new Dispatcher(built.default.list, {
       faults,
-      context: () => ({ region: runtime.region, accountId: runtime.accountId }),
+      context: (req) => ({
+        region: built.forRequest(credentialScope(req.headers, req.url)?.region).name,
+        accountId,
+      }),
+      serviceIn: (name, region) => {
+        const service = built.service(built.get(region), name);
+        if (!service) throw new Error(`no ${name} service in region ${region}`);
+        return service;
+      },
       onInternalError,
     });
   } catch (error) {
@@ -214,10 +222,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     // Close the port first so nothing new arrives while services wind down.
     await attempt('closing the edge port', () => server.close());
-    for (const s of [...services].reverse()) await attempt(`stopping ${s.name}`, () => s.stop());
-    const fleetStop = (fleet as { stop?: () => Promise<void> } | undefined)?.stop;
-    if (fleet && typeof fleetStop === 'function')
-      await attempt('stopping the fleet', () => fleetStop.call(fleet));
+    await regions?.stop(attempt);
     await attempt('ending process groups', () => processes.kill());
     clock.stop();
     if (statsFile)
@@ -234,11 +239,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 
   let stopping: Promise<void> | undefined;
+  const all = regions!;
   return {
     endpoint,
     port: boundPort,
-    runtime,
-    services: built!,
+    runtime: all.default.runtime,
+    services: all.default.services,
+    region: (name) => all.get(name).services,
+    regions: () => all.all().map((r) => r.name),
     faults,
     stop: () => {
       stopping ??= shutdown();

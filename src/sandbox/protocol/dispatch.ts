@@ -71,7 +71,13 @@ export function edgeError(
 
 export interface DispatcherOptions {
   readonly faults?: Faults;
-  readonly context: () => Omit<RequestContext, 'requestId'>;
+  /** Who calls and where the call lands (region from the credential scope); may throw a `ServiceError`. */
+  readonly context: (req: ApiRequest) => Omit<RequestContext, 'requestId'>;
+  /**
+   * The instance of a service that answers a call landing in `region` (the sandbox has one set of services
+   * per region). @default the instances given to the constructor
+   */
+  readonly serviceIn?: (name: ServiceName, region: string) => SandboxService;
   /** Called with every unexpected (non-ServiceError) failure, for logs. */
   readonly onInternalError?: (error: unknown, where: string) => void;
 }
@@ -224,10 +230,13 @@ export class Dispatcher {
     requestId: string,
     params?: QueryParams,
   ): Promise<ApiResponse> {
-    const { service, model, codec } = binding;
+    const { service: routed, model, codec } = binding;
+    let service = routed;
     try {
       // Faults first: AWS throttles at the front door, before it looks at the input.
       await this.#options.faults?.apply(service.name, codec.protocol, operation);
+      const context = this.#options.context(req);
+      service = this.#options.serviceIn?.(routed.name, context.region) ?? routed;
       // `operation` is already known to be an operation of the model, so no prototype name gets here.
       const handler =
         typeof service.handlers[operation] === 'function' ? service.handlers[operation] : undefined;
@@ -239,7 +248,7 @@ export class Dispatcher {
       const inputShape = model.operations[operation]?.input?.shape;
       if (inputShape && !SELF_VALIDATING.has(service.name))
         validateInput(model, inputShape, input, codec.protocol);
-      const output = await handler(input, { ...this.#options.context(), requestId });
+      const output = await handler(input, { ...context, requestId });
       // A response-phase fault: the call has had its effect, and the caller gets a 5xx instead of the answer.
       await this.#options.faults?.applyAfter(service.name, codec.protocol, operation);
       return codec.encodeOutput(operation, output ?? {}, requestId);
