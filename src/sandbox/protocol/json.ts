@@ -10,6 +10,42 @@ import type { ApiRequest, ApiResponse, Codec } from './wire.ts';
 /** Nesting deeper than any model needs is refused instead of recursing without end. */
 const MAX_DEPTH = 64;
 
+/**
+ * Bounds on one JSON 1.1 request, so the work per request stays linear and small. The body bound is the largest
+ * request body these services document: CodeCommit takes files of up to 6 MB (`PutFile`, `CreateCommit`),
+ * CloudWatch Logs a `PutLogEvents` batch of 1 MiB. AWS publishes no nesting or list bound; these are far above
+ * what any model holds (the deepest CodePipeline declaration nests about 10 levels; model lists stop at 1,000).
+ */
+export const JSON_LIMITS = {
+  /** Bytes of a request body: 6 MiB. */
+  bodyBytes: 6 * 1024 * 1024,
+  /** Nesting of arrays and objects in the body, checked before it is parsed. */
+  nesting: MAX_DEPTH,
+  /** Items of one list, entries of one map. */
+  items: 10_000,
+} as const;
+
+/**
+ * How deep `text` nests arrays and objects, stopping as soon as it passes `limit`: one pass over the text,
+ * skipping strings, so a body of a million `[` is refused before `JSON.parse` builds it.
+ */
+export function jsonNestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 function serializationError(message: string): ServiceError {
@@ -54,8 +90,20 @@ export class JsonCodec implements Codec {
   }
 
   decodeInput(operation: string, req: ApiRequest): Record<string, unknown> {
+    if (req.body.length > JSON_LIMITS.bodyBytes) {
+      throw new ServiceError(
+        'RequestEntityTooLarge',
+        `The request body is ${req.body.length} bytes; a JSON request body has at most ${JSON_LIMITS.bodyBytes} bytes (6 MiB)`,
+        { status: 413 },
+      );
+    }
     const text = req.body.toString('utf8').trim();
     let raw: unknown = {};
+    if (jsonNestingExceeds(text, JSON_LIMITS.nesting)) {
+      throw serializationError(
+        `The request body nests arrays and objects deeper than ${JSON_LIMITS.nesting} levels; no operation takes that`,
+      );
+    }
     if (text !== '') {
       try {
         raw = JSON.parse(text);
@@ -94,6 +142,10 @@ export class JsonCodec implements Codec {
       case 'list': {
         if (!Array.isArray(value))
           throw serializationError(`Expected a list at '${where}', got ${describe(value)}`);
+        if (value.length > JSON_LIMITS.items)
+          throw serializationError(
+            `The list at '${where}' has ${value.length} items; a list has at most ${JSON_LIMITS.items}`,
+          );
         return value.map((item, i) =>
           this.#decode(shape.member!, item, `${path}.${i + 1}.member`, depth + 1),
         );
@@ -102,8 +154,13 @@ export class JsonCodec implements Codec {
         if (value === null || typeof value !== 'object' || Array.isArray(value)) {
           throw serializationError(`Expected a map at '${where}', got ${describe(value)}`);
         }
+        const entries = Object.entries(value as Record<string, unknown>);
+        if (entries.length > JSON_LIMITS.items)
+          throw serializationError(
+            `The map at '${where}' has ${entries.length} entries; a map has at most ${JSON_LIMITS.items}`,
+          );
         const out: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        for (const [k, v] of entries) {
           out[k] = this.#decode(shape.value!, v, `${path}.${k}`, depth + 1);
         }
         return out;

@@ -21,44 +21,139 @@ const builder = new XMLBuilder({
   suppressEmptyNode: true,
 });
 
-/** Form parameters with an index of which prefixes exist, so decoding asks "is `A.B` given?" in O(1). */
+/**
+ * Bounds on one Query request, so the work per request stays linear and small whatever a client sends. AWS
+ * publishes few numbers for the Query protocol: CloudWatch's PutMetricData (a Query API) takes at most 1 MB in
+ * an HTTP POST body, and a GET's URL is bounded by the edge's 16 KiB header limit. Where AWS publishes nothing
+ * (parameter count, name depth and length, value length), the bound is far above anything the models allow:
+ * the longest Query string the sandbox serves is CloudFormation's `TemplateBody` (51,200 bytes), and the
+ * deepest name an SDK sends (`Actions.member.1.ForwardConfig.TargetGroups.member.1.Weight`) has 7 parts.
+ */
+export const QUERY_LIMITS = {
+  /** Bytes of a form body (POST): 1 MiB. */
+  bodyBytes: 1024 * 1024,
+  /** Parameters in one request, query string and body together. */
+  parameters: 10_000,
+  /** Dot-separated parts of one parameter name (the codec's nesting bound). */
+  nameParts: MAX_DEPTH,
+  /** Characters of one parameter name. */
+  nameChars: 512,
+  /** Characters of one parameter value: 256 KiB. */
+  valueChars: 256 * 1024,
+} as const;
+
+/** One node of the parameter-name trie: the parts that may follow a prefix. */
+type Trie = Map<string, Trie>;
+
+const ROUTING = new Set(['Action', 'Version']);
+
+function shown(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
+}
+
+/** Why a parameter breaks a {@link QUERY_LIMITS} bound (`index` counts from 1), or undefined. */
+function overLimit(name: string, value: string, index: number): ServiceError | undefined {
+  const L = QUERY_LIMITS;
+  if (index > L.parameters)
+    return malformed(`The request has more than ${L.parameters} parameters; send at most ${L.parameters}`);
+  if (name.length > L.nameChars)
+    return malformed(
+      `Parameter name '${shown(name)}' is ${name.length} characters long; names have at most ${L.nameChars}`,
+    );
+  // Counting dots stops at the bound: linear, and never more than nameChars anyway.
+  let parts = 1;
+  for (let i = name.indexOf('.'); i >= 0 && parts <= L.nameParts; i = name.indexOf('.', i + 1)) parts++;
+  if (parts > L.nameParts)
+    return malformed(
+      `Parameter name '${shown(name)}' has more than ${L.nameParts} dot-separated parts; no operation nests that deep`,
+    );
+  if (value.length > L.valueChars)
+    return malformed(
+      `Value of parameter '${shown(name)}' is ${value.length} characters long; values have at most ${L.valueChars}`,
+    );
+  return undefined;
+}
+
+/**
+ * Form parameters with a trie of their dotted names, so decoding asks "is `A.B` given?" and "which parts follow
+ * `A.B`?" in time linear in the name. Building it is linear in the request: each name is split once (an index
+ * of every prefix of every name, as before, is quadratic in a long name: a 40 KB body took seconds).
+ * A request over {@link QUERY_LIMITS} is not indexed further: {@link QueryParams.problem} says why, and decoding
+ * throws it. `Action` and `Version` are still read, so the refusal is routed and answered in the service's
+ * own error shape.
+ */
 export class QueryParams {
   readonly values = new Map<string, string>();
-  readonly #children = new Map<string, Set<string>>();
+  readonly #root: Trie = new Map();
+  /** Why the request is refused (a bound of {@link QUERY_LIMITS} broken), else undefined. */
+  readonly problem: ServiceError | undefined;
 
-  constructor(entries: Iterable<[string, string]>) {
-    for (const [k, v] of entries) {
-      this.values.set(k, v);
-      const parts = k.split('.');
-      for (let i = 1; i < parts.length; i++) {
-        const parent = parts.slice(0, i).join('.');
-        let set = this.#children.get(parent);
-        if (!set) {
-          set = new Set();
-          this.#children.set(parent, set);
+  constructor(entries: Iterable<[string, string]>, problem?: ServiceError) {
+    let index = 0;
+    for (const [name, value] of entries) {
+      index++;
+      problem ??= overLimit(name, value, index);
+      if (problem) {
+        if (ROUTING.has(name) && !this.values.has(name)) this.values.set(name, value);
+        continue;
+      }
+      this.values.set(name, value);
+      let node = this.#root;
+      for (const part of name.split('.')) {
+        let next = node.get(part);
+        if (!next) {
+          next = new Map();
+          node.set(part, next);
         }
-        set.add(parts[i]!);
+        node = next;
       }
     }
+    this.problem = problem;
   }
 
   /** Parameters of a request: the query string, plus a form body (POST). */
   static from(req: ApiRequest): QueryParams {
-    const entries = [...req.url.searchParams.entries()];
-    if (req.body.length > 0) entries.push(...new URLSearchParams(req.body.toString('utf8')).entries());
-    return new QueryParams(entries);
+    const query = req.url.searchParams.entries();
+    if (req.body.length === 0) return new QueryParams(query);
+    const tooLarge =
+      req.body.length > QUERY_LIMITS.bodyBytes
+        ? new ServiceError(
+            'RequestEntityTooLarge',
+            `The request body is ${req.body.length} bytes; a Query request body has at most ${QUERY_LIMITS.bodyBytes} bytes (1 MiB)`,
+            { status: 413 },
+          )
+        : undefined;
+    const body = new URLSearchParams(req.body.toString('utf8')).entries();
+    return new QueryParams(
+      (function* () {
+        yield* query;
+        yield* body;
+      })(),
+      tooLarge,
+    );
+  }
+
+  #node(key: string): Trie | undefined {
+    let node: Trie | undefined = this.#root;
+    for (const part of key.split('.')) {
+      node = node.get(part);
+      if (!node) return undefined;
+    }
+    return node;
   }
 
   get(key: string): string | undefined {
     return this.values.get(key);
   }
 
+  /** Whether `key` is given, or names given under it (`A.B` for `A.B.C=1`). */
   has(key: string): boolean {
-    return this.values.has(key) || this.#children.has(key);
+    return this.values.has(key) || this.#node(key) !== undefined;
   }
 
+  /** The parts that follow `key.` in the names given (`{'1', '2'}` for `A.member.1`, `A.member.2`). */
   children(key: string): ReadonlySet<string> {
-    return this.#children.get(key) ?? new Set();
+    return new Set(this.#node(key)?.keys());
   }
 }
 
@@ -87,6 +182,7 @@ export class QueryCodec implements Codec {
   }
 
   decodeParams(operation: string, params: QueryParams): Record<string, unknown> {
+    if (params.problem) throw params.problem;
     const ref = this.model.operations[operation]?.input;
     if (!ref) return {};
     return (this.#decode(ref, params, '', 0) ?? {}) as Record<string, unknown>;
