@@ -4,6 +4,7 @@
  * built here retries with the harness's policy (`retry.ts`): every AWS call the library makes, in a wait or not.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
@@ -32,6 +33,8 @@ export interface HarnessClients {
   logs?: CloudWatchLogsClient;
   /** Empties the run's versioned artifact bucket before its stack is deleted (`emptyBucket`); optional for callers. */
   s3?: S3Client;
+  /** Creates and deletes the run's stack (`stack: ephemeral`) and finds a killed run's stacks; optional for callers. */
+  cloudformation?: CloudFormationClient;
 }
 
 /** Fake credentials for the sandbox: it checks nothing, but the SDK must sign. */
@@ -73,9 +76,20 @@ export function createClients(
   codebuild: CodeBuildClient;
   logs: CloudWatchLogsClient;
   s3: S3Client;
+  cloudformation: CloudFormationClient;
 } {
   const missing = (
-    ['codepipeline', 'codedeploy', 'elbv2', 'autoscaling', 'codecommit', 'codebuild', 'logs', 's3'] as const
+    [
+      'codepipeline',
+      'codedeploy',
+      'elbv2',
+      'autoscaling',
+      'codecommit',
+      'codebuild',
+      'logs',
+      's3',
+      'cloudformation',
+    ] as const
   ).some((k) => !given[k]);
   const retryStrategy = new HarnessRetryStrategy(options.retry) satisfies NonNullable<
     CodePipelineClientConfig['retryStrategy']
@@ -104,6 +118,7 @@ export function createClients(
     codecommit: given.codecommit ?? new CodeCommitClient(settings),
     codebuild: given.codebuild ?? new CodeBuildClient(settings),
     logs: given.logs ?? new CloudWatchLogsClient(settings),
+    cloudformation: given.cloudformation ?? new CloudFormationClient(settings),
     // The sandbox serves S3 path-style only (`http://127.0.0.1:<port>/<bucket>/<key>`): no bucket subdomains.
     s3:
       given.s3 ??
@@ -127,4 +142,5 @@ export function destroyClients(clients: HarnessClients): void {
   clients.codebuild?.destroy();
   clients.logs?.destroy();
   clients.s3?.destroy();
+  clients.cloudformation?.destroy();
 }

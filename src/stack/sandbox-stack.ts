@@ -41,7 +41,7 @@ import { RUN_TAG, type StackNames, TEST_TARGET_TAG } from './names.ts';
 
 /** Where teardown entries go; `teardown/Ledger` implements it. */
 export interface LedgerLike {
-  add(entry: { kind: string; id: string; delete: () => Promise<void> }): void;
+  add(entry: { kind: string; id: string; delete: () => Promise<void>; describe?: string }): void;
 }
 
 /** Options of {@link createSandboxStack}. */

@@ -46,6 +46,7 @@ export interface Leftover {
     | 'target-group'
     | 'auto-scaling-group'
     | 'repository'
+    | 'stack'
     | 'execution'
     | 'deployment'
     | 'branch';
