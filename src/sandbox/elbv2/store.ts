@@ -1,37 +1,32 @@
 /**
  * ELBv2 state: load balancers, target groups (with their registered targets and health), listeners and tags.
- * Pure data plus lookups; the rules (errors, idempotency) live in `handlers.ts`, health in `health.ts`.
+ * Pure data plus lookups; the rules (errors, idempotency) live in the handler files (`handlers.ts` lists them), health in `health.ts`.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import type {
+  IpAddressType,
+  LoadBalancerSchemeEnum,
+  LoadBalancerTypeEnum,
+  ProtocolEnum,
+  Action as SdkAction,
+  TargetGroupIpAddressTypeEnum,
+  TargetTypeEnum,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Validated } from '../types.ts';
 
 /** A target's state as DescribeTargetHealth reports it, minus `unused` (computed when the TG is not in use). */
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining';
 
-/** Model shape `Action` (only what the sandbox acts on is typed; the rest is kept as given). */
-export interface Action {
-  Type: string;
-  TargetGroupArn?: string;
-  Order?: number;
-  ForwardConfig?: { TargetGroups?: { TargetGroupArn?: string; Weight?: number }[]; [k: string]: unknown };
-  RedirectConfig?: {
-    Protocol?: string;
-    Port?: string;
-    Host?: string;
-    Path?: string;
-    Query?: string;
-    StatusCode: string;
-  };
-  FixedResponseConfig?: { MessageBody?: string; StatusCode: string; ContentType?: string };
-  [k: string]: unknown;
-}
+/** A listener action as stored: the model's `Action`, validated (so `Type` is always set). */
+export type Action = Validated<SdkAction>;
 
 export interface LoadBalancerRecord {
   readonly arn: string;
   readonly name: string;
   readonly dnsName: string;
-  readonly scheme: string;
-  readonly type: string;
-  readonly ipAddressType: string;
+  readonly scheme: LoadBalancerSchemeEnum;
+  readonly type: LoadBalancerTypeEnum;
+  readonly ipAddressType: IpAddressType;
   readonly subnets: readonly string[];
   readonly securityGroups: readonly string[];
   readonly vpcId: string;
@@ -40,7 +35,7 @@ export interface LoadBalancerRecord {
 }
 
 export interface HealthCheckSettings {
-  protocol: string;
+  protocol: ProtocolEnum;
   port: string;
   path: string;
   enabled: boolean;
@@ -68,12 +63,12 @@ export interface TargetRecord {
 export interface TargetGroupRecord {
   readonly arn: string;
   readonly name: string;
-  readonly protocol: string;
+  readonly protocol: ProtocolEnum;
   readonly port: number;
   readonly vpcId: string;
-  readonly targetType: string;
+  readonly targetType: TargetTypeEnum;
   readonly protocolVersion: string;
-  readonly ipAddressType: string;
+  readonly ipAddressType: TargetGroupIpAddressTypeEnum;
   healthCheck: HealthCheckSettings;
   readonly attributes: Map<string, string>;
   /** Keyed by `<id>:<port>`. */
@@ -84,7 +79,7 @@ export interface ListenerRecord {
   readonly arn: string;
   readonly loadBalancerArn: string;
   port: number;
-  protocol: string;
+  protocol: ProtocolEnum;
   certificates?: { CertificateArn?: string; IsDefault?: boolean }[];
   sslPolicy?: string;
   alpnPolicy?: string[];
