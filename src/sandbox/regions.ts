@@ -43,6 +43,8 @@ export interface SandboxServices {
 export interface RegionBuildOptions {
   /** CodeDeploy's rollback link delay (AWS ms), see `SandboxOptions.rollbackLinkDelayMs`. */
   readonly rollbackLinkDelayMs?: number;
+  /** Another region's services (built on first use), for what AWS lets cross regions: cross-region pipeline actions. */
+  readonly region?: (name: string) => SandboxServices;
 }
 
 /** One region's services: `services` by name, `list` in build order (the order they are reset and stopped in reverse). */
@@ -72,7 +74,13 @@ export function buildRegionServices(runtime: SandboxRuntime, options: RegionBuil
   const codecommit = new CodeCommitService(runtime);
   const logs = new LogsService(runtime);
   const codebuild = new CodeBuildService(runtime, { logs });
-  const codepipeline = new CodePipelineService(runtime, { codecommit, codedeploy, codebuild });
+  const other = options.region;
+  const codepipeline = new CodePipelineService(runtime, {
+    codecommit,
+    codedeploy,
+    codebuild,
+    ...(other ? { codedeployIn: (name: string) => other(name).codedeploy } : {}),
+  });
   return {
     services: { fleet, autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline },
     list: [autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline],
@@ -106,8 +114,8 @@ export interface RegionsOptions {
   readonly defaultRegion: string;
   /** The runtime of a region (shared clock, events, processes; its own `region`, `dataDir`, `edgeUrl`). */
   readonly runtime: (region: string) => SandboxRuntime;
-  /** Builds a region's services. @default buildRegionServices */
-  readonly build?: (runtime: SandboxRuntime) => RegionServices;
+  /** Builds a region's services; `region` reaches another region's. @default buildRegionServices */
+  readonly build?: (runtime: SandboxRuntime, region: (name: string) => SandboxServices) => RegionServices;
 }
 
 /** The error AWS answers for a credential scope naming no region. */
@@ -165,7 +173,9 @@ export class Regions {
     }
     if (this.#stopped) throw new Error(`the sandbox has stopped; region ${name} cannot be started`);
     const runtime = this.#options.runtime(name);
-    const built = (this.#options.build ?? ((r) => buildRegionServices(r, {})))(runtime);
+    const other = (regionName: string) => this.get(regionName).services;
+    const build = this.#options.build ?? ((r, region) => buildRegionServices(r, { region }));
+    const built = build(runtime, other);
     const region: Region = { name, runtime, ...built };
     this.#regions.set(name, region);
     return region;

@@ -81,7 +81,7 @@ describe('ELBv2 control plane (SDK v3 + AWS CLI against the sandbox)', () => {
     expect(created.LoadBalancerArn).toMatch(
       /^arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer\/app\/web-alb\/[0-9a-f]{16}$/,
     );
-    expect(created.DNSName).toMatch(/^web-alb-\d{9,10}\.elb\.localhost$/);
+    expect(created.DNSName).toMatch(/^web-alb-\d{9,10}\.us-east-1\.elb\.localhost$/);
     expect(created.CanonicalHostedZoneId).toBe('Z35SXDOTRQ7X7K');
     expect(created.Type).toBe('application');
     expect(created.Scheme).toBe('internet-facing');
@@ -93,7 +93,7 @@ describe('ELBv2 control plane (SDK v3 + AWS CLI against the sandbox)', () => {
     const described = await elb().send(new DescribeLoadBalancersCommand({ Names: ['web-alb'] }));
     expect(described.LoadBalancers?.[0]?.State?.Code).toBe('active');
     const internal = await lb('web-internal', 'internal');
-    expect(internal.DNSName).toMatch(/^internal-web-internal-\d+\.elb\.localhost$/);
+    expect(internal.DNSName).toMatch(/^internal-web-internal-\d+\.us-east-1\.elb\.localhost$/);
   });
 
   it('refuses a second load balancer with the same name and different settings', async () => {

@@ -30,6 +30,11 @@ export interface CodePipelineDeps {
   codebuild?: CodeBuildService;
   /** Build runner options (e.g. a short build timeout in tests). */
   build?: BuildRunnerOptions;
+  /**
+   * The CodeDeploy of another region, for cross-region Deploy actions (an action's `region`; the pipeline
+   * declares an artifact store there). @default none: such an action fails saying so
+   */
+  codedeployIn?: (region: string) => CodeDeployService;
 }
 
 const ZERO_COMMIT = /^0{40}$/;
@@ -57,7 +62,10 @@ export class CodePipelineService implements SandboxService {
     });
     const source = new CodeCommitSourceRunner(() => sourceRepositories(this.deps.codecommit));
     const deploy = new CodeDeployRunner(
-      () => deployBackend(this.deps.codedeploy),
+      (region) =>
+        region === undefined || region === runtime.region
+          ? deployBackend(this.deps.codedeploy)
+          : this.deps.codedeployIn && deployBackend(this.deps.codedeployIn(region)),
       (name) => this.store.get(name)?.declaration.artifactStore?.location ?? 'codepipeline-artifacts',
     );
     this.#runners = new Map<string, ActionRunner>([

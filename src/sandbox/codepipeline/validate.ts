@@ -129,6 +129,7 @@ export function validatePipeline(pipeline: PipelineDeclaration, region: string):
       `Pipeline '${pipeline.name}' must declare exactly one of artifactStore or artifactStores (got ${hasStore ? 'both' : 'neither'})`,
     );
   }
+  validateRegions(pipeline, region);
   const type = pipeline.pipelineType ?? 'V1';
   const mode = pipeline.executionMode ?? 'SUPERSEDED';
   if (mode !== 'SUPERSEDED' && type !== 'V2') {
@@ -256,6 +257,50 @@ export function validatePipeline(pipeline: PipelineDeclaration, region: string):
   });
   if (actionCount > 500)
     throw new ServiceError('LimitExceededException', `Pipeline has ${actionCount} actions; the limit is 500`);
+}
+
+/**
+ * Cross-region actions (an action's `region` other than the pipeline's): the pipeline must use `artifactStores`
+ * with a store for its own region and for each action's region, and source actions cannot be cross-region
+ * (CodePipeline user guide, "Add a cross-Region action"; PipelineDeclaration.artifactStores).
+ */
+function validateRegions(pipeline: PipelineDeclaration, region: string): void {
+  const stores = pipeline.artifactStores ?? {};
+  for (const key of Object.keys(stores)) {
+    if (!/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/.test(key)) {
+      throw new ServiceError(
+        'ValidationException',
+        `The region ${key} specified in 'pipeline.artifactStores' is not a valid AWS Region.`,
+      );
+    }
+  }
+  const usesStores = pipeline.artifactStores !== undefined && Object.keys(stores).length > 0;
+  for (const stage of pipeline.stages ?? []) {
+    for (const action of stage.actions ?? []) {
+      const actionRegion = action.region;
+      if (actionRegion === undefined || actionRegion === region) continue;
+      if (action.actionTypeId.category === 'Source') {
+        throw actionError(
+          `Source action '${action.name}' declares region '${actionRegion}'; source actions cannot be cross-region and run in the pipeline's region ${region}`,
+        );
+      }
+      if (!usesStores) {
+        throw structure(
+          `Action '${action.name}' in stage '${stage.name}' runs in region '${actionRegion}', but pipeline '${pipeline.name}' in ${region} uses artifactStore; a pipeline with cross-region actions must use artifactStores, with an artifact store for ${region} and for ${actionRegion}`,
+        );
+      }
+      if (!Object.hasOwn(stores, actionRegion)) {
+        throw structure(
+          `artifactStores of pipeline '${pipeline.name}' has no artifact store for region '${actionRegion}' of action '${action.name}'; add one for each region an action runs in`,
+        );
+      }
+    }
+  }
+  if (usesStores && !Object.hasOwn(stores, region)) {
+    throw structure(
+      `artifactStores of pipeline '${pipeline.name}' has no artifact store for the pipeline's region '${region}'; add one`,
+    );
+  }
 }
 
 function validateAction(action: ActionDeclaration, stageName: string, region: string): void {

@@ -6,7 +6,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { ServiceError } from '../protocol/errors.ts';
 import { loadBalancerNotFound, validation } from './errors.ts';
 import { arnPrefix, type Elbv2HandlerDeps, type Elbv2Handlers, type Elbv2Output } from './operations.ts';
-import { dnsNumber, hexId, LOAD_BALANCER_ATTRIBUTE_DEFAULTS, type LoadBalancerRecord } from './store.ts';
+import {
+  hexId,
+  LOAD_BALANCER_ATTRIBUTE_DEFAULTS,
+  type LoadBalancerRecord,
+  loadBalancerDnsName,
+} from './store.ts';
 import { checkTags, setTags } from './tags.ts';
 import { checkName } from './validate.ts';
 import { loadBalancerView, paginate } from './views.ts';
@@ -53,12 +58,10 @@ export function loadBalancerHandlers({
         return { LoadBalancers: [loadBalancerView(existing)] };
       }
       const id = hexId();
-      const lower = name.toLowerCase();
       const lb: LoadBalancerRecord = {
         arn: `${arnPrefix(ctx)}:loadbalancer/app/${name}/${id}`,
         name,
-        // AWS: `<name>-<digits>.<region>.elb.amazonaws.com`, `internal-` first for internal schemes.
-        dnsName: `${scheme === 'internal' ? 'internal-' : ''}${lower}-${dnsNumber()}.elb.localhost`,
+        dnsName: loadBalancerDnsName(name, scheme, ctx.region),
         scheme,
         type,
         ipAddressType,

@@ -139,6 +139,18 @@ export function dnsNumber(): string {
   return String(randomInt(100_000_000, 2_000_000_000));
 }
 
+/**
+ * A load balancer's DNS name: AWS's `[internal-]<name>-<digits>.<region>.elb.amazonaws.com` with `localhost`
+ * for `amazonaws.com`, so it resolves to 127.0.0.1 (RFC 6761; curl and the harness's agent resolve it) and the
+ * region in it picks the sandbox region that serves its traffic.
+ *
+ * @example
+ * loadBalancerDnsName('Web-ALB', 'internet-facing', 'eu-west-1'); // 'web-alb-424835706.eu-west-1.elb.localhost'
+ */
+export function loadBalancerDnsName(name: string, scheme: string, region: string): string {
+  return `${scheme === 'internal' ? 'internal-' : ''}${name.toLowerCase()}-${dnsNumber()}.${region}.elb.localhost`;
+}
+
 export function targetKey(id: string, port: number): string {
   return `${id}:${port}`;
 }

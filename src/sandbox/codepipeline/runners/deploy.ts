@@ -94,10 +94,17 @@ const DEPLOY_TIMEOUT_SECONDS = 5 * 24 * 3600;
  * (await deploy.run(ctx)).externalExecutionId; // 'd-ABCDEF123'
  */
 export class CodeDeployRunner implements ActionRunner {
-  readonly #backend: () => DeployBackend | undefined;
+  readonly #backend: (region?: string) => DeployBackend | undefined;
   readonly #bucket: (pipelineName: string) => string;
 
-  constructor(backend: () => DeployBackend | undefined, bucket: (pipelineName: string) => string) {
+  /**
+   * @param backend the CodeDeploy of the pipeline's region, or, given a cross-region action's `region`, that
+   *   region's
+   */
+  constructor(
+    backend: (region?: string) => DeployBackend | undefined,
+    bucket: (pipelineName: string) => string,
+  ) {
     this.#backend = backend;
     this.#bucket = bucket;
   }
@@ -106,7 +113,12 @@ export class CodeDeployRunner implements ActionRunner {
     const config = ctx.action.configuration ?? {};
     const applicationName = config.ApplicationName ?? '';
     const deploymentGroupName = config.DeploymentGroupName ?? '';
-    const backend = this.#backend();
+    const backend = this.#backend(ctx.action.region);
+    if (!backend && ctx.action.region !== undefined && ctx.action.region !== ctx.runtime.region) {
+      return failed(
+        `Action ${ctx.action.name} deploys in ${ctx.action.region}, whose CodeDeploy this pipeline in ${ctx.runtime.region} cannot reach`,
+      );
+    }
     if (!backend) {
       return failed(
         `The sandbox CodeDeploy service cannot create deployments yet, so action ${ctx.action.name} cannot deploy to ${applicationName}/${deploymentGroupName}`,
@@ -131,7 +143,7 @@ export class CodeDeployRunner implements ActionRunner {
       const e = error as { name?: string; code?: string; message?: string };
       return failed(`${e.code ?? e.name ?? 'Error'}: ${e.message ?? String(error)}`);
     }
-    const region = ctx.runtime.region;
+    const region = ctx.action.region ?? ctx.runtime.region;
     const externalExecutionUrl = `https://${region}.console.aws.amazon.com/codedeploy/home?region=${region}#/deployments/${deploymentId}`;
     ctx.update({ externalExecutionId: deploymentId, externalExecutionUrl });
     const base = { externalExecutionId: deploymentId, externalExecutionUrl };
