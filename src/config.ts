@@ -112,6 +112,8 @@ export const HarnessConfigSchema = z.strictObject({
       live: duration(5 * 60_000), // 5m: new version on every target
       rollback: duration(30 * 60_000), // 30m
       teardown: duration(10 * 60_000), // 10m
+      // 30m: an ephemeral stack's create (CloudFormation + instances signalling), and again its delete
+      stack: duration(30 * 60_000),
     })
     .prefault({}),
   /** Polling of AWS APIs. */
@@ -143,6 +145,15 @@ export const HarnessConfigSchema = z.strictObject({
    * revision.
    */
   keepLastRelease: boolFromEnv.default(false),
+  /**
+   * `stack: ephemeral`: a CloudFormation service role (`RoleARN`) that creates and deletes the stack's resources,
+   * so the run's own credentials need only CloudFormation and `iam:PassRole` of it (README "An ephemeral stack on
+   * AWS"). @default none: the caller's credentials do the work
+   */
+  stackRoleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'expected an IAM role ARN (arn:aws:iam::123456789012:role/name)')
+    .optional(),
   /** Tag key marking resources a run may touch although it did not create them (value must be "true"). */
   testTargetTag: name('codepipeline-harness:test-target'),
   /** How the harness follows a CodeDeploy blue/green deployment (aws-semantics §3.2, §3.9). */
@@ -161,6 +172,11 @@ export const HarnessConfigSchema = z.strictObject({
        * naming this setting.
        */
       continueReady: boolFromEnv.default(false),
+      /**
+       * `stack: ephemeral` with blue/green: minutes CodeDeploy keeps blue instances after a successful deployment
+       * before terminating them (`terminationWaitTimeInMinutes`; the sandbox scales it by its time scale).
+       */
+      blueTerminationMinutes: intFromEnv(z.number().int().min(0).max(2880)).default(1), // min
     })
     .prefault({}),
 });
@@ -218,6 +234,9 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   HARNESS_TIMEOUT_LIVE: 'timeouts.live',
   HARNESS_TIMEOUT_ROLLBACK: 'timeouts.rollback',
   HARNESS_TIMEOUT_TEARDOWN: 'timeouts.teardown',
+  HARNESS_TIMEOUT_STACK: 'timeouts.stack',
+  HARNESS_STACK_ROLE_ARN: 'stackRoleArn',
+  HARNESS_BLUE_TERMINATION_MINUTES: 'deploy.blueTerminationMinutes',
   HARNESS_POLL_MIN_INTERVAL_MS: 'poll.minIntervalMs',
   HARNESS_POLL_MAX_INTERVAL_MS: 'poll.maxIntervalMs',
   HARNESS_PROBE_INTERVAL_MS: 'probe.intervalMs',
