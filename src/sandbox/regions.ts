@@ -25,6 +25,7 @@ import { Elbv2Service } from './elbv2/index.ts';
 import { Fleet } from './fleet/index.ts';
 import { LogsService } from './logs/index.ts';
 import { ServiceError } from './protocol/errors.ts';
+import { type RegionalS3, S3Service } from './s3/index.ts';
 import type { HttpRoute, SandboxRuntime, SandboxService, ServiceName } from './types.ts';
 
 /** The service instances of one region, for in-process use (tests, the harness's sandbox adapter). */
@@ -37,6 +38,8 @@ export interface SandboxServices {
   readonly logs: LogsService;
   readonly codebuild: CodeBuildService;
   readonly codepipeline: CodePipelineService;
+  /** The sandbox's one S3 as this region sees it (bucket names are global; buckets created here live here). */
+  readonly s3: RegionalS3;
 }
 
 /** What building one region needs besides its runtime. */
@@ -45,6 +48,8 @@ export interface RegionBuildOptions {
   readonly rollbackLinkDelayMs?: number;
   /** Another region's services (built on first use), for what AWS lets cross regions: cross-region pipeline actions. */
   readonly region?: (name: string) => SandboxServices;
+  /** The sandbox's one S3 (global, served on the edge port); without it the region gets an S3 of its own. */
+  readonly s3?: S3Service;
 }
 
 /** One region's services: `services` by name, `list` in build order (the order they are reset and stopped in reverse). */
@@ -75,6 +80,7 @@ export function buildRegionServices(runtime: SandboxRuntime, options: RegionBuil
   const logs = new LogsService(runtime);
   const codebuild = new CodeBuildService(runtime, { logs });
   const other = options.region;
+  const s3 = (options.s3 ?? new S3Service(runtime)).inRegion(runtime.region);
   const codepipeline = new CodePipelineService(runtime, {
     codecommit,
     codedeploy,
@@ -82,7 +88,7 @@ export function buildRegionServices(runtime: SandboxRuntime, options: RegionBuil
     ...(other ? { codedeployIn: (name: string) => other(name).codedeploy } : {}),
   });
   return {
-    services: { fleet, autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline },
+    services: { fleet, autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline, s3 },
     list: [autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline],
   };
 }

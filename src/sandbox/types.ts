@@ -19,7 +19,8 @@ export type ServiceName =
   | 'autoscaling'
   | 'codecommit'
   | 'codebuild'
-  | 'logs';
+  | 'logs'
+  | 's3';
 
 /** Per-request facts a handler may need. */
 export interface RequestContext {
@@ -118,14 +119,19 @@ export interface SandboxService {
 
 /** What every service shares: identity, time, event log, processes, files and the edge address. */
 export interface SandboxRuntime {
+  /** One account id for every region. */
   readonly accountId: string;
+  /** The region these services serve (each region has its own services and runtime; src/sandbox/regions.ts). */
   readonly region: string;
   readonly clock: Clock;
   readonly events: EventLog;
   readonly processes: ProcessTracker;
   /** A directory owned by this sandbox; removed by `stop()` unless the caller passed `dataDir`. */
   readonly dataDir: string;
-  /** `http://127.0.0.1:<port>` once the edge server listens. */
+  /**
+   * Where this region's raw HTTP routes (git, build logs) are reached: `http://127.0.0.1:<port>/<region>` once the
+   * edge server listens (the API endpoint is the same without `/<region>`).
+   */
   edgeUrl(): string;
   /** The edge port once listening. */
   edgePort(): number;
