@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { commitAndPush, gitSession } from '../source/git.ts';
+import { commitAndPush, gitSession, type SourceAuth } from '../source/git.ts';
 
 /** The sample app shipped with this package (found from `src/stack/` and from the built `dist/src/stack/`). */
 export const SAMPLE_APP_DIR = sampleAppDir();
@@ -28,6 +28,8 @@ export interface SeedOptions {
   /** Version written into VERSION. @default the app's own */
   version?: string;
   runId: string;
+  /** How git authenticates to the repository (a CodeCommit repository on AWS needs the credential helper). @default none */
+  auth?: SourceAuth;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function seedRepository(options: SeedOptions): Promise<{ commitId: 
   const branch = options.branch ?? 'main';
   const scratch = await mkdtemp(join(tmpdir(), 'harness-seed-'));
   try {
-    const git = await gitSession({ type: 'none' }, scratch);
+    const git = await gitSession(options.auth ?? { type: 'none' }, scratch);
     const work = join(scratch, 'app');
     const appDir = options.appDir ?? SAMPLE_APP_DIR;
     await cp(appDir, work, { recursive: true, filter: (src) => !isInstallOrGitDir(relative(appDir, src)) });
