@@ -20,6 +20,7 @@ export type ServiceName =
   | 'codecommit'
   | 'codebuild'
   | 'logs'
+  | 'cloudformation'
   | 's3';
 
 /** Per-request facts a handler may need. */
