@@ -21,6 +21,8 @@ import {
 import {
   CodeDeployClient,
   GetDeploymentCommand,
+  ListApplicationsCommand,
+  ListDeploymentGroupsCommand,
   ListDeploymentsCommand,
   StopDeploymentCommand,
   UpdateDeploymentGroupCommand,
@@ -28,14 +30,24 @@ import {
 import {
   CodePipelineClient,
   ListPipelineExecutionsCommand,
+  ListPipelinesCommand,
   StopPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { CodeCommitClient, ListRepositoriesCommand } from '@aws-sdk/client-codecommit';
+import {
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkLeaks } from '../../src/teardown/leaks.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createEphemeralStack } from '../../src/stack/cloudformation/create.ts';
 import { StackOperationError } from '../../src/stack/cloudformation/errors.ts';
-import { sweepRunStacks } from '../../src/stack/cloudformation/sweep.ts';
+import { stackLeftovers, sweepRunStacks } from '../../src/stack/cloudformation/sweep.ts';
 import { deleteEphemeralStack, type EmptyBucket } from '../../src/stack/cloudformation/teardown.ts';
 import { RUN_TAG, stackNames, TEST_TARGET_TAG } from '../../src/stack/names.ts';
 import { Ledger } from '../../src/teardown/ledger.ts';
@@ -45,6 +57,7 @@ const ACCOUNT = '123456789012';
 const names = stackNames('r1');
 const STACK_ID = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${names.prefix}/1b2c3d4e-0000-11f0-8000-0a1b2c3d4e5f`;
 const BUCKET = `${names.prefix}-artifacts-${ACCOUNT}`;
+const STACK_ROLE = `arn:aws:iam::${ACCOUNT}:role/cph-cloudformation`;
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
 
 const cfnMock = mockClient(CloudFormationClient);
@@ -152,7 +165,31 @@ const OUTPUTS = Object.entries({
   ArtifactBucketName: BUCKET,
 }).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
 
+/** Every AWS command the tests made the harness send, as IAM names it (`cloudformation:CreateStack`). */
+const sent = new Set<string>();
+const IAM_PREFIX = new Map<unknown, string>([
+  [cfnMock, 'cloudformation'],
+  [pipelineMock, 'codepipeline'],
+  [deployMock, 'codedeploy'],
+  [asgMock, 'autoscaling'],
+  [s3Mock, 's3'],
+]);
+/** Where an IAM action is not the operation's name (S3's versioned listing and batch delete). */
+const IAM_ACTION: Record<string, string> = {
+  's3:ListObjectVersions': 's3:ListBucketVersions',
+  's3:DeleteObjects': 's3:DeleteObjectVersion',
+};
+function recordSent(): void {
+  for (const [mock, prefix] of IAM_PREFIX) {
+    for (const call of (mock as typeof cfnMock).calls()) {
+      const action = `${prefix}:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`;
+      sent.add(IAM_ACTION[action] ?? action);
+    }
+  }
+}
+
 beforeEach(() => {
+  recordSent();
   for (const mock of [cfnMock, pipelineMock, deployMock, asgMock, s3Mock]) mock.reset();
   seq = 0;
 });
@@ -253,8 +290,11 @@ describe('creating the ephemeral stack through CloudFormation', () => {
       timeout: 10_000,
       interval,
       templateBody: 'Resources: {}',
+      roleArn: STACK_ROLE,
       log: (line) => lines.push(line),
     });
+    // CloudFormation acts as the stack role, which the harness may pass (iam/ephemeral-stack-policy.json).
+    expect(cfnMock.commandCalls(CreateStackCommand)[0]!.args[0].input.RoleARN).toBe(STACK_ROLE);
 
     const printed = lines.filter((l) => /^\d\d:\d\d:\d\d /.test(l)).map((l) => l.slice(9));
     expect(printed).toEqual([
@@ -518,5 +558,53 @@ describe('sweep of a killed run', () => {
 
     expect(report).toEqual({ found: ['cph-r1'], deleted: ['cph-r1'], failed: [] });
     expect(deleted).toEqual([`arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/cph-r1/id`]);
+  });
+});
+
+// Last: what every test above sent, and the leak check's listings, against the shipped policy.
+describe('the shipped IAM policy for ephemeral stacks (iam/ephemeral-stack-policy.json)', () => {
+  it('allows every command of the create, blue/green, teardown, sweep and leak-check paths, and every one of a release', async () => {
+    const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+    const codecommit = mockClient(CodeCommitClient);
+    pipelineMock.on(ListPipelinesCommand).resolves({ pipelines: [] });
+    deployMock.on(ListApplicationsCommand).resolves({ applications: [names.applicationName] });
+    deployMock.on(ListDeploymentGroupsCommand).resolves({ deploymentGroups: [] });
+    elbv2.on(DescribeLoadBalancersCommand).resolves({ LoadBalancers: [] });
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [] });
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+    codecommit.on(ListRepositoriesCommand).resolves({ repositories: [] });
+    cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [] });
+    const harnessClients = {
+      ...clients,
+      elbv2: new ElasticLoadBalancingV2Client({ region: REGION, credentials }),
+      codecommit: new CodeCommitClient({ region: REGION, credentials }),
+    };
+    await checkLeaks(harnessClients, { key: RUN_TAG, value: 'r1' }, { namePrefix: `${names.prefix}-` });
+    await stackLeftovers(clients.cloudformation, 'r1');
+    recordSent();
+    for (const call of elbv2.calls())
+      sent.add(`elasticloadbalancing:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`);
+    for (const call of codecommit.calls())
+      sent.add(`codecommit:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`);
+    elbv2.restore();
+    codecommit.restore();
+
+    const read = (file: string) =>
+      JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'iam', file), 'utf8')) as {
+        Statement: { Effect: string; Action: string[] }[];
+      };
+    const allowed = new Set(
+      read('ephemeral-stack-policy.json')
+        .Statement.filter((st) => st.Effect === 'Allow')
+        .flatMap((st) => st.Action),
+    );
+    expect([...sent].filter((action) => !allowed.has(action)).sort()).toEqual([]);
+    expect(sent.size).toBeGreaterThan(15);
+    // A release on the run's stack sends what a release on an existing stack does (proven against that policy by
+    // test/e2e/existing-stack.test.ts): all of it is allowed here too, on the run's own names.
+    const release = read('existing-stack-policy.json').Statement.flatMap((st) => st.Action);
+    expect(release.filter((action) => !allowed.has(action)).sort()).toEqual([]);
+    // CloudFormation may act as the stack role: the harness can pass it, to CloudFormation only.
+    expect(allowed.has('iam:PassRole')).toBe(true);
   });
 });
