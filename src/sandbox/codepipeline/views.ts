@@ -2,7 +2,9 @@
  * How CodePipeline shows its records on the wire: action executions (GetPipelineState, ListActionExecutions),
  * console entity URLs and pagination tokens.
  */
+import type { ActionExecution, ActionExecutionDetail } from '@aws-sdk/client-codepipeline';
 import { ServiceError } from '../protocol/errors.ts';
+import { actionTypeIdView } from './declarations.ts';
 import type { ActionExecutionRecord } from './store.ts';
 
 /**
@@ -11,7 +13,7 @@ import type { ActionExecutionRecord } from './store.ts';
  * @example
  * actionExecution(record).status; // 'InProgress'
  */
-export function actionExecution(r: ActionExecutionRecord): Record<string, unknown> {
+export function actionExecution(r: ActionExecutionRecord): ActionExecution {
   return {
     actionExecutionId: r.actionExecutionId,
     status: r.status,
@@ -37,7 +39,7 @@ export function actionExecutionDetail(
   r: ActionExecutionRecord,
   bucket: string,
   region: string,
-): Record<string, unknown> {
+): ActionExecutionDetail {
   const configuration = r.action.configuration ?? {};
   return {
     pipelineExecutionId: r.pipelineExecutionId,
@@ -50,7 +52,7 @@ export function actionExecutionDetail(
     ...(r.lastUpdatedBy ? { updatedBy: r.lastUpdatedBy } : {}),
     status: r.status,
     input: {
-      actionTypeId: r.action.actionTypeId,
+      actionTypeId: actionTypeIdView(r.action.actionTypeId),
       configuration,
       resolvedConfiguration: r.resolvedConfiguration ?? configuration,
       ...(r.action.roleArn ? { roleArn: r.action.roleArn } : {}),

@@ -1,6 +1,6 @@
 /**
  * Tags of load balancers, target groups and listeners: AddTags, RemoveTags, DescribeTags, and the checks
- * Create* apply to their `Tags` (aws-semantics 4.8: at most 50 per resource, no duplicate keys).
+ * Create* apply to their `Tags` (ELBv2 API reference, AddTags: at most 50 per resource, no duplicate keys).
  */
 import type { Tag } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ServiceError } from '../protocol/errors.ts';
