@@ -1,6 +1,6 @@
 /**
  * `codepipeline-harness sandbox [--port N] [--time-scale X] [--data-dir DIR] [--faults FILE]`: runs the sandbox in
- * the foreground until SIGINT/SIGTERM, printing the endpoint, the active faults and an example AWS CLI line.
+ * the foreground until SIGINT/SIGTERM/SIGHUP, printing the endpoint, the active faults and an example AWS CLI line.
  *
  * @example
  * // src/cli.ts
@@ -8,14 +8,14 @@
  */
 import { parseArgs } from 'node:util';
 import { type ParsedSpec, readFaultSpec } from './faults.ts';
-import { type Sandbox, startSandbox } from './index.ts';
+import { describeEnded, type Sandbox, startSandbox } from './index.ts';
 
 export interface SandboxCommandIo {
   /** @default process.stdout.write */
   out?: (text: string) => void;
   /** @default process.stderr.write */
   err?: (text: string) => void;
-  /** Stops the sandbox when aborted (besides SIGINT/SIGTERM); for tests and embedding. */
+  /** Stops the sandbox when aborted (besides SIGINT/SIGTERM/SIGHUP); for tests and embedding. */
   signal?: AbortSignal;
   /** Called once the sandbox answers. */
   onReady?: (sandbox: Sandbox) => void;
@@ -29,7 +29,8 @@ Runs a local CodePipeline, CodeDeploy, ELBv2, AutoScaling and CodeCommit on 127.
 
   --port N          edge port on 127.0.0.1 (0 = a free port)           default 4566
   --time-scale X    multiplier for AWS-defined durations (0.01 = 100x faster)  default 1
-  --data-dir DIR    keep repositories, instances and builds here (kept on exit)
+  --data-dir DIR    keep repositories, instances and builds here (kept on exit); process groups a killed
+                    sandbox left there are ended first (so is 'codepipeline-harness sweep --data-dir DIR')
   --faults FILE     inject throttling / 5xx / latency from the start: a JSON or YAML fault spec, the body
                     PUT /_sandbox/faults takes, e.g. {"seed": 7, "rules": [{"type": "throttle", "rate": 0.3},
                     {"type": "error", "status": 503, "rate": 0.05}]}; inline JSON works too
@@ -106,6 +107,11 @@ export async function runSandboxCommand(argv: readonly string[], io: SandboxComm
     return 1;
   }
   const active = sandbox.faults.get();
+  if (sandbox.leftovers.length > 0)
+    out(
+      `Ended ${sandbox.leftovers.length} process group(s) a killed sandbox left in ${sandbox.runtime.dataDir}:\n` +
+        sandbox.leftovers.map((e) => `  ${describeEnded(e)}\n`).join(''),
+    );
   out(
     `Sandbox listening on ${sandbox.endpoint} (time scale ${timeScale}, data in ${sandbox.runtime.dataDir})\n` +
       (active.rules.length > 0
@@ -123,11 +129,13 @@ export async function runSandboxCommand(argv: readonly string[], io: SandboxComm
     onSignal = (name) => resolve(name);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    process.once('SIGHUP', onSignal);
     if (io.signal?.aborted) resolve('abort');
     io.signal?.addEventListener('abort', () => resolve('abort'), { once: true });
   });
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onSignal);
   out(`Stopping the sandbox (${reason})...\n`);
   try {
     await sandbox.stop();

@@ -4,11 +4,20 @@
  * destinations mapped under the instance root), and each scriptable event runs its `hooks` scripts with bash, in
  * their own process group owned by the instance, with the agent's environment and the hook's timeout
  * (aws-semantics 3.6 / 3.7; agent source `hook_executor.rb`).
+ *
+ * Least privilege: a script gets only the environment {@link hookEnvironment} lists (never the sandbox's own
+ * `AWS_*` variables or tokens), runs only from a file that really lies inside the revision (`realpath`: a symbolic
+ * link out of it fails the event naming the path), and `files` sources are held to the revision the same way.
+ * Script output goes to the instance's `scripts.log` as it is read; memory keeps only the 4 KB logTail.
  */
 import type { ChildProcess } from 'node:child_process';
-import { chmod, cp, mkdir, readdir, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { chmod, cp, mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
 import { type Instance, Fleet } from '../fleet/index.ts';
+import { OutputTail } from '../output-tail.ts';
 import { ProcessTracker } from '../processes.ts';
 import type { SandboxRuntime } from '../types.ts';
 import { type AppSpec, AppSpecError, readAppSpec } from './appspec.ts';
@@ -49,8 +58,70 @@ function failure(
   return { ok: false, diagnostics: { errorCode, scriptName, message, logTail } };
 }
 
-function tail(text: string): string {
-  return text.length > LOG_TAIL_BYTES ? text.slice(-LOG_TAIL_BYTES) : text;
+/** Refuses a resolved path outside the revision: a symbolic link may only point inside it. */
+function assertInside(revisionReal: string, real: string, what: string): void {
+  if (real !== revisionReal && !real.startsWith(revisionReal + sep)) {
+    throw new AppSpecError(
+      `${what} resolves to ${real}, outside the revision; a symbolic link in a revision may only point inside it`,
+    );
+  }
+}
+
+/**
+ * The files of a `files` source directory as [real path, path relative to the source], following symbolic links
+ * that stay inside the revision and refusing (naming it) one that points out. A link to nothing is skipped.
+ */
+async function filesUnder(dir: string, revisionReal: string, source: string): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  const seen = new Set<string>();
+  const walk = async (realDir: string, rel: string): Promise<void> => {
+    if (seen.has(realDir)) return;
+    seen.add(realDir);
+    for (const d of await readdir(realDir, { withFileTypes: true })) {
+      const relPath = rel ? join(rel, d.name) : d.name;
+      let target = join(realDir, d.name);
+      if (d.isSymbolicLink()) {
+        const real = await realpath(target).catch(() => undefined);
+        if (!real) continue;
+        assertInside(revisionReal, real, `files source '${source}': ${relPath} (a symbolic link)`);
+        target = real;
+      }
+      const info = await stat(target);
+      if (info.isDirectory()) await walk(target, relPath);
+      else if (info.isFile()) out.push([target, relPath]);
+    }
+  };
+  await walk(dir, '');
+  return out;
+}
+
+/**
+ * The environment a hook script (and the app it starts) gets: an allow-list, like a build's. The agent's
+ * documented variables (LIFECYCLE_EVENT, DEPLOYMENT_ID, APPLICATION_NAME, DEPLOYMENT_GROUP_NAME,
+ * DEPLOYMENT_GROUP_ID and the bundle's BUNDLE_*), PATH and LANG from the sandbox, HOME = the instance's /root (the
+ * scripts run as root on EC2), TMPDIR, and the sandbox contract of sample-app/scripts/common.sh: DEPLOY_ROOT, PORT,
+ * INSTANCE_ID. Nothing else of the sandbox's environment (no AWS_*, no tokens) reaches a script.
+ *
+ * @example
+ * hookEnvironment(ctx, 'ApplicationStart').LIFECYCLE_EVENT; // 'ApplicationStart'
+ */
+export function hookEnvironment(ctx: AgentContext, event: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    HOME: join(ctx.instance.root, 'root'),
+    TMPDIR: tmpdir(),
+    LIFECYCLE_EVENT: event,
+    DEPLOYMENT_ID: ctx.deploymentId,
+    APPLICATION_NAME: ctx.applicationName,
+    DEPLOYMENT_GROUP_NAME: ctx.deploymentGroupName,
+    DEPLOYMENT_GROUP_ID: ctx.deploymentGroupId,
+    ...bundleEnv(ctx.revision),
+    // The sandbox contract (sample-app/README.md): where "/" is, which port the app takes, which instance this is.
+    DEPLOY_ROOT: ctx.instance.root,
+    PORT: String(ctx.instance.port),
+    INSTANCE_ID: ctx.instance.instanceId,
+  };
 }
 
 /** Maps an appspec absolute destination under the instance root: `/opt/x` → `<root>/opt/x`. */
@@ -127,7 +198,8 @@ export class Agent {
     try {
       await rm(archive, { recursive: true, force: true });
       await mkdir(dirname(archive), { recursive: true });
-      await cp(revisionDir, archive, { recursive: true });
+      // Links stay as written, so one pointing inside the revision still does in the archive.
+      await cp(revisionDir, archive, { recursive: true, verbatimSymlinks: true });
     } catch (error) {
       return failure(
         'UnknownError',
@@ -173,23 +245,24 @@ export class Agent {
     for (const file of previous) await rm(file, { force: true });
     const installed: string[] = [];
     try {
+      const archiveReal = await realpath(archive);
       for (const entry of spec.files) {
         const source = resolve(archive, `.${sep}${entry.source.replace(/^\/+/, '')}`);
         if (source !== archive && !source.startsWith(archive + sep)) {
           throw new AppSpecError(`files source '${entry.source}' leaves the bundle`);
         }
         const destination = underRoot(root, entry.destination);
-        const info = await stat(source).catch(() => undefined);
-        if (!info) throw new AppSpecError(`files source '${entry.source}' does not exist in the revision`);
+        const real = await realpath(source).catch(() => undefined);
+        if (!real) throw new AppSpecError(`files source '${entry.source}' does not exist in the revision`);
+        assertInside(archiveReal, real, `files source '${entry.source}'`);
+        const info = await stat(real);
         const pairs: [string, string][] = [];
         if (info.isDirectory()) {
-          for (const d of await readdir(source, { recursive: true, withFileTypes: true })) {
-            if (!d.isFile()) continue;
-            const from = join(d.parentPath, d.name);
-            pairs.push([from, join(destination, relative(source, from))]);
+          for (const [from, rel] of await filesUnder(real, archiveReal, entry.source)) {
+            pairs.push([from, join(destination, rel)]);
           }
         } else {
-          pairs.push([source, join(destination, source.slice(dirname(source).length + 1))]);
+          pairs.push([real, join(destination, basename(source))]);
         }
         for (const [from, to] of pairs) {
           const exists = await stat(to).then(
@@ -230,83 +303,104 @@ export class Agent {
       return failure('UnknownError', (error as Error).message.replace('<bundle>', bundle));
     }
     const scripts = spec.hooks[event] ?? [];
-    let log = '';
+    const tail = new OutputTail(LOG_TAIL_BYTES);
     for (const hook of scripts) {
-      const result = await this.#runScript(ctx, event, bundle, hook.location, hook.timeout, hook.runas);
-      log += result.log;
-      if (!result.ok) return failure(result.errorCode, result.message, hook.location, tail(log));
+      const result = await this.#runScript(ctx, event, bundle, hook, tail);
+      if (!result.ok) return failure(result.errorCode, result.message, hook.location, tail.text);
     }
-    return success(tail(log));
+    return success(tail.text);
   }
 
   async #runScript(
     ctx: AgentContext,
     event: string,
     bundle: string,
-    location: string,
-    timeoutSeconds: number,
-    runas?: string,
-  ): Promise<{ ok: boolean; errorCode: Diagnostics['errorCode']; message: string; log: string }> {
+    hook: { location: string; timeout: number; runas?: string },
+    tail: OutputTail,
+  ): Promise<{ ok: boolean; errorCode: Diagnostics['errorCode']; message: string }> {
+    const { location, timeout: timeoutSeconds, runas } = hook;
     const where = runas ? `${location} run as user ${runas}` : location;
     const script = resolve(bundle, `.${sep}${location.replace(/^\/+/, '')}`);
-    const info = await stat(script).catch(() => undefined);
-    if (!info?.isFile()) {
+    const real = await realpath(script).catch(() => undefined);
+    const info = real ? await stat(real).catch(() => undefined) : undefined;
+    if (!real || !info?.isFile()) {
       return {
         ok: false,
         errorCode: 'ScriptMissing',
         message: `Script does not exist at specified location: ${script}`,
-        log: '',
       };
     }
     try {
-      await chmod(script, info.mode | 0o111); // the agent makes scripts executable before running them
+      // Before anything touches it (the chmod below follows links): the script must be a file of the revision.
+      assertInside(await realpath(bundle), real, `Script at specified location: ${location}`);
+    } catch (error) {
+      return { ok: false, errorCode: 'ScriptMissing', message: (error as Error).message };
+    }
+    try {
+      await chmod(real, info.mode | 0o111); // the agent makes scripts executable before running them
     } catch (error) {
       return {
         ok: false,
         errorCode: 'ScriptNotExecutable',
         message: `Script at specified location: ${where} is not executable: ${(error as Error).message}`,
-        log: '',
       };
     }
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      LIFECYCLE_EVENT: event,
-      DEPLOYMENT_ID: ctx.deploymentId,
-      APPLICATION_NAME: ctx.applicationName,
-      DEPLOYMENT_GROUP_NAME: ctx.deploymentGroupName,
-      DEPLOYMENT_GROUP_ID: ctx.deploymentGroupId,
-      ...bundleEnv(ctx.revision),
-      // The sandbox contract (sample-app/README.md): where "/" is, which port the app takes, which instance this is.
-      DEPLOY_ROOT: ctx.instance.root,
-      PORT: String(ctx.instance.port),
-      INSTANCE_ID: ctx.instance.instanceId,
-    };
+    const env = hookEnvironment(ctx, event);
+    await mkdir(env.HOME!, { recursive: true });
     const logFile = join(dirname(bundle), 'logs', 'scripts.log');
     await mkdir(dirname(logFile), { recursive: true });
-    let log = '';
-    const record = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
-      const lines = chunk.toString('utf8').split('\n');
-      if (lines.at(-1) === '') lines.pop();
-      for (const line of lines) log += `[${stream}]${line}\n`;
-    };
     const started = this.runtime.clock.now();
+    // The whole output goes to scripts.log as it is read (the reader pauses while the file catches up); memory
+    // keeps only the logTail.
+    const file = createWriteStream(logFile, { flags: 'a' });
+    const paused = new Set<Readable>();
+    let fileFailed = false;
+    file.on('error', () => {
+      // A log file that cannot be written must not stall the script: keep reading, keep the logTail.
+      fileFailed = true;
+      for (const from of paused) from.resume();
+    });
+    file.write(`${started.toISOString()} ${event} ${location} (instance ${ctx.instance.instanceId})\n`);
+    const droppedBefore = tail.dropped;
+    const record = (stream: 'stdout' | 'stderr', from: Readable, chunk: string) => {
+      const lines = chunk.split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      let text = '';
+      for (const line of lines) text += `[${stream}]${line}\n`;
+      tail.push(text);
+      if (!fileFailed && !file.write(text)) {
+        from.pause();
+        paused.add(from);
+        file.once('drain', () => {
+          paused.delete(from);
+          from.resume();
+        });
+      }
+    };
     let child: ChildProcess;
     try {
-      child = this.runtime.processes.spawn(Fleet.owner(ctx.instance.instanceId), 'bash', [script], {
-        cwd: bundle,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      child = this.runtime.processes.spawn(
+        Fleet.owner(ctx.instance.instanceId),
+        'bash',
+        [script],
+        { cwd: bundle, env, stdio: ['ignore', 'pipe', 'pipe'] },
+        { what: `${event} ${location}`, port: ctx.instance.port },
+      );
     } catch (error) {
+      file.end();
       return {
         ok: false,
         errorCode: 'UnknownError',
         message: `Script at specified location: ${where} could not start: ${(error as Error).message}`,
-        log,
       };
     }
-    child.stdout?.on('data', (c: Buffer) => record('stdout', c));
-    child.stderr?.on('data', (c: Buffer) => record('stderr', c));
+    for (const [name, stream] of [
+      ['stdout', child.stdout],
+      ['stderr', child.stderr],
+    ] as const) {
+      stream?.setEncoding('utf8');
+      stream?.on('data', (c: string) => record(name, stream, c));
+    }
     let timedOut = false;
     const pgid = child.pid;
     const killGroup = (signal: NodeJS.Signals) => {
@@ -345,16 +439,18 @@ export class Agent {
     await new Promise((r) => setImmediate(r));
     child.stdout?.destroy();
     child.stderr?.destroy();
-    await appendFile(
-      logFile,
-      `${started.toISOString()} ${event} ${location} (instance ${ctx.instance.instanceId})\n${log}`,
-    ).catch(() => {});
+    const dropped = tail.dropped - droppedBefore;
+    if (dropped > 0) {
+      file.write(
+        `[sandbox] ${dropped} characters of output before the last ${LOG_TAIL_BYTES} are only in this file (not in logTail)\n`,
+      );
+    }
+    await new Promise<void>((done) => file.end(done));
     if (timedOut) {
       return {
         ok: false,
         errorCode: 'ScriptTimedOut',
         message: `Script at specified location: ${where} failed to complete in ${timeoutSeconds} seconds`,
-        log,
       };
     }
     if (exit.error) {
@@ -362,7 +458,6 @@ export class Agent {
         ok: false,
         errorCode: 'UnknownError',
         message: `Script at specified location: ${where} could not run: ${exit.error.message}`,
-        log,
       };
     }
     if (exit.code !== 0) {
@@ -371,10 +466,9 @@ export class Agent {
         ok: false,
         errorCode: 'ScriptFailed',
         message: `Script at specified location: ${where} failed with exit code ${code}`,
-        log,
       };
     }
-    return { ok: true, errorCode: 'Success', message: 'Succeeded', log };
+    return { ok: true, errorCode: 'Success', message: 'Succeeded' };
   }
 }
 
