@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AutoScalingService } from './autoscaling/index.ts';
+import { CloudFormationService } from './cloudformation/index.ts';
 import { CodeBuildService } from './codebuild/index.ts';
 import { CodeCommitService } from './codecommit/index.ts';
 import { CodeDeployService } from './codedeploy/index.ts';
@@ -40,6 +41,8 @@ export interface SandboxServices {
   readonly codepipeline: CodePipelineService;
   /** The sandbox's one S3 as this region sees it (bucket names are global; buckets created here live here). */
   readonly s3: RegionalS3;
+  /** Stacks from templates onto this region's services. */
+  readonly cloudformation: CloudFormationService;
 }
 
 /** What building one region needs besides its runtime. */
@@ -87,9 +90,30 @@ export function buildRegionServices(runtime: SandboxRuntime, options: RegionBuil
     codebuild,
     ...(other ? { codedeployIn: (name: string) => other(name).codedeploy } : {}),
   });
+  const cloudformation = new CloudFormationService(runtime, {
+    codecommit,
+    elbv2,
+    autoscaling,
+    codedeploy,
+    codepipeline,
+    logs,
+    s3,
+  });
   return {
-    services: { fleet, autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline, s3 },
-    list: [autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline],
+    services: {
+      fleet,
+      autoscaling,
+      elbv2,
+      codedeploy,
+      codecommit,
+      logs,
+      codebuild,
+      codepipeline,
+      s3,
+      cloudformation,
+    },
+    // CloudFormation last: stopped first, so no stack operation runs while the services it calls stop.
+    list: [autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline, cloudformation],
   };
 }
 
@@ -124,13 +148,18 @@ export interface RegionsOptions {
   readonly build?: (runtime: SandboxRuntime, region: (name: string) => SandboxServices) => RegionServices;
 }
 
-/** The error AWS answers for a credential scope naming no region. */
-export function invalidRegion(region: string): ServiceError {
+/**
+ * The error AWS answers for a credential scope naming no region (§4.2): `InvalidSignatureException` (400) from
+ * JSON services, `SignatureDoesNotMatch` (403) from Query ones.
+ */
+export function invalidRegion(region: string, protocol: 'json' | 'query'): ServiceError {
+  const [code, status] =
+    protocol === 'json' ? ['InvalidSignatureException', 400] : ['SignatureDoesNotMatch', 403];
   return new ServiceError(
-    'InvalidSignatureException',
+    code,
     `Credential should be scoped to a valid region, not '${region.slice(0, 64)}'. ` +
       'The sandbox serves every AWS region name (e.g. us-east-1, eu-west-1); set the client region to one.',
-    { status: 400 },
+    { status },
   );
 }
 
@@ -198,12 +227,12 @@ export class Regions {
   }
 
   /**
-   * The region an API call lands in: its credential scope's region, else the default one. Throws the
-   * `InvalidSignatureException` AWS answers for a scope naming no region.
+   * The region an API call lands in: its credential scope's region, else the default one. Throws the error
+   * AWS answers for a scope naming no region ({@link invalidRegion}).
    */
-  forRequest(scopeRegion: string | undefined): Region {
+  forRequest(scopeRegion: string | undefined, protocol: 'json' | 'query' = 'json'): Region {
     if (scopeRegion === undefined || scopeRegion === '') return this.default;
-    if (!isRegionName(scopeRegion)) throw invalidRegion(scopeRegion);
+    if (!isRegionName(scopeRegion)) throw invalidRegion(scopeRegion, protocol);
     return this.get(scopeRegion);
   }
 

@@ -28,7 +28,7 @@ describe('CodeCommit repositories', () => {
     const meta = created.repositoryMetadata!;
     expect(meta.repositoryId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(meta.Arn).toBe('arn:aws:codecommit:us-east-1:000000000000:web-app');
-    expect(meta.cloneUrlHttp).toBe(`${sb.sandbox.endpoint}/v1/repos/web-app`);
+    expect(meta.cloneUrlHttp).toBe(`${sb.sandbox.endpoint}/us-east-1/v1/repos/web-app`);
     expect(meta.cloneUrlSsh).toMatch(/^ssh:\/\/.+\/v1\/repos\/web-app$/);
     expect(meta.creationDate).toBeInstanceOf(Date);
     expect(meta.accountId).toBe('000000000000');
@@ -98,7 +98,7 @@ describe('CodeCommit repositories', () => {
     ]);
     expect(ok.code).toBe(0);
     expect(ok.json.repositoryMetadata.repositoryName).toBe('cli-repo');
-    expect(ok.json.repositoryMetadata.cloneUrlHttp).toBe(`${sb.sandbox.endpoint}/v1/repos/cli-repo`);
+    expect(ok.json.repositoryMetadata.cloneUrlHttp).toBe(`${sb.sandbox.endpoint}/us-east-1/v1/repos/cli-repo`);
     const missing = await awsCli(sb.sandbox.endpoint, [
       'codecommit',
       'get-repository',

@@ -1,12 +1,14 @@
 /**
  * CodeCommit subset: repositories are bare git repositories under `<dataDir>/codecommit/<name>.git`, served
- * over git's smart HTTP at `cloneUrlHttp` (`<edge>/v1/repos/<name>`), so plain `git clone` / `git push` work.
+ * over git's smart HTTP at `cloneUrlHttp` (`<edge>/<region>/v1/repos/<name>`, the region's own, as AWS's
+ * `git-codecommit.<region>.amazonaws.com/v1/repos/<name>`; without the region segment the default region's), so
+ * plain `git clone` / `git push` work.
  * Other services use the internal API: {@link CodeCommitService.onPush}, `resolveRef`, `readCommit`,
  * `exportTree`, `repositoryPath`.
  *
  * @example
  * const off = sandbox.services.codecommit.onPush((e) => console.log(e.repositoryName, e.ref, e.after, e.message));
- * // git push http://127.0.0.1:PORT/v1/repos/web main
+ * // git push http://127.0.0.1:PORT/us-east-1/v1/repos/web main
  * off();
  */
 import { randomUUID } from 'node:crypto';
@@ -69,7 +71,7 @@ export class CodeCommitService implements SandboxService {
     return join(this.root, `${name}.git`);
   }
 
-  /** The git smart HTTP URL of a repository (what `cloneUrlHttp` holds). */
+  /** The git smart HTTP URL of a repository (what `cloneUrlHttp` holds), on its region's URL prefix. */
   cloneUrlHttp(name: string): string {
     return `${this.runtime.edgeUrl()}/v1/repos/${name}`;
   }
