@@ -1,0 +1,214 @@
+/**
+ * One provisioning path: the AWS CLI creates the capstone stack from `sample-app/infra/capstone.yaml`, unchanged,
+ * on the sandbox's CloudFormation (issue 14 item 4), the stack's outputs name real sandbox resources, a push to
+ * its repository runs its pipeline, and `delete-stack` leaves nothing of it in any sandbox service.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { ListRepositoriesCommand } from '@aws-sdk/client-codecommit';
+import { ListApplicationsCommand } from '@aws-sdk/client-codedeploy';
+import { ListPipelineExecutionsCommand, ListPipelinesCommand } from '@aws-sdk/client-codepipeline';
+import {
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
+import { awsCli } from './helpers/aws-cli.ts';
+import { FAKE_CREDENTIALS } from './helpers/clients.ts';
+import { commitFile, gitRun } from './helpers/git.ts';
+import { useSandbox } from './helpers/sandbox.ts';
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+const STACK = 'cph-cap1';
+
+interface CliStack {
+  StackId: string;
+  StackStatus: string;
+  StackStatusReason?: string;
+  Outputs?: { OutputKey: string; OutputValue: string }[];
+  Parameters?: { ParameterKey: string; ParameterValue: string; ResolvedValue?: string }[];
+  Tags?: { Key: string; Value: string }[];
+}
+
+describe('the capstone template on the sandbox, through the AWS CLI', () => {
+  const sb = useSandbox({ timeScale: 0.01, faults: [] });
+  let work: string;
+  let stackId: string;
+  let outputs: Record<string, string> = {};
+
+  const cli = (args: string[]) => awsCli(sb.sandbox.endpoint, args, { cwd: REPO_ROOT, timeoutMs: 60_000 });
+
+  /** describe-stacks through the CLI until the stack leaves `*_IN_PROGRESS`. */
+  const settled = (id: string) =>
+    poll(
+      async () => {
+        const r = await cli(['cloudformation', 'describe-stacks', '--stack-name', id]);
+        if (r.code !== 0) throw new Error(`describe-stacks failed: ${r.stderr}`);
+        return r.json.Stacks[0] as CliStack;
+      },
+      {
+        timeout: 90_000,
+        isDone: (s) => !s.StackStatus.endsWith('_IN_PROGRESS'),
+        describe: (s) => s.StackStatus,
+        what: `stack ${id} to settle`,
+        interval: { min: 300, max: 1000 },
+      },
+    );
+
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(tmpdir(), 'cfn-capstone-'));
+  });
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('creates the stack with create-stack --template-body file://sample-app/infra/capstone.yaml', async () => {
+    const created = await cli([
+      'cloudformation',
+      'create-stack',
+      '--stack-name',
+      STACK,
+      '--template-body',
+      'file://sample-app/infra/capstone.yaml',
+      '--capabilities',
+      'CAPABILITY_NAMED_IAM',
+      '--parameters',
+      'ParameterKey=RunId,ParameterValue=cap1',
+      '--tags',
+      'Key=codepipeline-harness:run,Value=cap1',
+    ]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    stackId = created.json.StackId;
+    expect(stackId).toMatch(/^arn:aws:cloudformation:us-east-1:000000000000:stack\/cph-cap1\/[0-9a-f-]{36}$/);
+
+    const stack = await settled(stackId);
+    expect(stack.StackStatusReason).toBeUndefined();
+    expect(stack.StackStatus).toBe('CREATE_COMPLETE');
+    outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+    // The SSM-typed AMI parameter: the key as given, the AMI id it resolved to.
+    const image = stack.Parameters?.find((p) => p.ParameterKey === 'ImageId');
+    expect(image?.ParameterValue).toBe(
+      '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+    );
+    expect(image?.ResolvedValue).toMatch(/^ami-[0-9a-f]{17}$/);
+    expect(stack.Tags).toEqual([{ Key: 'codepipeline-harness:run', Value: 'cap1' }]);
+  });
+
+  it('outputs name the sandbox resources the stack made', async () => {
+    expect(outputs).toMatchObject({
+      PipelineName: 'cph-cap1-pipeline',
+      ApplicationName: 'cph-cap1-app',
+      DeploymentGroupName: 'cph-cap1-dg',
+      AutoScalingGroupName: 'cph-cap1-asg',
+      RepositoryName: 'cph-cap1-repo',
+      ArtifactBucketName: 'cph-cap1-artifacts-000000000000',
+      BuildLogGroupName: '/aws/codebuild/cph-cap1-build',
+      SourceProvider: 'CodeCommit',
+    });
+    const { clients, sandbox } = sb;
+    const lbs = await clients.elbv2.send(new DescribeLoadBalancersCommand({ Names: ['cph-cap1-alb'] }));
+    expect(lbs.LoadBalancers?.[0]?.LoadBalancerArn).toBe(outputs.LoadBalancerArn);
+    expect(outputs.LoadBalancerDnsName).toBe(lbs.LoadBalancers?.[0]?.DNSName);
+    const groups = await clients.autoscaling.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['cph-cap1-asg'] }),
+    );
+    const group = groups.AutoScalingGroups?.[0];
+    // CreationPolicy: CREATE_COMPLETE came once InstanceCount instances were in service.
+    expect(group?.Instances?.filter((i) => i.LifecycleState === 'InService')).toHaveLength(2);
+    expect(group?.TargetGroupARNs).toEqual([outputs.TargetGroupArn]);
+    // Stack tags and CloudFormation's own tags reach taggable resources (reference §2.8).
+    const tags = await clients.elbv2.send(
+      new DescribeTagsCommand({ ResourceArns: [outputs.LoadBalancerArn!] }),
+    );
+    expect(tags.TagDescriptions?.[0]?.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'codepipeline-harness:run', Value: 'cap1' },
+        { Key: 'aws:cloudformation:stack-name', Value: STACK },
+        { Key: 'aws:cloudformation:stack-id', Value: stackId },
+        { Key: 'aws:cloudformation:logical-id', Value: 'LoadBalancer' },
+      ]),
+    );
+    expect(sandbox.services.s3.hasBucket('cph-cap1-artifacts-000000000000')).toBe(true);
+    expect(sandbox.services.logs.store.groups.has('/aws/codebuild/cph-cap1-build')).toBe(true);
+  });
+
+  it('lists every resource of the template with list-stack-resources, recorded-only ones with AWS-shaped ids', async () => {
+    const r = await cli(['cloudformation', 'list-stack-resources', '--stack-name', STACK]);
+    expect(r.code).toBe(0);
+    const byId = new Map<
+      string,
+      { PhysicalResourceId: string; ResourceStatus: string; ResourceType: string }
+    >(r.json.StackResourceSummaries.map((s: { LogicalResourceId: string }) => [s.LogicalResourceId, s]));
+    expect(byId.size).toBe(33);
+    expect([...byId.values()].every((s) => s.ResourceStatus === 'CREATE_COMPLETE')).toBe(true);
+    expect(byId.get('Vpc')?.PhysicalResourceId).toMatch(/^vpc-[0-9a-f]{17}$/);
+    expect(byId.get('GatewayAttachment')?.PhysicalResourceId).toMatch(/^IGW\|vpc-[0-9a-f]{17}$/);
+    expect(byId.get('InstanceRole')?.PhysicalResourceId).toBe('cph-cap1-instance');
+    expect(byId.get('InstanceArtifactReadPolicy')?.PhysicalResourceId).toBe(
+      'arn:aws:iam::000000000000:policy/cph-cap1-instance-artifacts',
+    );
+    // CodeCommit's Ref is the repository id, not its name (reference §3.1).
+    expect(byId.get('Repository')?.PhysicalResourceId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('runs the pipeline when its repository gets a push', async () => {
+    const repo = path.join(work, 'repo');
+    // HTTPS git credentials, as CodeCommit takes them: the access key id and the secret key.
+    const url = new URL(outputs.RepositoryCloneUrlHttp!);
+    url.username = FAKE_CREDENTIALS.accessKeyId;
+    url.password = FAKE_CREDENTIALS.secretAccessKey;
+    await gitRun(work, ['clone', '-q', url.href, 'repo']);
+    await commitFile(repo, 'VERSION', '1.0.1\n', 'Bump to 1.0.1');
+    const before = await sb.clients.codepipeline.send(
+      new ListPipelineExecutionsCommand({ pipelineName: outputs.PipelineName }),
+    );
+    const known = new Set(before.pipelineExecutionSummaries?.map((e) => e.pipelineExecutionId));
+    await gitRun(repo, ['push', '-q', 'origin', 'HEAD:main']);
+    // The execution the push started, once its Source action has read the pushed commit.
+    const started = await poll(
+      async () => {
+        const out = await sb.clients.codepipeline.send(
+          new ListPipelineExecutionsCommand({ pipelineName: outputs.PipelineName }),
+        );
+        return out.pipelineExecutionSummaries?.find((e) => !known.has(e.pipelineExecutionId));
+      },
+      {
+        timeout: 30_000,
+        isDone: (e) => (e?.sourceRevisions?.length ?? 0) > 0,
+        describe: (e) => `${e?.status ?? 'no execution'} ${e?.sourceRevisions?.length ?? 0} revisions`,
+        what: 'the execution started by the push to read its commit',
+      },
+    );
+    expect(started?.trigger?.triggerType).toBe('CloudWatchEvent');
+    expect(started?.sourceRevisions?.[0]?.revisionSummary).toContain('Bump to 1.0.1');
+  });
+
+  it('deletes the stack with delete-stack and leaves nothing of it in the sandbox', async () => {
+    const r = await cli(['cloudformation', 'delete-stack', '--stack-name', STACK]);
+    expect(r.code).toBe(0);
+    const stack = await settled(stackId);
+    expect(stack.StackStatus).toBe('DELETE_COMPLETE');
+    // By name the stack is gone, which is what `aws cloudformation wait stack-delete-complete` waits for.
+    const byName = await cli(['cloudformation', 'describe-stacks', '--stack-name', STACK]);
+    expect(byName.errorCode).toBe('ValidationError');
+    expect(byName.stderr).toContain(`Stack with id ${STACK} does not exist`);
+
+    const { clients, sandbox } = sb;
+    expect((await clients.codecommit.send(new ListRepositoriesCommand({}))).repositories).toEqual([]);
+    expect((await clients.elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers).toEqual([]);
+    expect((await clients.elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups).toEqual([]);
+    expect(
+      (await clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups,
+    ).toEqual([]);
+    expect((await clients.codedeploy.send(new ListApplicationsCommand({}))).applications).toEqual([]);
+    expect((await clients.codepipeline.send(new ListPipelinesCommand({}))).pipelines).toEqual([]);
+    expect(sandbox.services.s3.hasBucket('cph-cap1-artifacts-000000000000')).toBe(false);
+    expect(sandbox.services.logs.store.groups.has('/aws/codebuild/cph-cap1-build')).toBe(false);
+    expect(sandbox.services.fleet.list().filter((i) => i.state !== 'terminated')).toEqual([]);
+  });
+});
