@@ -15,6 +15,11 @@ import {
   CreateAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
 } from '@aws-sdk/client-auto-scaling';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchGetBuildsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';
 import {
@@ -47,6 +52,13 @@ import {
   DescribeLoadBalancersCommand,
   DescribeTargetHealthCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CreateBucketCommand,
+  GetBucketLocationCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poll } from '../../src/poll.ts';
 import { type Sandbox, signSandboxRequest, startSandbox } from '../../src/sandbox/index.ts';
@@ -559,6 +571,101 @@ describe('one sandbox, every region (SDK v3)', () => {
       'ApplicationDoesNotExistException',
     );
     expect(failed.output?.executionResult?.errorDetails?.message).toContain('eu-only-app');
+  });
+
+  it('CloudFormation: a stack of eu-west-1 creates its resources there; us-east-1 does not find it', async () => {
+    const cfnIn = (region: string) =>
+      new CloudFormationClient({
+        endpoint: sb.sandbox.endpoint,
+        region,
+        credentials: FAKE_CREDENTIALS,
+        maxAttempts: 1,
+      });
+    const euCfn = cfnIn(EU);
+    const usCfn = cfnIn('us-east-1');
+    try {
+      const template = {
+        AWSTemplateFormatVersion: '2010-09-09',
+        Resources: {
+          App: {
+            Type: 'AWS::CodeDeploy::Application',
+            Properties: { ApplicationName: 'stack-app', ComputePlatform: 'Server' },
+          },
+          Artifacts: { Type: 'AWS::S3::Bucket', Properties: { BucketName: 'regional-stack-artifacts' } },
+        },
+      };
+      const { StackId } = await euCfn.send(
+        new CreateStackCommand({ StackName: 'regional-stack', TemplateBody: JSON.stringify(template) }),
+      );
+      expect(StackId).toMatch(
+        /^arn:aws:cloudformation:eu-west-1:000000000000:stack\/regional-stack\/[0-9a-f-]{36}$/,
+      );
+      const stack = await poll(
+        async () =>
+          (await euCfn.send(new DescribeStacksCommand({ StackName: 'regional-stack' }))).Stacks?.[0],
+        {
+          timeout: 30_000,
+          what: 'regional-stack to be created',
+          isDone: (st) => st?.StackStatus !== 'CREATE_IN_PROGRESS',
+          describe: (st) => `${st?.StackStatus} ${st?.StackStatusReason ?? ''}`,
+        },
+      );
+      expect(stack?.StackStatus, stack?.StackStatusReason).toBe('CREATE_COMPLETE');
+      const missing = await errorOf(usCfn.send(new DescribeStacksCommand({ StackName: 'regional-stack' })));
+      expect(missing).toEqual({
+        name: 'ValidationError',
+        message: 'Stack with id regional-stack does not exist',
+      });
+      await eu.codedeploy.send(new GetApplicationCommand({ applicationName: 'stack-app' }));
+      expect(
+        (
+          await errorOf(
+            sb.clients.codedeploy.send(new GetApplicationCommand({ applicationName: 'stack-app' })),
+          )
+        ).name,
+      ).toBe('ApplicationDoesNotExistException');
+    } finally {
+      euCfn.destroy();
+      usCfn.destroy();
+    }
+  });
+
+  it('S3: one namespace of bucket names, each bucket in its region; a call signed for another region is told where it is', async () => {
+    const s3In = (region: string) =>
+      new S3Client({
+        endpoint: sb.sandbox.endpoint,
+        region,
+        credentials: FAKE_CREDENTIALS,
+        forcePathStyle: true,
+        maxAttempts: 1,
+      });
+    const euS3 = s3In(EU);
+    const usS3 = s3In('us-east-1');
+    try {
+      // Created by the eu-west-1 stack above.
+      expect(
+        (await usS3.send(new GetBucketLocationCommand({ Bucket: 'regional-stack-artifacts' })))
+          .LocationConstraint,
+      ).toBe(EU);
+      await euS3.send(
+        new CreateBucketCommand({
+          Bucket: 'regional-bucket',
+          CreateBucketConfiguration: { LocationConstraint: EU },
+        }),
+      );
+      await euS3.send(new PutObjectCommand({ Bucket: 'regional-bucket', Key: 'k', Body: 'eu' }));
+      const wrongRegion = await errorOf(
+        usS3.send(new GetObjectCommand({ Bucket: 'regional-bucket', Key: 'k' })),
+      );
+      expect(wrongRegion.name).toBe('AuthorizationHeaderMalformed');
+      expect(wrongRegion.message).toContain("expecting 'eu-west-1'");
+      const taken = await errorOf(usS3.send(new CreateBucketCommand({ Bucket: 'regional-bucket' })));
+      expect(taken.name).toMatch(/^BucketAlready(OwnedByYou|Exists)$/);
+      expect(sb.sandbox.region(EU).s3.hasBucket('regional-bucket')).toBe(true);
+    } finally {
+      euS3.destroy();
+      usS3.destroy();
+    }
   });
 
   it('a credential scope naming no region is refused as AWS refuses it', async () => {
