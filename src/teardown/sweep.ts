@@ -1,8 +1,9 @@
 /**
  * `sweep`: cleans up after a run that was killed before its own teardown. Finds the run's resources with the
- * leak check (tag / name prefix / `CodeDeploy_*` copies), deletes them through a Ledger in dependency order
- * (pipeline → application → load balancer → target group → auto scaling group → repository), then waits until
- * a fresh leak check comes back clean (deletions on AWS are asynchronous).
+ * leak check (tag / name prefix / `CodeDeploy_*` copies), keeps those `match` accepts (the exact run: see
+ * `runMatcher`), deletes them through a Ledger in dependency order (pipeline → application → load balancer →
+ * target group → auto scaling group → repository), then waits until a fresh leak check comes back clean
+ * (deletions on AWS are asynchronous). `dryRun` lists what it would delete and deletes nothing.
  */
 import { DeleteAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { DeleteRepositoryCommand } from '@aws-sdk/client-codecommit';
@@ -17,18 +18,28 @@ import { LeakError, WaitTimeoutError } from '../errors.ts';
 import { poll } from '../poll.ts';
 import { type LeakCheckOptions, type LeakReport, type Leftover, type RunTag, checkLeaks } from './leaks.ts';
 import { Ledger, type TeardownOptions, type TeardownReport } from './ledger.ts';
+import { narrowReport } from './sweep-match.ts';
 
 export interface SweepOptions extends LeakCheckOptions, TeardownOptions {
   /** How long to wait for the deletions to show in a clean leak check. @default 600000 (ms, 10m) */
   timeout?: number;
+  /**
+   * Which of the leak check's findings are the run's (`runMatcher(runId)` for exactly one run).
+   * @default every finding
+   */
+  match?: (item: Leftover) => boolean;
+  /** List what would be deleted (`found`) and delete nothing. @default false */
+  dryRun?: boolean;
 }
 
 export interface SweepReport {
-  /** What the first leak check found. */
+  /** What the first leak check found (with `dryRun`: what a sweep would delete). */
   found: Leftover[];
   teardown: TeardownReport;
-  /** What is still there at the end (empty when the sweep worked). */
+  /** What is still there at the end (empty when the sweep worked; everything found, after a dry run). */
   remaining: Leftover[];
+  /** True when nothing was deleted because `dryRun` was asked for. */
+  dryRun: boolean;
 }
 
 /** Creation order; teardown runs it backwards. Deployment groups go with their application. */
@@ -41,28 +52,46 @@ const ORDER: Leftover['kind'][] = [
   'pipeline',
 ];
 
-function deleter(clients: HarnessClients, item: Leftover): (() => Promise<void>) | undefined {
+/** The delete call of a leftover; it gets the teardown's abort signal, so a hung call ends at the deadline. */
+function deleter(
+  clients: HarnessClients,
+  item: Leftover,
+): ((signal: AbortSignal) => Promise<void>) | undefined {
   const done = () => undefined;
   switch (item.kind) {
     case 'pipeline':
-      return () => clients.codepipeline.send(new DeletePipelineCommand({ name: item.id })).then(done);
+      return (abortSignal) =>
+        clients.codepipeline.send(new DeletePipelineCommand({ name: item.id }), { abortSignal }).then(done);
     case 'application':
-      return () =>
-        clients.codedeploy.send(new DeleteApplicationCommand({ applicationName: item.id })).then(done);
+      return (abortSignal) =>
+        clients.codedeploy
+          .send(new DeleteApplicationCommand({ applicationName: item.id }), { abortSignal })
+          .then(done);
     case 'load-balancer':
       // Deleting a load balancer deletes its listeners, which frees its target groups.
-      return () => clients.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: item.id })).then(done);
+      return (abortSignal) =>
+        clients.elbv2
+          .send(new DeleteLoadBalancerCommand({ LoadBalancerArn: item.id }), { abortSignal })
+          .then(done);
     case 'target-group':
-      return () => clients.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: item.id })).then(done);
+      return (abortSignal) =>
+        clients.elbv2
+          .send(new DeleteTargetGroupCommand({ TargetGroupArn: item.id }), { abortSignal })
+          .then(done);
     case 'auto-scaling-group':
-      return () =>
+      return (abortSignal) =>
         clients.autoscaling
-          .send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: item.id, ForceDelete: true }))
+          .send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: item.id, ForceDelete: true }), {
+            abortSignal,
+          })
           .then(done);
     case 'repository': {
       const codecommit = clients.codecommit;
       return codecommit
-        ? () => codecommit.send(new DeleteRepositoryCommand({ repositoryName: item.id })).then(done)
+        ? (abortSignal) =>
+            codecommit
+              .send(new DeleteRepositoryCommand({ repositoryName: item.id }), { abortSignal })
+              .then(done)
         : undefined;
     }
     default:
@@ -75,8 +104,10 @@ function deleter(clients: HarnessClients, item: Leftover): (() => Promise<void>)
  *
  * @example
  * ```ts
- * const report = await sweep(clients, { key: 'codepipeline-harness:run', value: runId }, { namePrefix: `h-${runId}` });
- * if (report.remaining.length) console.table(report.remaining);
+ * const report = await sweep(clients, { key: RUN_TAG, value: 'ci' }, {
+ *   namePrefix: 'cph-ci-', match: runMatcher('ci'), dryRun: true,
+ * });
+ * console.table(report.found); // what a sweep of run ci would delete
  * ```
  */
 export async function sweep(
@@ -84,7 +115,15 @@ export async function sweep(
   runTag: RunTag | undefined,
   options: SweepOptions = {},
 ): Promise<SweepReport> {
-  const first = await checkLeaks(clients, runTag, options);
+  const scan = async () => {
+    const report = await checkLeaks(clients, runTag, options);
+    return options.match ? narrowReport(report, options.match) : report;
+  };
+  const first = await scan();
+  if (options.dryRun) {
+    const teardown = { deleted: [], alreadyGone: [], failed: [] };
+    return { found: first.leftovers, teardown, remaining: first.leftovers, dryRun: true };
+  }
   const ledger = new Ledger();
   for (const kind of ORDER) {
     for (const item of first.leftovers.filter((l) => l.kind === kind)) {
@@ -95,7 +134,7 @@ export async function sweep(
   const teardown = await ledger.tryTeardown(options);
   let last: LeakReport;
   try {
-    last = await poll(() => checkLeaks(clients, runTag, options), {
+    last = await poll(scan, {
       timeout: options.timeout ?? 10 * 60_000, // ms
       interval: { min: 500, max: 10_000 },
       what: 'the sweep to leave nothing',
@@ -106,7 +145,7 @@ export async function sweep(
     if (!(error instanceof WaitTimeoutError)) throw error;
     last = (error.lastState as LeakReport | undefined) ?? first;
   }
-  return { found: first.leftovers, teardown, remaining: last.leftovers };
+  return { found: first.leftovers, teardown, remaining: last.leftovers, dryRun: false };
 }
 
 /**
@@ -119,7 +158,7 @@ export async function expectSwept(
   options: SweepOptions = {},
 ): Promise<SweepReport> {
   const report = await sweep(clients, runTag, options);
-  if (report.remaining.length === 0) return report;
+  if (report.remaining.length === 0 || report.dryRun) return report;
   const why = new Map(report.teardown.failed.map((f) => [`${f.kind} ${f.id}`, f.reason]));
   const leftovers = report.remaining.map((l) => {
     const reason = why.get(`${l.kind} ${l.id}`);

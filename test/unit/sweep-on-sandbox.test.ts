@@ -140,6 +140,7 @@ describe('sweep on the sandbox', () => {
       found: [],
       teardown: { deleted: [], alreadyGone: [], failed: [] },
       remaining: [],
+      dryRun: false,
     });
   });
 });
