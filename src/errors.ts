@@ -364,15 +364,50 @@ export class LeakError extends HarnessError {
   }
 }
 
-/** AWS refused the call for lack of permission or credentials: waiting cannot heal it. */
+/** A statement of a policy shipped in `iam/` that allows a refused action. */
+export interface AllowingStatement {
+  /** The policy file, relative to the package (`iam/existing-stack-policy.json`). */
+  readonly file: string;
+  readonly sid: string;
+  /** The statement's resources as written (with `${Region}`-style placeholders). */
+  readonly resources: readonly string[];
+}
+
+/** What an {@link AccessDeniedError} knows of the refused call. */
+export interface AccessDeniedOptions extends HarnessErrorOptions {
+  action?: string;
+  resource?: string;
+  statements?: readonly AllowingStatement[];
+}
+
+/**
+ * AWS refused the call for lack of permission or credentials: waiting cannot heal it. The message names the
+ * action, the resource and the shipped policy statement that allows it (or the statement to add).
+ *
+ * @example
+ * ```ts
+ * catch (error) {
+ *   if (error instanceof AccessDeniedError) console.error(error.action, error.resource, error.statements[0]?.sid);
+ * }
+ * ```
+ */
 export class AccessDeniedError extends HarnessError {
   override readonly code = 'HARNESS_ACCESS_DENIED';
   /** The AWS error name, e.g. `AccessDeniedException`. */
   readonly awsCode: string;
-  constructor(message: string, awsCode: string, options: HarnessErrorOptions = {}) {
+  /** The IAM action refused, e.g. `codedeploy:StopDeployment`, when known. */
+  readonly action: string | undefined;
+  /** The resource IAM evaluated, when AWS named it. */
+  readonly resource: string | undefined;
+  /** The shipped policy statements that allow {@link action}; empty when none does. */
+  readonly statements: readonly AllowingStatement[];
+  constructor(message: string, awsCode: string, options: AccessDeniedOptions = {}) {
     super(message, options);
     this.name = 'AccessDeniedError';
     this.awsCode = awsCode;
+    this.action = options.action;
+    this.resource = options.resource;
+    this.statements = options.statements ?? [];
   }
 }
 

@@ -65,7 +65,15 @@ export {
   StageTimeoutError,
   WaitTimeoutError,
 } from './errors.ts';
-export type { BuildLog, Change, DeploymentErrorInfo, FailedAction, HarnessErrorOptions } from './errors.ts';
+export type {
+  AccessDeniedOptions,
+  AllowingStatement,
+  BuildLog,
+  Change,
+  DeploymentErrorInfo,
+  FailedAction,
+  HarnessErrorOptions,
+} from './errors.ts';
 
 // Waiting
 export { isTransientError, poll, StopPolling } from './poll.ts';

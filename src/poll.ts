@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
+import { explainAccessDenied } from './aws/denied.ts';
 import {
   AccessDeniedError,
   type Change,
@@ -224,6 +225,8 @@ export async function poll<T>(
         throw new AbortError(timeoutFailure());
       }
       if (error instanceof StopPolling) throw new AbortError(error.error);
+      // Already explained (a denial the clients turned into an AccessDeniedError, a harness verdict).
+      if (error instanceof HarnessError) throw new AbortError(error);
       if (isAccessDenied(error)) {
         const name = (error as AwsLike).name ?? 'AccessDenied';
         if (/^(ExpiredToken|RequestExpired|TokenRefreshRequired)/.test(name)) {
@@ -236,13 +239,16 @@ export async function poll<T>(
             ),
           );
         }
+        const explained = explainAccessDenied(error);
         throw new AbortError(
-          new AccessDeniedError(
-            `${options.what ?? 'a wait'}: AWS refused the call (${name}: ${(error as AwsLike).message ?? ''}); ` +
-              'check the credentials and the IAM policy of the caller',
-            name,
-            { cause: error, lastState, history },
-          ),
+          new AccessDeniedError(`${options.what ?? 'a wait'}: ${explained.message}`, name, {
+            cause: error,
+            lastState,
+            history,
+            ...(explained.action ? { action: explained.action } : {}),
+            ...(explained.resource ? { resource: explained.resource } : {}),
+            statements: explained.statements,
+          }),
         );
       }
       if (!isTransientError(error))

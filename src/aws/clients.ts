@@ -14,6 +14,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { S3Client } from '@aws-sdk/client-s3';
 import type { HarnessConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
+import { explainDenialsOf } from './denied.ts';
 import { DEFAULT_RETRY_POLICY, HarnessRetryStrategy, type RetryPolicy } from './retry.ts';
 
 export { DEFAULT_RETRY_POLICY, HarnessRetryStrategy };
@@ -110,7 +111,7 @@ export function createClients(
     // An explicit endpoint on aws (VPC endpoint, another emulator) with the default credential chain.
     settings = { ...settings, endpoint: config.endpoint };
   }
-  return {
+  const clients = {
     codepipeline: given.codepipeline ?? new CodePipelineClient(settings),
     codedeploy: given.codedeploy ?? new CodeDeployClient(settings),
     elbv2: given.elbv2 ?? new ElasticLoadBalancingV2Client(settings),
@@ -130,6 +131,11 @@ export function createClients(
         forcePathStyle: config.target === 'sandbox',
       }),
   };
+  // Denials on the clients built here say which policy statement allows the refused action.
+  for (const [name, client] of Object.entries(clients)) {
+    if (!given[name as keyof HarnessClients]) explainDenialsOf(client);
+  }
+  return clients;
 }
 
 /** Closes the clients' sockets (call at the end of a run). */

@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { accessDenied } from './denials.ts';
 import { ServiceError } from './protocol/errors.ts';
 import type { ServiceName } from './types.ts';
 
@@ -17,12 +18,28 @@ export const FaultRuleSchema = z
   .object({
     /** Service the rule applies to, or `*`. */
     service: z
-      .enum(['codepipeline', 'codedeploy', 'elbv2', 'autoscaling', 'codecommit', 'codebuild', 'logs', '*'])
+      .enum([
+        'codepipeline',
+        'codedeploy',
+        'elbv2',
+        'autoscaling',
+        'codecommit',
+        'codebuild',
+        'logs',
+        'cloudformation',
+        's3',
+        '*',
+      ])
       .default('*'),
     /** Operation name as in the model (`GetPipelineState`), or `*`. */
     operation: z.string().min(1, 'operation must be an operation name or "*"').default('*'),
-    /** `throttle`: the service's throttling error; `error`: a 5xx; `latency`: wait `latencyMs` first. */
-    type: z.enum(['throttle', 'error', 'latency']),
+    /**
+     * `throttle`: the service's throttling error; `error`: a 5xx; `latency`: wait `latencyMs` first; `deny`: the
+     * call is refused as IAM refuses an action no policy allows (`AccessDeniedException` 400 on JSON services,
+     * `AccessDenied` 403 on Query ones, "User: ... is not authorized to perform: <svc>:<Action> on resource: <arn>
+     * because no identity-based policy allows the <svc>:<Action> action").
+     */
+    type: z.enum(['throttle', 'error', 'latency', 'deny']),
     /** Probability per request, 0..1. */
     rate: z.number().min(0, 'rate must be between 0 and 1').max(1, 'rate must be between 0 and 1').default(1),
     /** For `error`: 500 (InternalFailure) or 503 (ServiceUnavailable). */
@@ -42,9 +59,9 @@ export const FaultRuleSchema = z
     message: 'a latency rule needs latencyMs > 0',
     path: ['latencyMs'],
   })
-  .refine((r) => r.type !== 'throttle' || r.phase !== 'response', {
+  .refine((r) => (r.type !== 'throttle' && r.type !== 'deny') || r.phase !== 'response', {
     message:
-      'a throttle happens before the request is handled: phase "response" is for error and latency rules',
+      'a throttle or a denial happens before the request is handled: phase "response" is for error and latency rules',
     path: ['phase'],
   });
 
@@ -79,7 +96,7 @@ export function parseFaultSpec(spec: unknown): ParsedSpec {
   );
   throw new FaultSpecError(
     `invalid fault spec: ${problems.join('; ')}. Expected {"seed"?: int, "rules": [{"service": "codepipeline"|...|"*", ` +
-      `"operation": "Name"|"*", "type": "throttle"|"error"|"latency", "rate": 0..1, "status"?: 500|503, "latencyMs"?: int, ` +
+      `"operation": "Name"|"*", "type": "throttle"|"error"|"latency"|"deny", "rate": 0..1, "status"?: 500|503, "latencyMs"?: int, ` +
       `"phase"?: "request"|"response"}]}`,
   );
 }
@@ -155,6 +172,8 @@ export interface FaultStats {
   lostResponses: number;
   /** Delayed by a latency rule. */
   delayed: number;
+  /** Refused by a deny rule. */
+  denied: number;
   byOperation: Record<string, { calls: number; throttled: number; errors: number }>;
 }
 
@@ -227,6 +246,31 @@ export class Faults {
   }
 
   /**
+   * Refuses the call when a deny rule matches it, as IAM would: the service's access-denied code and AWS's
+   * message, naming the principal, the action and (for resource-scoped actions) the resource the input names.
+   * Called once the input is decoded, so the resource is known; before validation, as IAM decides first.
+   */
+  authorize(
+    service: ServiceName,
+    protocol: 'json' | 'query',
+    operation: string,
+    input: unknown,
+    where: { region: string; accountId: string },
+  ): void {
+    const rule = this.#spec.rules.find(
+      (r) =>
+        r.type === 'deny' &&
+        (r.service === '*' || r.service === service) &&
+        (r.operation === '*' || r.operation === operation) &&
+        r.rate > 0 &&
+        (r.rate >= 1 || this.#random() < r.rate),
+    );
+    if (!rule) return;
+    this.#stats.denied += 1;
+    throw accessDenied(service, protocol, operation, input, where);
+  }
+
+  /**
    * Applies the response-phase rules (`phase: 'response'`) to a request that was handled: its answer is
    * replaced by the injected 5xx, after any latency.
    */
@@ -250,7 +294,7 @@ export class Faults {
     let delay = 0;
     let failure: ServiceError | undefined;
     for (const rule of rules) {
-      if (rule.rate <= 0 || this.#random() >= rule.rate) continue;
+      if (rule.type === 'deny' || rule.rate <= 0 || this.#random() >= rule.rate) continue;
       if (rule.type === 'latency') delay += rule.latencyMs;
       else if (!failure && rule.type === 'throttle') {
         failure = new ServiceError(
@@ -291,5 +335,5 @@ export class Faults {
 }
 
 function emptyStats(): FaultStats {
-  return { calls: 0, throttled: 0, errors: 0, lostResponses: 0, delayed: 0, byOperation: {} };
+  return { calls: 0, throttled: 0, errors: 0, lostResponses: 0, delayed: 0, denied: 0, byOperation: {} };
 }

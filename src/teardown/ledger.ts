@@ -1,7 +1,9 @@
 /**
  * The ledger of everything a run created, each with its delete action. Teardown runs in reverse order, is
  * idempotent ("already gone" counts as deleted), retries each delete, and collects every failure into one
- * `LeakError` instead of stopping at the first.
+ * `LeakError` instead of stopping at the first. With a deadline (`timeouts.teardown`), every delete gets an
+ * `AbortSignal` that fires at it (pass it on: `client.send(cmd, { abortSignal })`), and a delete still running
+ * then is given up whether or not it listens: one hung call never hangs teardown, and the report names it.
  */
 import pRetry, { AbortError } from 'p-retry';
 import { LeakError, formatDuration } from '../errors.ts';
@@ -12,8 +14,11 @@ export interface LedgerEntry {
   kind: string;
   /** Name, ARN, pid, path: whatever identifies it for a human and for the guard. */
   id: string;
-  /** Deletes it. May throw a not-found error when it is already gone: that counts as deleted. */
-  delete: () => Promise<void>;
+  /**
+   * Deletes it. May throw a not-found error when it is already gone: that counts as deleted. `signal` aborts at
+   * the teardown's deadline: hand it to every call (`client.send(cmd, { abortSignal: signal })`, `fetch`, ...).
+   */
+  delete: (signal: AbortSignal) => Promise<void>;
   /** One line for reports. @default `${kind} ${id}` */
   describe?: string;
 }
@@ -31,10 +36,31 @@ export interface TeardownOptions {
   /** Per-resource time budget for retries. @default 120000 (ms) */
   maxRetryTimeMs?: number;
   /**
-   * Deadline for the whole teardown (`timeouts.teardown`): a resource not yet deleted when it passes is reported
-   * as failed with the reason, never waited for. @default none
+   * Deadline for the whole teardown (`timeouts.teardown`): a delete still running when it passes is aborted and
+   * reported as timed out; a resource not yet tried is reported as not tried; neither is waited for.
+   * @default none
    */
   timeoutMs?: number;
+  /** Aborts the teardown from outside (as the deadline does). */
+  signal?: AbortSignal;
+}
+
+/** The reason a delete is aborted at the teardown deadline. */
+class TeardownDeadline extends Error {
+  constructor(timeoutMs: number) {
+    super(`the teardown deadline of ${formatDuration(timeoutMs)} (timeouts.teardown) passed`);
+    this.name = 'TeardownDeadline';
+  }
+}
+
+/** `work`, or a rejection with the signal's reason as soon as it aborts (when `work` ignores the signal). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 export interface TeardownReport {
@@ -56,8 +82,12 @@ export function isGone(error: unknown): boolean {
  * @example
  * ```ts
  * const ledger = new Ledger();
- * ledger.add({ kind: 'pipeline', id: name, delete: () => codepipeline.send(new DeletePipelineCommand({ name })).then(() => {}) });
- * try { await runScenario(); } finally { await ledger.teardown(); }
+ * ledger.add({
+ *   kind: 'pipeline',
+ *   id: name,
+ *   delete: (abortSignal) => codepipeline.send(new DeletePipelineCommand({ name }), { abortSignal }).then(() => {}),
+ * });
+ * try { await runScenario(); } finally { await ledger.teardown({ timeoutMs: 10 * 60_000 }); }
  * ```
  */
 export class Ledger {
@@ -91,46 +121,62 @@ export class Ledger {
     const report: TeardownReport = { deleted: [], alreadyGone: [], failed: [] };
     const deadline =
       options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
-    for (const entry of [...this.#entries].reverse()) {
-      const label = entry.describe ?? `${entry.kind} ${entry.id}`;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        report.failed.push({
-          kind: entry.kind,
-          id: entry.id,
-          reason: `not tried: the teardown deadline of ${formatDuration(options.timeoutMs!)} had passed (timeouts.teardown)`,
-        });
-        continue;
-      }
-      let gone = false;
-      try {
-        await pRetry(
-          async () => {
-            try {
-              await entry.delete();
-            } catch (error) {
-              if (isGone(error)) {
-                gone = true;
-                return;
+    const timer = new AbortController();
+    const timeout =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => timer.abort(new TeardownDeadline(options.timeoutMs!)), options.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([timer.signal, options.signal]) : timer.signal;
+    try {
+      for (const entry of [...this.#entries].reverse()) {
+        const label = entry.describe ?? `${entry.kind} ${entry.id}`;
+        const left = deadline - Date.now();
+        if (left <= 0 || signal.aborted) {
+          report.failed.push({
+            kind: entry.kind,
+            id: entry.id,
+            reason: `not tried: ${signal.aborted ? errorLine(signal.reason) : new TeardownDeadline(options.timeoutMs!).message}`,
+          });
+          continue;
+        }
+        let gone = false;
+        const started = Date.now();
+        try {
+          await pRetry(
+            async () => {
+              try {
+                await untilAborted(entry.delete(signal), signal);
+              } catch (error) {
+                if (signal.aborted) throw error;
+                if (isGone(error)) {
+                  gone = true;
+                  return;
+                }
+                // Permissions do not heal with retries.
+                if (isAccessDenied(error)) throw new AbortError(error as Error);
+                throw error;
               }
-              // Permissions do not heal with retries.
-              if (isAccessDenied(error)) throw new AbortError(error as Error);
-              throw error;
-            }
-          },
-          {
-            retries: options.retries ?? 8,
-            minTimeout: options.minDelayMs ?? 250, // ms
-            maxTimeout: options.maxDelayMs ?? 5000, // ms
-            maxRetryTime: Math.min(options.maxRetryTimeMs ?? 120_000, left), // ms
-            randomize: true,
-          },
-        );
-        (gone ? report.alreadyGone : report.deleted).push(label);
-        this.forget(entry.kind, entry.id);
-      } catch (error) {
-        report.failed.push({ kind: entry.kind, id: entry.id, reason: errorLine(error) });
+            },
+            {
+              retries: options.retries ?? 8,
+              minTimeout: options.minDelayMs ?? 250, // ms
+              maxTimeout: options.maxDelayMs ?? 5000, // ms
+              maxRetryTime: Math.min(options.maxRetryTimeMs ?? 120_000, left), // ms
+              randomize: true,
+              signal,
+            },
+          );
+          (gone ? report.alreadyGone : report.deleted).push(label);
+          this.forget(entry.kind, entry.id);
+        } catch (error) {
+          const reason = signal.aborted
+            ? `timed out: no answer after ${formatDuration(Date.now() - started)}, ${errorLine(signal.reason)}`
+            : errorLine(error);
+          report.failed.push({ kind: entry.kind, id: entry.id, reason });
+        }
       }
+    } finally {
+      clearTimeout(timeout);
     }
     return report;
   }

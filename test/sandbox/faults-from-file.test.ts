@@ -97,7 +97,7 @@ describe('codepipeline-harness sandbox --faults', () => {
     expect(missing.code).toBe(2);
     expect(missing.err).toContain(`--faults: cannot read the fault spec file ${join(dir, 'nope.yaml')}`);
     const throttleAfter = await runWith(['--faults', '[{"type": "throttle", "phase": "response"}]']);
-    expect(throttleAfter.err).toContain('rules.0.phase: a throttle happens before the request is handled');
+    expect(throttleAfter.err).toContain('rules.0.phase: a throttle or a denial happens before the request is handled');
   });
 });
 

@@ -83,7 +83,7 @@ describe('poll', () => {
     expect(error).toBeInstanceOf(AccessDeniedError);
     expect((error as AccessDeniedError).awsCode).toBe('AccessDeniedException');
     expect((error as Error).message).toMatchInlineSnapshot(
-      `"pipeline state: AWS refused the call (AccessDeniedException: User: arn:aws:iam::1:user/x is not authorized); check the credentials and the IAM policy of the caller"`,
+      `"pipeline state: AWS denied the call (AccessDeniedException); check the credentials and the IAM policy of the caller. AWS said: User: arn:aws:iam::1:user/x is not authorized"`,
     );
   });
 

@@ -245,6 +245,8 @@ export class Dispatcher {
         params && codec instanceof QueryCodec
           ? codec.decodeParams(operation, params)
           : codec.decodeInput(operation, req);
+      // IAM decides before the service looks at the input (a denied call is denied whatever its input).
+      this.#options.faults?.authorize(service.name, codec.protocol, operation, input, context);
       const inputShape = model.operations[operation]?.input?.shape;
       if (inputShape && !SELF_VALIDATING.has(service.name))
         validateInput(model, inputShape, input, codec.protocol);

@@ -1,0 +1,168 @@
+/**
+ * Denied actions (aws-semantics-events-auth-regions §5): the sandbox refuses chosen actions as IAM does, and the
+ * harness's error then names the action, the resource and the shipped policy statement that allows it (or the
+ * statement to add when none does).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CreateRepositoryCommand } from '@aws-sdk/client-codecommit';
+import { CreatePipelineCommand, DeletePipelineCommand } from '@aws-sdk/client-codepipeline';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createClients, destroyClients } from '../../src/aws/clients.ts';
+import { loadConfig } from '../../src/config.ts';
+import { AccessDeniedError } from '../../src/errors.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
+import { pushVersionBump } from '../../src/source/push.ts';
+import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
+import { awsCli } from '../sandbox/helpers/aws-cli.ts';
+import { approvalStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
+
+const exec = promisify(execFile);
+const caught = (p: Promise<unknown>) => p.then(() => undefined).catch((e: unknown) => e);
+
+describe('denied actions on the sandbox', () => {
+  let sandbox: Sandbox;
+  let clients: ReturnType<typeof createClients>;
+  let pipeline: Pipeline;
+  let repoUrl: string;
+  let work: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'harness-denied-'));
+    sandbox = await startSandbox({ timeScale: 0.01, faults: [] });
+    clients = createClients(loadConfig({ env: {}, overrides: { endpoint: sandbox.endpoint } }));
+    repoUrl = (await clients.codecommit.send(new CreateRepositoryCommand({ repositoryName: 'denied' })))
+      .repositoryMetadata!.cloneUrlHttp!;
+    const seed = join(work, 'seed');
+    await exec('git', ['clone', '-q', repoUrl, seed], { timeout: 30_000 });
+    const git = (...args: string[]) =>
+      exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: seed, timeout: 30_000 });
+    await exec('sh', ['-c', 'echo v0 > VERSION'], { cwd: seed });
+    await git('checkout', '-q', '-B', 'main');
+    await git('add', '-A');
+    await git('commit', '-q', '-m', 'seed');
+    await git('push', '-q', 'origin', 'HEAD:main');
+    await clients.codepipeline.send(
+      new CreatePipelineCommand({
+        pipeline: declarePipeline('denied-pipeline', [
+          sourceStage('denied', { outputArtifact: 'Src' }),
+          approvalStage(),
+        ]),
+      }),
+    );
+    pipeline = new Pipeline({ ...clients, pipelineName: 'denied-pipeline', interval: { min: 25, max: 250 } });
+    // CreatePipeline starts an execution of the branch head, as on AWS: let it through first.
+    const seedCommit = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const first = await pipeline.findExecution({ commitId: seedCommit, timeout: 20_000 });
+    await pipeline.approve(first, { summary: 'seed', timeout: 20_000 });
+    await pipeline.waitForStage(first, 'Approval', 'Succeeded', { timeout: 20_000 });
+  }, 60_000);
+
+  afterEach(() => {
+    sandbox.faults.clear();
+    sandbox.faults.resetStats();
+  });
+  afterAll(async () => {
+    if (clients) destroyClients(clients);
+    await sandbox?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("answers a JSON service's denial as IAM does, and the harness names action, resource and statement", async () => {
+    const { commitId } = await pushVersionBump({ repoUrl, runId: 'run-denied' });
+    const execution = await pipeline.findExecution({ commitId, timeout: 20_000 });
+    await pipeline.waitForStage(execution, 'Approval', 'InProgress', { timeout: 20_000 });
+    sandbox.faults.set([{ type: 'deny', service: 'codepipeline', operation: 'PutApprovalResult' }]);
+
+    const error = (await caught(
+      pipeline.approve(execution, { summary: 'ok', timeout: 5_000 }),
+    )) as AccessDeniedError;
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect(error.awsCode).toBe('AccessDeniedException');
+    expect(error.action).toBe('codepipeline:PutApprovalResult');
+    expect(error.resource).toBe(
+      'arn:aws:codepipeline:us-east-1:000000000000:denied-pipeline/Approval/ManualApproval',
+    );
+    expect(error.statements.map((s) => `${s.file}#${s.sid}`)).toEqual([
+      'iam/existing-stack-policy.json#FollowAndDriveOurExecutions',
+    ]);
+    expect(error.message).toContain(
+      'statement "FollowAndDriveOurExecutions" of iam/existing-stack-policy.json',
+    );
+    expect(error.message).toContain(
+      'AWS said: User: arn:aws:sts::000000000000:assumed-role/sandbox-caller/harness is not authorized to perform: ' +
+        'codepipeline:PutApprovalResult on resource: arn:aws:codepipeline:us-east-1:000000000000:denied-pipeline/Approval/ManualApproval ' +
+        'because no identity-based policy allows the codepipeline:PutApprovalResult action',
+    );
+    expect(sandbox.faults.stats().denied).toBe(1);
+
+    // Allowed again, the same approval goes through: the denial changed nothing.
+    sandbox.faults.clear();
+    await pipeline.approve(execution, { summary: 'ok', timeout: 5_000 });
+    await pipeline.waitForStage(execution, 'Approval', 'Succeeded', { timeout: 20_000 });
+  }, 90_000);
+
+  it('stops a wait at once on a denial, with the fix (no retries until the deadline)', async () => {
+    sandbox.faults.set([{ type: 'deny', service: 'codepipeline', operation: 'ListPipelineExecutions' }]);
+    const error = (await caught(
+      pipeline.findExecution({ commitId: 'f'.repeat(40), timeout: 60_000 }),
+    )) as AccessDeniedError;
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect(error.action).toBe('codepipeline:ListPipelineExecutions');
+    expect(error.resource).toBe('arn:aws:codepipeline:us-east-1:000000000000:denied-pipeline');
+    expect(error.statements[0]?.sid).toBe('FollowAndDriveOurExecutions');
+    expect(sandbox.faults.stats().denied).toBe(1);
+  });
+
+  it('says which statement to add when no shipped policy allows the action', async () => {
+    sandbox.faults.set([{ type: 'deny', service: 'codepipeline', operation: 'DeletePipeline' }]);
+    const error = await caught(
+      clients.codepipeline.send(new DeletePipelineCommand({ name: 'denied-pipeline' })),
+    );
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect((error as AccessDeniedError).statements).toEqual([]);
+    expect((error as Error).message).toContain(
+      'no shipped policy allows it: add {"Effect": "Allow", "Action": "codepipeline:DeletePipeline", ' +
+        '"Resource": "arn:aws:codepipeline:us-east-1:000000000000:denied-pipeline"}',
+    );
+  });
+
+  it('answers a Query service with AccessDenied 403 and no resource for a Describe action, to the SDK and the CLI', async () => {
+    sandbox.faults.set([{ type: 'deny', service: 'elbv2', operation: 'DescribeTargetHealth' }]);
+    const error = (await caught(
+      clients.elbv2.send(
+        new DescribeTargetHealthCommand({
+          TargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/x/1',
+        }),
+      ),
+    )) as AccessDeniedError;
+    expect(error.awsCode).toBe('AccessDenied');
+    expect((error.cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(403);
+    expect(error.action).toBe('elasticloadbalancing:DescribeTargetHealth');
+    expect(error.resource).toBeUndefined();
+    expect(error.statements[0]?.sid).toBe('ReadTheLoadBalancerAndFleet');
+
+    const cli = await awsCli(sandbox.endpoint, [
+      'elbv2',
+      'describe-target-health',
+      '--target-group-arn',
+      'arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/x/1',
+    ]);
+    expect(cli.errorCode).toBe('AccessDenied');
+    expect(cli.stderr).toContain(
+      'is not authorized to perform: elasticloadbalancing:DescribeTargetHealth because no identity-based policy allows',
+    );
+  });
+
+  it('refuses a deny rule in the response phase, naming the field', () => {
+    expect(() =>
+      sandbox.faults.set([
+        { type: 'deny', service: 'codedeploy', operation: 'StopDeployment', phase: 'response' },
+      ]),
+    ).toThrow(/rules\.0\.phase: a throttle or a denial happens before the request is handled/);
+  });
+});
