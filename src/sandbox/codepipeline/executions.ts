@@ -6,6 +6,7 @@ import { ServiceError } from '../protocol/errors.ts';
 import { callerArn } from './ids.ts';
 import { pipelineOrThrow, stageOrThrow } from './lookups.ts';
 import type { CodePipelineHandlers, CodePipelineOutput, HandlerDeps } from './operations.ts';
+import { checkSourceRevisions } from './revisions.ts';
 import type { PipelineRecord } from './store.ts';
 
 /**
@@ -23,6 +24,8 @@ export function executionHandlers({
   const started = new WeakMap<PipelineRecord, Map<string, string>>();
   return {
     StartPipelineExecution(input, ctx): CodePipelineOutput<'StartPipelineExecution'> {
+      // Request validation comes first on AWS, before the pipeline is looked up.
+      checkSourceRevisions(input.sourceRevisions ?? []);
       const p = pipelineOrThrow(store, input.name, ctx);
       const pinned = new Map<string, string>();
       const sources = p.declaration.stages[0]?.actions ?? [];

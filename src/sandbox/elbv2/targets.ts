@@ -2,7 +2,7 @@
  * Registered targets: registration, draining with the (scaled) deregistration delay, the health state machine
  * fed by the checker, the states DescribeTargetHealth reports (aws-semantics 4.4 / 4.5), events and waits.
  */
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { ServiceError } from '../protocol/errors.ts';
 import type { SandboxRuntime } from '../types.ts';
 import { requireTargetGroup, validation } from './errors.ts';
@@ -38,6 +38,27 @@ export interface TargetInput {
 const NOT_IN_USE = 'Target group is not configured to receive traffic from the load balancer';
 
 /**
+ * The only addresses an `ip` target may have: the sandbox reaches processes on this machine only, and an ip
+ * target anywhere else would let a caller make the proxy and the health checker call any host (the instance
+ * metadata service 169.254.169.254, the LAN) on its behalf.
+ */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * Whether an IP address is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped 127.x).
+ *
+ * @example
+ * isLoopback('127.0.0.1'); // true
+ * isLoopback('169.254.169.254'); // false
+ */
+export function isLoopback(address: string): boolean {
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK.check(address, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/**
  * Owns every registered target's lifecycle: registration, health (through its {@link HealthChecker}),
  * draining, the state events and the waits. Handlers, the proxy and the internal API all go through it.
  *
@@ -70,7 +91,10 @@ export class TargetManager {
 
   /** Where a target really listens: an `ip` target is its own address; an instance is resolved by the fleet. */
   address(tg: TargetGroupRecord, target: { id: string; port: number }): TargetAddress | undefined {
-    if (tg.targetType === 'ip') return { host: target.id, port: target.port };
+    // Registration refuses other ip targets; checked again here because this is what the proxy and the
+    // health checker connect to.
+    if (tg.targetType === 'ip')
+      return isLoopback(target.id) ? { host: target.id, port: target.port } : undefined;
     return this.resolver.resolve(target.id);
   }
 
@@ -266,6 +290,11 @@ export class TargetManager {
         throw new ServiceError(
           'InvalidTarget',
           `The IP address '${t.Id}' is not a valid IPv4 or IPv6 address`,
+        );
+      }
+      if (!isLoopback(t.Id)) {
+        throw validation(
+          `The IP address '${t.Id}' cannot be registered with target group '${tg.name}': the sandbox only reaches processes on this machine, so ip targets must be loopback addresses (127.0.0.0/8 or ::1); register 127.0.0.1 with the port your process listens on`,
         );
       }
     } else if (!this.resolver.resolve(t.Id)) {
