@@ -58,6 +58,7 @@ async function signedS3(
   method: string,
   path: string,
   body?: string,
+  payloadHash = 'UNSIGNED-PAYLOAD',
 ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const url = new URL(path, endpoint);
   const signer = new SignatureV4({
@@ -76,7 +77,7 @@ async function signedS3(
     port: Number(url.port),
     path: url.pathname,
     query,
-    headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    headers: { host: url.host, 'x-amz-content-sha256': payloadHash },
     ...(body !== undefined ? { body } : {}),
   });
   const res = await request(url, {
@@ -456,6 +457,15 @@ describe('sandbox S3 through @aws-sdk/client-s3', () => {
     );
     expect([multipart.name, multipart.$metadata.httpStatusCode]).toEqual(['NotImplemented', 501]);
     expect(multipart.message).toContain('?uploads');
+    // The signed payload hash must be the body's: S3 refuses a body that is not what was signed.
+    const otherHash = createHash('sha256').update('what was signed').digest('hex');
+    const tampered = await signedS3(sandbox.endpoint, 'PUT', '/error-bucket/k', 'what was sent', otherHash);
+    expect(tampered.status).toBe(400);
+    expect(tampered.body).toContain('<Code>XAmzContentSHA256Mismatch</Code>');
+    const honest = createHash('sha256').update('what was sent').digest('hex');
+    expect((await signedS3(sandbox.endpoint, 'PUT', '/error-bucket/k', 'what was sent', honest)).status).toBe(
+      200,
+    );
     const noSuchBucketDelete = await s3Error(s3.send(new DeleteBucketCommand({ Bucket: 'never-made' })));
     expect([noSuchBucketDelete.name, noSuchBucketDelete.$metadata.httpStatusCode]).toEqual([
       'NoSuchBucket',

@@ -2,7 +2,7 @@
  * Bucket operations: CreateBucket, HeadBucket, DeleteBucket, ListBuckets, GetBucketLocation,
  * Put/GetBucketVersioning, Put/Get/DeleteBucketTagging (S3 API reference, each operation's page).
  */
-import { type Owner, readSmallBody, type S3Answer, type S3Call, type S3Context, isoTime } from './call.ts';
+import { type Owner, readCheckedBody, type S3Answer, type S3Call, type S3Context, isoTime } from './call.ts';
 import {
   S3Error,
   bucketNotEmpty,
@@ -115,7 +115,7 @@ function locationConstraint(body: Buffer): string | undefined {
 
 export async function createBucket(ctx: S3Context, call: S3Call): Promise<S3Answer> {
   const name = call.bucket!;
-  const body = await readSmallBody(call.req, MAX_CONFIG_BYTES);
+  const body = await readCheckedBody(call, MAX_CONFIG_BYTES);
   assertBucketName(name);
   const constraint = locationConstraint(body);
   // S3: us-east-1 is the default and is never named; a regional endpoint takes only its own region.
@@ -211,7 +211,7 @@ export function getBucketLocation(ctx: S3Context, call: S3Call): S3Answer {
 
 export async function putBucketVersioning(ctx: S3Context, call: S3Call): Promise<S3Answer> {
   const bucket = bucketOf(ctx, call);
-  const config = parseXml(await readSmallBody(call.req, MAX_CONFIG_BYTES), 'VersioningConfiguration');
+  const config = parseXml(await readCheckedBody(call, MAX_CONFIG_BYTES), 'VersioningConfiguration');
   const status = text(config.Status);
   if (text(config.MfaDelete) === 'Enabled') throw notImplemented('MFA delete (MfaDelete Enabled)');
   if (status === undefined) return { status: 200 };
@@ -230,7 +230,7 @@ export function getBucketVersioning(ctx: S3Context, call: S3Call): S3Answer {
 
 export async function putBucketTagging(ctx: S3Context, call: S3Call): Promise<S3Answer> {
   const bucket = bucketOf(ctx, call);
-  const tagging = parseXml(await readSmallBody(call.req, MAX_CONFIG_BYTES), 'Tagging');
+  const tagging = parseXml(await readCheckedBody(call, MAX_CONFIG_BYTES), 'Tagging');
   const tagSet = tagging.TagSet;
   if (tagSet === undefined) throw malformedXml('<Tagging> needs a <TagSet>');
   const tags = children(child(children(tagSet)[0] ?? '', 'Tag')).map((tag) => {

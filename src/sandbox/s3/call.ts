@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { SandboxRuntime } from '../types.ts';
+import { PayloadCheck } from './checksums.ts';
 import { S3Error } from './errors.ts';
 import type { S3Store } from './store.ts';
 
@@ -83,6 +84,18 @@ export function readSmallBody(req: IncomingMessage, limit: number): Promise<Buff
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/**
+ * Reads a small body and checks it as S3 does: `Content-MD5`, an `x-amz-checksum-*` header and the signed
+ * `x-amz-content-sha256` must match what arrived.
+ */
+export async function readCheckedBody(call: S3Call, limit: number): Promise<Buffer> {
+  const check = new PayloadCheck(call.headers);
+  const body = await readSmallBody(call.req, limit);
+  check.update(body);
+  check.verify(call.headers);
+  return body;
 }
 
 /** S3's listing timestamps: ISO 8601 with milliseconds. */

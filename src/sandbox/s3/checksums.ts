@@ -103,6 +103,9 @@ function one(headers: IncomingHttpHeaders, name: string): string | undefined {
  */
 export class PayloadCheck {
   readonly #md5 = createHash('md5');
+  /** The signed payload hash (`x-amz-content-sha256` as hex), checked against what arrived. */
+  readonly #payloadSha256: string | undefined;
+  readonly #sha256: Hash | undefined;
   readonly #contentMd5: string | undefined;
   readonly #algorithm: ChecksumName | undefined;
   readonly #running: Running | undefined;
@@ -112,6 +115,9 @@ export class PayloadCheck {
 
   /** Reads `Content-MD5`, `x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm` and `x-amz-trailer`. */
   constructor(headers: IncomingHttpHeaders) {
+    const payloadHash = one(headers, 'x-amz-content-sha256')?.toLowerCase();
+    this.#payloadSha256 = payloadHash && /^[0-9a-f]{64}$/.test(payloadHash) ? payloadHash : undefined;
+    this.#sha256 = this.#payloadSha256 ? createHash('sha256') : undefined;
     this.#contentMd5 = one(headers, 'content-md5');
     if (this.#contentMd5 !== undefined && Buffer.from(this.#contentMd5, 'base64').length !== 16) {
       throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.', {
@@ -154,6 +160,7 @@ export class PayloadCheck {
   }
 
   update(data: Buffer): void {
+    this.#sha256?.update(data);
     this.#md5.update(data);
     this.#running?.update(data);
   }
@@ -167,6 +174,14 @@ export class PayloadCheck {
     trailers?: ReadonlyMap<string, string>,
   ): { md5: string; checksum?: StoredChecksum } {
     const md5 = this.#md5.digest();
+    if (this.#sha256 && this.#sha256.digest('hex') !== this.#payloadSha256) {
+      // The signature covered this header, so a body that does not match it is not what was signed.
+      throw new S3Error(
+        'XAmzContentSHA256Mismatch',
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        { details: { ClientComputedContentSHA256: this.#payloadSha256! } },
+      );
+    }
     if (this.#contentMd5 !== undefined && md5.toString('base64') !== this.#contentMd5) {
       throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
         details: { ExpectedDigest: this.#contentMd5, CalculatedDigest: md5.toString('base64') },
