@@ -106,12 +106,14 @@ export async function createEphemeralStack(options: EphemeralStackOptions): Prom
     kind: 'stack',
     id: stackId,
     describe: `stack ${stackName}`,
-    delete: async () => {
+    // The ledger's signal fires at the teardown's deadline: every call and wait of the delete ends there.
+    delete: async (signal) => {
       await deleteEphemeralStack(clients, {
         ...teardown,
         stackId,
         stackName,
         emptyBucket: options.emptyBucket,
+        signal,
       });
     },
   });
@@ -152,9 +154,12 @@ export async function createEphemeralStack(options: EphemeralStackOptions): Prom
       kind: 'blue-green-switch',
       id: `${group.applicationName}/${group.deploymentGroupName}`,
       describe: `blue/green of ${group.deploymentGroupName} (its CodeDeploy_* fleets)`,
-      delete: async () => {
-        await stopDeployments(clients.codedeploy, [group], teardown);
-        await deleteCodeDeployFleets(clients.autoscaling, [group.deploymentGroupName], teardown);
+      delete: async (signal) => {
+        await stopDeployments(clients.codedeploy, [group], { ...teardown, signal });
+        await deleteCodeDeployFleets(clients.autoscaling, [group.deploymentGroupName], {
+          ...teardown,
+          signal,
+        });
       },
     });
     log(
