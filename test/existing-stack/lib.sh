@@ -6,6 +6,10 @@ export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}
 export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-${HARNESS_REGION:-us-east-1}}
 export AWS_PAGER=""
+# The CI run's sandbox throttles and fails a few calls, as AWS does (.ci/existing-stack, faults.yaml): retry like a
+# team's scripts should (the CLI's standard mode, with backoff; its default of 3 attempts is thin for a long script).
+export AWS_RETRY_MODE=${AWS_RETRY_MODE:-standard}
+export AWS_MAX_ATTEMPTS=${AWS_MAX_ATTEMPTS:-8}
 
 # The AWS CLI on the stack's endpoint, JSON out.
 awsx() { aws --endpoint-url "$HARNESS_ENDPOINT" --output json "$@"; }
