@@ -1,6 +1,7 @@
 /**
  * The `/_sandbox/*` control routes (JSON): what tests, benchmarks and the CLI use to look inside the
- * sandbox without the AWS API.
+ * sandbox without the AWS API. The edge server lets only requests signed (SigV4, any service name in the scope,
+ * e.g. `sandbox`) with the sandbox's credentials reach them; GET only reads, state changes take PUT/POST/DELETE.
  *
  * - `GET /_sandbox/health` → `{ status: 'ok', services, regions, uptimeSeconds }` (`regions`: those called so far)
  * - `GET /_sandbox/faults`, `PUT /_sandbox/faults` (body: a fault spec), `DELETE /_sandbox/faults`
@@ -10,8 +11,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventLog } from './events.ts';
 import { FaultSpecError, type Faults } from './faults.ts';
-import { readBody } from './server.ts';
-import type { HttpRoute, SandboxService } from './types.ts';
+import { type ControlRoute, readBody } from './server.ts';
+import type { SandboxService } from './types.ts';
 
 export interface ControlOptions {
   faults: Faults;
@@ -32,17 +33,17 @@ function problem(res: ServerResponse, status: number, code: string, message: str
   json(res, status, { __type: code, message });
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const text = (await readBody(req, 1024 * 1024)).toString('utf8').trim();
+async function readJson(req: IncomingMessage, body?: Buffer): Promise<unknown> {
+  const text = (body ?? (await readBody(req, 1024 * 1024))).toString('utf8').trim();
   return text === '' ? {} : JSON.parse(text);
 }
 
 /** The control routes as one {@link HttpRoute} matching `/_sandbox` and below. */
-export function controlRoute(options: ControlOptions): HttpRoute {
+export function controlRoute(options: ControlOptions): ControlRoute {
   const startedAt = Date.now();
   return {
     match: (_req, url) => url.pathname === '/_sandbox' || url.pathname.startsWith('/_sandbox/'),
-    async handle(req, res, url) {
+    async handle(req, res, url, body?: Buffer) {
       const method = req.method ?? 'GET';
       const path = url.pathname.replace(/\/+$/, '');
       const allow = (methods: string[]): boolean => {
@@ -66,7 +67,7 @@ export function controlRoute(options: ControlOptions): HttpRoute {
           if (method === 'PUT' || method === 'POST') {
             let spec: unknown;
             try {
-              spec = await readJson(req);
+              spec = await readJson(req, body);
             } catch (error) {
               problem(
                 res,

@@ -1,14 +1,28 @@
 /**
- * The sandbox's one edge port on 127.0.0.1. Order per request: service routes (git smart HTTP, the
- * load-balancer data plane, build logs), then `/_sandbox/*` control routes, then AWS API dispatch.
- * Whatever goes wrong, the client gets an AWS-shaped error and the server keeps serving; `close()` ends
- * keep-alive connections too, so the port is free the moment it resolves.
+ * The sandbox's one edge port on 127.0.0.1. Order per request: the `Host` allow-list (auth.ts), then who is
+ * calling — nobody for a load balancer's listener (a public ALB), Basic git credentials for git smart HTTP,
+ * a SigV4 signature with the sandbox's credentials for everything else — and only then service routes (git,
+ * the load-balancer data plane, build logs), `/_sandbox/*` control routes, AWS API dispatch. Faults come after
+ * authentication (in the dispatcher): AWS throttles an account's calls, so it knows the caller first, and an
+ * unsigned call is refused, never throttled. Whatever goes wrong, the client gets an AWS-shaped error and the
+ * server keeps serving; `close()` ends keep-alive connections too, so the port is free the moment it resolves.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type Dispatcher, edgeError } from './protocol/dispatch.ts';
+import {
+  type AuthFailure,
+  type AuthProtocol,
+  authErrorResponse,
+  checkHost,
+  credentialScope,
+  DEFAULT_CREDENTIALS,
+  type SandboxCredentials,
+  verifyGitCredentials,
+  verifySignature,
+} from './auth.ts';
+import { type Dispatcher, edgeError, looksJson } from './protocol/dispatch.ts';
 import { ServiceError } from './protocol/errors.ts';
 import { queryError } from './protocol/query.ts';
 import type { ApiResponse } from './protocol/wire.ts';
@@ -20,15 +34,30 @@ export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export interface EdgeServerOptions {
   /** Raw routes checked first (read on each request, so services may add routes later). */
   routes: () => readonly HttpRoute[];
-  /** The `/_sandbox/*` routes. */
-  control: HttpRoute;
+  /** The `/_sandbox/*` routes; they get the body the server read to check its signature. */
+  control: ControlRoute;
   /** Set once the services exist; until then API calls get a 503. */
   dispatcher?: Dispatcher;
   /** @default DEFAULT_MAX_BODY_BYTES (10 MiB) */
   maxBodyBytes?: number;
   /** Unexpected failures (for logs); the client already got a 500. */
   onError?: (error: unknown, where: string) => void;
+  /** The only credentials API, control and git requests may be signed with. @default test/test */
+  credentials?: SandboxCredentials;
+  /**
+   * Regions a git password (`aws codecommit credential-helper`) may be scoped to besides the one in the URL
+   * (git's password does not name it). @default ['us-east-1']
+   */
+  gitRegions?: () => readonly string[];
 }
+
+/** A route that takes the body the edge server already read (to verify its signature). */
+export interface ControlRoute extends HttpRoute {
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, body?: Buffer): void | Promise<void>;
+}
+
+/** `/v1/repos/<name>…` or, in another region, `/<region>/v1/repos/<name>…`: git smart HTTP. */
+const GIT_PATH = /^(?:\/([a-z]{2}(?:-[a-z]+)+-\d{1,2}))?(\/v1\/repos\/.*)$/;
 
 /** Thrown while reading a body larger than the limit. */
 class BodyTooLarge extends Error {}
@@ -82,15 +111,44 @@ function requestUrl(req: IncomingMessage): URL {
   }
 }
 
+function plainText(res: ServerResponse, status: number, text: string): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** Whether a request announces a body (a length above 0, or chunked). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** The protocol an API request speaks, for the shape of its refusal: JSON 1.1 or Query. */
+function apiProtocol(req: IncomingMessage, url: URL, body: Buffer): AuthProtocol {
+  if (looksJson(req.headers)) return 'json';
+  if (credentialScope(req.headers, url)?.service === 's3') return 's3';
+  const form = body.length > 0 && body.length < 1_000_000 ? body.toString('latin1') : '';
+  return url.searchParams.has('Action') || /(?:^|&)Action=/.test(form) || url.pathname === '/'
+    ? 'query'
+    : 's3';
+}
+
 export class EdgeServer {
   readonly server: Server;
   dispatcher: Dispatcher | undefined;
   readonly #options: EdgeServerOptions;
   readonly #sockets = new Set<Socket | Duplex>();
+  readonly #credentials: SandboxCredentials;
   #closing: Promise<void> | undefined;
+  /** The bound port, which `Host` must name. */
+  #port = 0;
 
   constructor(options: EdgeServerOptions) {
     this.#options = options;
+    this.#credentials = options.credentials ?? DEFAULT_CREDENTIALS;
     this.dispatcher = options.dispatcher;
     this.server = createServer({ requestTimeout: 120_000, headersTimeout: 30_000 }, (req, res) => {
       this.#serve(req, res).catch((error) => this.#fail(req, res, error, 'edge'));
@@ -144,7 +202,8 @@ export class EdgeServer {
       this.server.listen(port, '127.0.0.1', () => {
         this.server.off('error', onError);
         const address = this.server.address();
-        resolve(typeof address === 'object' && address ? address.port : port);
+        this.#port = typeof address === 'object' && address ? address.port : port;
+        resolve(this.#port);
       });
     });
   }
@@ -165,17 +224,60 @@ export class EdgeServer {
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = requestUrl(req);
-    for (const route of this.#options.routes()) {
-      if (route.match(req, url)) {
+    const host = checkHost(req.headers.host, this.#port);
+    if (host.kind === 'refused') {
+      // Before any work, and the connection closed: nothing of the request is read.
+      const refused = new ServiceError('InvalidHostHeader', host.message, { status: 403 });
+      send(res, edgeError(req.headers, refused), true);
+      res.once('finish', () => req.socket.destroy());
+      return;
+    }
+    const routes = this.#options.routes();
+    if (host.kind === 'load-balancer') {
+      // A load balancer's listener: public, like an internet-facing ALB; nothing else is reached by this Host.
+      const route = routes.find((r) => r.match(req, url));
+      if (route) {
         await route.handle(req, res, url);
         return;
       }
-    }
-    if (this.#options.control.match(req, url)) {
-      await this.#options.control.handle(req, res, url);
+      req.resume();
+      plainText(res, 503, `No load balancer with DNS name ${host.name} in this sandbox\n`);
       return;
     }
+    const git = GIT_PATH.exec(url.pathname);
+    if (git) {
+      if (!(await this.#gitAllowed(req, res, git[1], url.pathname))) return;
+      const gitRoute = routes.find((r) => r.match(req, url));
+      if (gitRoute) {
+        await gitRoute.handle(req, res, url);
+        return;
+      }
+      req.resume();
+      plainText(res, 404, `No git repository at ${url.pathname.slice(0, 200)} in this sandbox\n`);
+      return;
+    }
+    const route = routes.find((r) => r.match(req, url));
+    const control = !route && this.#options.control.match(req, url);
     const limit = this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    if (route) {
+      // A raw route streams its own body: the signature covers it through a signed x-amz-content-sha256 (S3
+      // requires one), or there is none (GET of a build log).
+      const failure = await verifySignature(
+        {
+          method: req.method ?? 'GET',
+          target: req.url ?? '/',
+          headers: req.headers,
+          ...(hasBody(req) ? {} : { body: Buffer.alloc(0) }),
+        },
+        this.#credentials,
+      );
+      if (failure) {
+        this.#refuse(req, res, failure, url.pathname.startsWith('/_sandbox') ? 'control' : 's3');
+        return;
+      }
+      await route.handle(req, res, url);
+      return;
+    }
     let body: Buffer;
     try {
       body = await readBody(req, limit);
@@ -195,6 +297,18 @@ export class EdgeServer {
       }
       throw error;
     }
+    const failure = await verifySignature(
+      { method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, body },
+      this.#credentials,
+    );
+    if (failure) {
+      this.#refuse(req, res, failure, control ? 'control' : apiProtocol(req, url, body));
+      return;
+    }
+    if (control) {
+      await this.#options.control.handle(req, res, url, body);
+      return;
+    }
     if (!this.dispatcher) {
       send(
         res,
@@ -206,6 +320,48 @@ export class EdgeServer {
       return;
     }
     send(res, await this.dispatcher.handle({ method: req.method ?? 'GET', url, headers: req.headers, body }));
+  }
+
+  /** Answers a refused signature in the request's protocol. */
+  #refuse(req: IncomingMessage, res: ServerResponse, failure: AuthFailure, protocol: AuthProtocol): void {
+    const s3 = protocol === 's3' || credentialScope(req.headers, requestUrl(req))?.service === 's3';
+    send(res, authErrorResponse(failure, s3 && protocol !== 'control' ? 's3' : protocol, randomUUID()));
+    // A streamed body nobody will read: drain it so the connection can answer the next request.
+    req.resume();
+  }
+
+  /**
+   * CodeCommit's git endpoint (§4.3): no credentials → 401 with a Basic challenge (git then asks its credential
+   * helper), wrong ones → 403. Resolves whether the request may go on.
+   */
+  async #gitAllowed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    region: string | undefined,
+    path: string,
+  ): Promise<boolean> {
+    const regions = [
+      ...new Set([...(region ? [region] : []), ...(this.#options.gitRegions?.() ?? ['us-east-1'])]),
+    ];
+    const failure = await verifyGitCredentials(req.headers, path, this.#credentials, { regions });
+    if (!failure) return true;
+    req.resume();
+    if (failure === 'missing') {
+      res.setHeader('www-authenticate', 'Basic realm="codepipeline-harness sandbox git"');
+      plainText(
+        res,
+        401,
+        'git over HTTP needs the sandbox credentials: the access key id as user name and, as password, the secret ' +
+          "access key or the password of `aws codecommit credential-helper` (see the README's sandbox section)\n",
+      );
+    } else {
+      plainText(
+        res,
+        403,
+        "The git credentials are not the sandbox's (user: its access key id; password: its secret access key or a SigV4 git password)\n",
+      );
+    }
+    return false;
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, error: unknown, where: string): void {

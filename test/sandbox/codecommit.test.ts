@@ -16,6 +16,10 @@ import { awsCli } from './helpers/aws-cli.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
 import { rawRequest } from './helpers/http.ts';
 import { useSandbox } from './helpers/sandbox.ts';
+import { signedFetch } from './helpers/signed.ts';
+
+/** The sandbox's HTTPS git credentials (test/test) as git sends them. */
+const GIT_BASIC = `Basic ${Buffer.from('test:test').toString('base64')}`;
 
 describe('CodeCommit repositories', () => {
   const sb = useSandbox({}, { maxAttempts: 1 });
@@ -166,7 +170,7 @@ describe('CodeCommit over git smart HTTP', () => {
     const repo = await codecommit.send(new GetRepositoryCommand({ repositoryName: 'app' }));
     expect(repo.repositoryMetadata?.defaultBranch).toBe('main');
 
-    const events = (await (await fetch(`${sb.sandbox.endpoint}/_sandbox/events`)).json()) as {
+    const events = (await (await signedFetch(`${sb.sandbox.endpoint}/_sandbox/events`)).json()) as {
       kind: string;
     }[];
     expect(events.filter((e) => e.kind === 'push')).toHaveLength(2);
@@ -187,7 +191,11 @@ describe('CodeCommit over git smart HTTP', () => {
     const negotiation = `${pkt(`want ${head} ofs-delta\n`)}0000${pkt('done\n')}`;
     const res = await rawRequest(meta.cloneUrlHttp!, {
       path: '/v1/repos/gz/git-upload-pack',
-      headers: { 'content-type': 'application/x-git-upload-pack-request', 'content-encoding': 'gzip' },
+      headers: {
+        'content-type': 'application/x-git-upload-pack-request',
+        'content-encoding': 'gzip',
+        authorization: GIT_BASIC,
+      },
       body: gzipSync(negotiation),
     });
     expect(res.status).toBe(200);
@@ -200,6 +208,7 @@ describe('CodeCommit over git smart HTTP', () => {
     const odd = await rawRequest(sb.sandbox.endpoint, {
       method: 'GET',
       path: '/v1/repos/%E0%A4%A/info/refs',
+      headers: { authorization: GIT_BASIC },
     });
     expect(odd.status).toBe(404);
     await expect(

@@ -21,6 +21,7 @@ import { acceptsConnections } from '../../src/sandbox/fleet/ports.ts';
 import { sdkClients } from './helpers/clients.ts';
 import { createLoadBalancer, viaLb } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
+import { signedFetch } from './helpers/signed.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
 
@@ -292,7 +293,7 @@ describe('deployment engine', () => {
     const pgids = sb.sandbox.runtime.processes.groups().map((g) => g.pgid);
     expect(pgids.some((g) => ProcessTracker.alive(g))).toBe(true);
     const started = Date.now();
-    const res = await fetch(`${sb.sandbox.endpoint}/_sandbox/reset`, { method: 'POST' });
+    const res = await signedFetch(`${sb.sandbox.endpoint}/_sandbox/reset`, { method: 'POST' });
     expect(res.status).toBe(200);
     expect(Date.now() - started).toBeLessThan(15_000); // the 20 s script did not have to finish
     expect(pgids.filter((g) => ProcessTracker.alive(g))).toEqual([]);

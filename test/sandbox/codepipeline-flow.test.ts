@@ -23,6 +23,7 @@ import { awsCli } from './helpers/aws-cli.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
 import { approvalStage, buildStage, declarePipeline, sourceStage } from './helpers/pipeline.ts';
 import { useSandbox } from './helpers/sandbox.ts';
+import { signedFetch } from './helpers/signed.ts';
 
 const SAMPLE_APP = path.join(import.meta.dirname, '..', '..', 'sample-app');
 
@@ -176,7 +177,7 @@ describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
       summary: 'Bump app to v3',
     });
     const build = s.stageStates![1]!.actionStates![0]!.latestExecution!;
-    const log = await (await fetch(build.externalExecutionUrl!)).text();
+    const log = await (await signedFetch(build.externalExecutionUrl!)).text();
     expect(log).toContain('Running command node --test');
     expect(log).toMatch(/pass [1-9]/);
     expect(log).toContain('runtime-versions {"nodejs":"22"} cannot be installed on this machine');
@@ -197,7 +198,7 @@ describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
     expect(approved.approvedAt).toBeInstanceOf(Date);
     await until('Succeeded', async () => (await status('flow-approve', id)) === 'Succeeded');
     // Every state change of the execution is in the event log, in order.
-    const events = (await (await fetch(`${sb.sandbox.endpoint}/_sandbox/events`)).json()) as {
+    const events = (await (await signedFetch(`${sb.sandbox.endpoint}/_sandbox/events`)).json()) as {
       service: string;
       kind: string;
       status: string;
@@ -285,7 +286,7 @@ describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
     });
     const action = build.actionStates![0]!.latestExecution!;
     expect(action.externalExecutionId).toMatch(/^awscicd-cap-build:[0-9a-f-]{36}$/);
-    const log = await (await fetch(action.externalExecutionUrl!)).text();
+    const log = await (await signedFetch(action.externalExecutionUrl!)).text();
     expect(log).toContain('version mismatch: deliberately broken');
 
     await gitRun(tree, ['rm', '-q', 'test/broken.test.js']);

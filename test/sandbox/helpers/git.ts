@@ -17,6 +17,10 @@ export const GIT_ENV: NodeJS.ProcessEnv = {
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_CONFIG_GLOBAL: devNull,
   GIT_TERMINAL_PROMPT: '0',
+  // The sandbox's git endpoint wants its credentials (test/test, its "HTTPS git credentials"), like CodeCommit.
+  GIT_CONFIG_COUNT: '1',
+  GIT_CONFIG_KEY_0: 'credential.helper',
+  GIT_CONFIG_VALUE_0: '!f() { test "$1" = get && printf "username=test\\npassword=test\\n"; }; f',
   GIT_AUTHOR_NAME: 'Sandbox Test',
   GIT_AUTHOR_EMAIL: 'test@example.com',
   GIT_COMMITTER_NAME: 'Sandbox Test',

@@ -1,11 +1,14 @@
 /**
  * Raw HTTP against the edge port, for what SDKs cannot send (malformed bodies, odd headers, wrong methods).
+ * Signed with the sandbox's default credentials (test/test) unless `unsigned` is set or the request brings its
+ * own `authorization` header: the sandbox refuses unsigned calls.
  *
  * @example
  * const r = await rawRequest(endpoint, { method: 'POST', headers: { 'x-amz-target': 'Nope.Op' }, body: '{' });
  * expect(r.status).toBe(400);
  */
 import { request } from 'undici';
+import { signedHeaders } from './signed.ts';
 
 export interface RawResponse {
   status: number;
@@ -20,13 +23,28 @@ export interface RawRequest {
   body?: string | Buffer;
   /** @default 10_000 (10 s) */
   timeoutMs?: number;
+  /** Send as given, without a signature. @default false */
+  unsigned?: boolean;
+  /** The signing name in the credential scope (Query services are routed by it). @default 'sandbox' */
+  signingService?: string;
 }
 
 export async function rawRequest(endpoint: string, req: RawRequest = {}): Promise<RawResponse> {
   const timeout = req.timeoutMs ?? 10_000;
+  const method = req.method ?? 'POST';
+  const sign = !req.unsigned && !Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
+  const headers = sign
+    ? await signedHeaders(endpoint, {
+        method,
+        path: req.path ?? '/',
+        ...(req.headers ? { headers: req.headers } : {}),
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        ...(req.signingService ? { service: req.signingService } : {}),
+      })
+    : req.headers;
   const res = await request(new URL(req.path ?? '/', endpoint), {
-    method: (req.method ?? 'POST') as 'POST',
-    headers: req.headers,
+    method: method as 'POST',
+    headers,
     body: req.body,
     headersTimeout: timeout,
     bodyTimeout: timeout,
@@ -51,8 +69,9 @@ export function queryCall(
   const headers: Record<string, string> = {
     'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
   };
-  if (signingService) {
-    headers.authorization = `AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/${signingService}/aws4_request, SignedHeaders=host, Signature=0`;
-  }
-  return rawRequest(endpoint, { headers, body: new URLSearchParams(params).toString() });
+  return rawRequest(endpoint, {
+    headers,
+    body: new URLSearchParams(params).toString(),
+    ...(signingService ? { signingService } : {}),
+  });
 }
