@@ -307,6 +307,49 @@ describe('sandbox CloudFormation stacks', () => {
     expect(sb.sandbox.services.s3.hasBucket('cfn-kept-bucket')).toBe(true);
   });
 
+  it('rolls back a stack that exceeds TimeoutInMinutes (scaled), cancelling what is in flight', async () => {
+    const template =
+      'Resources:\n  Balancer: {Type: AWS::ElasticLoadBalancingV2::LoadBalancer, Properties: {Subnets: [s-a]}}';
+    // 1 minute at time scale 0.01 is 600 ms; a load balancer takes 150 s of AWS time (1.5 s here).
+    await cfn.send(
+      new CreateStackCommand({ StackName: 'too-slow', TemplateBody: template, TimeoutInMinutes: 1 }),
+    );
+    const stack = await settled('too-slow');
+    expect(stack?.StackStatus).toBe('ROLLBACK_COMPLETE');
+    expect(stack?.StackStatusReason).toBe(
+      'Stack creation time exceeded the specified timeout. Rollback requested by user.',
+    );
+    const cancelled = (await events('too-slow')).find((e) => e.ResourceStatus === 'CREATE_FAILED');
+    expect(cancelled).toMatchObject({
+      LogicalResourceId: 'Balancer',
+      ResourceStatusReason: 'Resource creation cancelled',
+    });
+    await cfn.send(new DeleteStackCommand({ StackName: 'too-slow' }));
+    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'too-slow' });
+  });
+
+  it('fails an auto scaling group whose CreationPolicy signals do not come in time', async () => {
+    const template = [
+      'Resources:',
+      '  Fleet:',
+      '    Type: AWS::AutoScaling::AutoScalingGroup',
+      '    CreationPolicy: {ResourceSignal: {Count: 3, Timeout: PT1M}}',
+      '    Properties: {LaunchConfigurationName: lc, MinSize: 1, MaxSize: 1}',
+    ].join('\n');
+    await cfn.send(new CreateStackCommand({ StackName: 'no-signals', TemplateBody: template }));
+    const stack = await settled('no-signals');
+    expect(stack?.StackStatus).toBe('ROLLBACK_COMPLETE');
+    const failed = (await events('no-signals')).find((e) => e.ResourceStatus === 'CREATE_FAILED');
+    expect(failed).toMatchObject({
+      LogicalResourceId: 'Fleet',
+      ResourceStatusReason: 'Failed to receive 3 resource signal(s) within the specified duration',
+    });
+    // The group was created, so the rollback deleted it.
+    expect(sb.sandbox.services.autoscaling.group(failed!.PhysicalResourceId!)).toBeUndefined();
+    await cfn.send(new DeleteStackCommand({ StackName: 'no-signals' }));
+    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'no-signals' });
+  });
+
   it('deletes a stack asked to go while it is still being created', async () => {
     const template =
       'Resources:\n  Repo: {Type: AWS::CodeCommit::Repository, Properties: {RepositoryName: early-repo}}';

@@ -228,18 +228,22 @@ export class StackEngine {
 
   async #create(stack: StackRecord): Promise<void> {
     this.#stackEvent(stack, 'CREATE_IN_PROGRESS', 'User Initiated');
-    const failed = await this.#createResources(stack);
-    if (failed.length === 0) {
+    const { failed, timedOut } = await this.#createResources(stack);
+    // The sandbox stopped (or the service was reset) mid-create: the stack stays as it is.
+    if (this.#signal.aborted) return;
+    let cause: string | undefined;
+    if (timedOut) cause = 'Stack creation time exceeded the specified timeout.';
+    else if (failed.length > 0) cause = `The following resource(s) failed to create: [${failed.join(', ')}].`;
+    else {
       try {
         stack.outputs = this.#outputs(stack);
         delete stack.statusReason;
         this.#stackEvent(stack, 'CREATE_COMPLETE');
       } catch (error) {
-        failed.push(stack.stackName);
-        stack.statusReason = failureReason(error);
+        cause = `${(error as Error).message.replace(/\.?$/, '.')}`;
       }
     }
-    if (failed.length > 0) await this.#afterFailedCreate(stack, failed);
+    if (cause !== undefined) await this.#afterFailedCreate(stack, cause);
     const queued = stack.deleteRequested;
     if (queued && stack.status !== 'DELETE_COMPLETE' && !this.#signal.aborted) {
       delete stack.deleteRequested;
@@ -247,9 +251,10 @@ export class StackEngine {
     }
   }
 
-  async #afterFailedCreate(stack: StackRecord, failed: string[]): Promise<void> {
+  /** After a failed create: `cause` is the first sentence of the stack's reason (reference §2.2.2). */
+  async #afterFailedCreate(stack: StackRecord, cause: string): Promise<void> {
     if (this.#signal.aborted) return;
-    const list = `The following resource(s) failed to create: [${failed.join(', ')}].`;
+    const list = cause;
     if (stack.onFailure === 'DO_NOTHING' || stack.disableRollback) {
       this.#stackEvent(stack, 'CREATE_FAILED', list.slice(0, -1));
       return;
@@ -278,10 +283,25 @@ export class StackEngine {
   }
 
   /** Creates the plan's resources; returns the failed and cancelled ones (empty on success). */
-  async #createResources(stack: StackRecord): Promise<string[]> {
+  async #createResources(stack: StackRecord): Promise<{ failed: string[]; timedOut: boolean }> {
     const { plan } = stack;
     const controller = new AbortController();
     const signal = AbortSignal.any([controller.signal, this.#signal]);
+    // TimeoutInMinutes: an AWS duration, so scaled; what is in flight then is cancelled.
+    let timedOut = false;
+    const timerStop = new AbortController();
+    if (stack.timeoutInMinutes !== undefined) {
+      const { clock } = this.#deps.runtime;
+      clock
+        .sleep(clock.scaled(stack.timeoutInMinutes * 60), AbortSignal.any([timerStop.signal, signal]))
+        .then(
+          () => {
+            timedOut = true;
+            controller.abort(new Error('stack creation timed out'));
+          },
+          () => {},
+        );
+    }
     const done = new Set<string>();
     const started = new Set<string>();
     const failed: string[] = [];
@@ -308,8 +328,8 @@ export class StackEngine {
       if (inflight.size === 0) break;
       await Promise.race(inflight.values());
     }
-    if (this.#signal.aborted) return [...failed, ...cancelled, 'sandbox stopped'];
-    return [...failed, ...cancelled];
+    timerStop.abort();
+    return { failed: [...failed, ...cancelled], timedOut };
   }
 
   async #createOne(stack: StackRecord, id: string, signal: AbortSignal): Promise<Outcome> {

@@ -21,6 +21,12 @@ const arnBase = (ctx: ProviderContext, service: string) =>
 const iamArn = (ctx: ProviderContext, kind: string, name: string, path = '/') =>
   `arn:aws:iam::${ctx.accountId}:${kind}${path}${name}`;
 
+/** An AZ id in AWS's shape (`us-east-1` zone `b` → `use1-az2`); AWS maps letters to ids per account. */
+function zoneId(region: string, az: string): string {
+  const [area = '', direction = '', n = ''] = region.split('-');
+  return `${area}${direction.charAt(0)}${n}-az${'abcdef'.indexOf(az.slice(-1)) + 1}`;
+}
+
 /** The name property if set, else a generated one (reference §2.1). */
 function nameOr(p: Props, key: string, ctx: ProviderContext, max: number, lowercase = false): string {
   return str(p, key, ctx.logicalId) ?? ctx.physicalName(max, { lowercase });
@@ -90,7 +96,7 @@ const SPECS: Readonly<Record<string, RecordedSpec>> = {
           SubnetId: id,
           VpcId: str(p, 'VpcId', ctx.logicalId, true),
           AvailabilityZone: az,
-          AvailabilityZoneId: `${ctx.region.replace(/^(\w)\w*-(\w)\w*-(\d+)$/, '$1$2$3')}-az${'abcdef'.indexOf(az.slice(-1)) + 1}`,
+          AvailabilityZoneId: zoneId(ctx.region, az),
           CidrBlock: str(p, 'CidrBlock', ctx.logicalId) ?? '',
           Ipv6CidrBlocks: [],
           NetworkAclAssociationId: `aclassoc-${hex(17)}`,
