@@ -30,6 +30,7 @@ export interface ServiceBinding {
 const QUERY_SIGNING_NAMES: Readonly<Record<string, ServiceName>> = {
   elasticloadbalancing: 'elbv2',
   autoscaling: 'autoscaling',
+  cloudformation: 'cloudformation',
 };
 
 /**
@@ -193,7 +194,7 @@ export class Dispatcher {
       return queryError(
         new ServiceError(
           'InvalidAction',
-          `Could not find operation ${shownAction} for version ${version ?? 'NO_VERSION_SPECIFIED'}: no sandbox Query service (ELBv2 2015-12-01, AutoScaling 2011-01-01) has it`,
+          `Could not find operation ${shownAction} for version ${version ?? 'NO_VERSION_SPECIFIED'}: no sandbox Query service (ELBv2 2015-12-01, AutoScaling 2011-01-01, CloudFormation 2010-05-15) has it`,
         ),
         requestId,
       );
