@@ -1,17 +1,47 @@
 /**
  * Running git for a push without ever exposing a secret: credentials come from a credential helper (CodeCommit)
- * or from GIT_ASKPASS reading an env var of the git process (GitHub token), never from argv, URLs or logs.
+ * or from GIT_ASKPASS reading an env var of the git process (GitHub token, the sandbox's git credentials), never
+ * from argv, URLs or logs.
  */
 import { execFile } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { HarnessConfig } from '../config.ts';
 import { ConfigError, SourcePushError } from '../errors.ts';
 
-/** How git authenticates to the remote (`source.auth` in config). */
+/**
+ * How git authenticates to the remote (`source.auth` in config). `https-git-credentials` is a user name and
+ * password given in code (the sandbox's, see {@link gitAuthFor}); config never holds one.
+ */
 export type SourceAuth =
   | { type: 'none' }
   | { type: 'codecommit-credential-helper' }
-  | { type: 'github-token' /** NAME of the env var holding the token */; tokenEnv: string };
+  | { type: 'github-token' /** NAME of the env var holding the token */; tokenEnv: string }
+  | { type: 'https-git-credentials'; username: string; password: string };
+
+/**
+ * The auth of the run's git commands: `source.auth`, except on the sandbox target, whose git endpoint takes the
+ * sandbox's credentials (like CodeCommit's, it answers 401 without them): there `none` becomes its HTTPS git
+ * credentials, the access key id and secret of `sandboxCredentials`.
+ *
+ * @example
+ * ```ts
+ * await pushVersionBump({ repoUrl, runId, auth: gitAuthFor(harness.config) });
+ * ```
+ */
+export function gitAuthFor(
+  config: Pick<HarnessConfig, 'target' | 'source'> & {
+    readonly sandboxCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  },
+): SourceAuth {
+  const auth = config.source.auth;
+  if (config.target !== 'sandbox' || auth.type !== 'none') return auth;
+  const { accessKeyId, secretAccessKey } = config.sandboxCredentials ?? {
+    accessKeyId: 'test',
+    secretAccessKey: 'test',
+  };
+  return { type: 'https-git-credentials', username: accessKeyId, password: secretAccessKey };
+}
 
 /** Removes secrets from text: the token itself and any `user:password@` in URLs. */
 export function redact(text: string, secrets: readonly string[] = []): string {
@@ -71,6 +101,18 @@ export async function gitSession(
     await chmod(askpass, 0o700);
     childEnv.GIT_ASKPASS = askpass;
     childEnv.HARNESS_GIT_TOKEN = token;
+  } else if (auth.type === 'https-git-credentials') {
+    secrets.push(auth.password);
+    const askpass = join(scratch, 'askpass.sh');
+    // Same as for a token: the script holds no secret, git's own environment does.
+    await writeFile(
+      askpass,
+      '#!/bin/sh\ncase "$1" in\n  Username*) printf "%s\\n" "$HARNESS_GIT_USERNAME" ;;\n  *) printf "%s\\n" "$HARNESS_GIT_TOKEN" ;;\nesac\n',
+    );
+    await chmod(askpass, 0o700);
+    childEnv.GIT_ASKPASS = askpass;
+    childEnv.HARNESS_GIT_USERNAME = auth.username;
+    childEnv.HARNESS_GIT_TOKEN = auth.password;
   }
   return {
     run(args, cwd, what) {

@@ -8,7 +8,7 @@ import type { HarnessClients } from '../aws/clients.ts';
 import type { HarnessConfig } from '../config.ts';
 import { closeExecution } from '../pipeline/close.ts';
 import type { ExecutionRef, PipelineContext } from '../pipeline/observe.ts';
-import { redact } from '../source/git.ts';
+import { gitAuthFor, redact } from '../source/git.ts';
 import type { PushResult } from '../source/push.ts';
 import { type BranchHead, branchHead, restoreBranch, treeOf } from '../source/restore.ts';
 import type { LeakReport } from '../teardown/leaks.ts';
@@ -73,7 +73,7 @@ export class AsFound {
       return;
     }
     this.#source = source;
-    const branch = { repoUrl: source.repoUrl, branch: source.branch, auth: config.source.auth };
+    const branch = { repoUrl: source.repoUrl, branch: source.branch, auth: gitAuthFor(config) };
     this.#before = branchHead(branch);
     const before = await this.#before;
     ledger.add({
@@ -132,7 +132,7 @@ export class AsFound {
     const { clients, config } = this.#options;
     const before = await this.#before?.catch(() => undefined);
     const source = this.#source;
-    const auth = config.source.auth;
+    const auth = gitAuthFor(config);
     const branch =
       before && source
         ? {
