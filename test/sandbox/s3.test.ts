@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -22,6 +22,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   PutBucketTaggingCommand,
@@ -425,6 +426,74 @@ describe('sandbox S3 through @aws-sdk/client-s3', () => {
     expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket, Key: 'bad.txt' })))).toMatchObject({
       name: 'NotFound',
     });
+  });
+
+  it('honours conditional reads and writes, and lists objects the v1 way (marker, delimiter)', async () => {
+    const Bucket = 'conditional-bucket';
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    const put = await s3.send(new PutObjectCommand({ Bucket, Key: 'v.txt', Body: 'v1' }));
+    const notModified = await s3Error(
+      s3.send(new GetObjectCommand({ Bucket, Key: 'v.txt', IfNoneMatch: put.ETag })),
+    );
+    expect(notModified.$metadata.httpStatusCode).toBe(304);
+    const wrongTag = await s3Error(
+      s3.send(new GetObjectCommand({ Bucket, Key: 'v.txt', IfMatch: '"0000"' })),
+    );
+    expect([wrongTag.name, wrongTag.$metadata.httpStatusCode]).toEqual(['PreconditionFailed', 412]);
+    const exists = await s3Error(
+      s3.send(new PutObjectCommand({ Bucket, Key: 'v.txt', Body: 'v2', IfNoneMatch: '*' })),
+    );
+    expect([exists.name, exists.$metadata.httpStatusCode]).toEqual(['PreconditionFailed', 412]);
+    const tooLong = await s3Error(
+      s3.send(new PutObjectCommand({ Bucket, Key: 'k'.repeat(1025), Body: 'x' })),
+    );
+    expect(tooLong.name).toBe('KeyTooLongError');
+
+    for (const Key of ['a/1', 'a/2', 'b', 'c/3'])
+      await s3.send(new PutObjectCommand({ Bucket, Key, Body: Key }));
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket, Delimiter: '/', MaxKeys: 2 }));
+    expect([v1.CommonPrefixes?.map((p) => p.Prefix), v1.Contents?.map((o) => o.Key), v1.IsTruncated]).toEqual(
+      [['a/'], ['b'], true],
+    );
+    const next = await s3.send(new ListObjectsCommand({ Bucket, Delimiter: '/', Marker: v1.NextMarker }));
+    expect([next.CommonPrefixes?.map((p) => p.Prefix), next.Contents?.map((o) => o.Key)]).toEqual([
+      ['c/'],
+      ['v.txt'],
+    ]);
+  });
+
+  it('lets a sandbox service write an object from a file into a versioned bucket (in-process PutObject)', async () => {
+    const Bucket = 'in-process-writes';
+    sandbox.services.s3.createBucket(Bucket, { versioned: true, tags: {} });
+    const dir = await mkdtemp(join(tmpdir(), 'cph-s3-file-'));
+    try {
+      await writeFile(join(dir, 'source.zip'), 'zip bytes');
+      const first = await sandbox.services.s3.putObjectFromFile(
+        Bucket,
+        'pipe/SourceArti/a1b2c3d',
+        join(dir, 'source.zip'),
+      );
+      const second = await sandbox.services.s3.putObjectFromFile(
+        Bucket,
+        'pipe/SourceArti/a1b2c3d',
+        join(dir, 'source.zip'),
+      );
+      expect(first.versionId).not.toBe(second.versionId);
+      const got = await s3.send(new GetObjectCommand({ Bucket, Key: 'pipe/SourceArti/a1b2c3d' }));
+      expect([await got.Body?.transformToString(), got.ContentType, got.VersionId, got.ETag]).toEqual([
+        'zip bytes',
+        'application/zip',
+        second.versionId,
+        second.etag,
+      ]);
+      await expect(
+        sandbox.services.s3.putObjectFromFile('no-such-bucket-here', 'k', join(dir, 'source.zip')),
+      ).rejects.toMatchObject({
+        code: 'NoSuchBucket',
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers S3 errors as S3 writes them: XML with Code, Message, the resource and the request id', async () => {
