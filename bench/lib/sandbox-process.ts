@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { signSandboxRequest } from '../../src/sandbox/auth.ts';
 import type { SandboxEvent } from '../../src/sandbox/events.ts';
 import { firstCallAnswered } from './moto.ts';
 import { freePort } from './ports.ts';
@@ -79,7 +80,10 @@ export async function startSandboxProcess(options: { timeScale?: number } = {}):
 
 /** The sandbox's events with `seq > after`, oldest first. */
 export async function fetchEvents(endpoint: string, after = 0): Promise<SandboxEvent[]> {
-  const res = await request(new URL(`/_sandbox/events?after=${after}`, endpoint), {
+  const url = new URL(`/_sandbox/events?after=${after}`, endpoint);
+  // Control routes take the sandbox's credentials too (the bench's sandbox has the default test/test).
+  const res = await request(url, {
+    headers: await signSandboxRequest({ url }),
     headersTimeout: 10_000,
     bodyTimeout: 10_000,
   });

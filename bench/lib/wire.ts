@@ -1,7 +1,7 @@
 /**
  * Raw AWS wire calls over one undici pool, for load tests where SDK overhead would hide the server's cost.
- * Neither the sandbox nor moto checks signatures, so a request carries only an `Authorization` header whose
- * credential scope names the service (moto routes on it; the sandbox ignores it).
+ * Each request is SigV4-signed with test/test for its service (the sandbox refuses anything else; moto routes on
+ * the credential scope): the signing is part of what a real client pays per call, too.
  *
  * @example
  * const wire = new Wire('http://127.0.0.1:4566', 16);
@@ -9,6 +9,7 @@
  * await wire.close();
  */
 import { Pool } from 'undici';
+import { signSandboxRequest } from '../../src/sandbox/auth.ts';
 
 export type SigningService =
   | 'codepipeline'
@@ -34,9 +35,6 @@ export class WireError extends Error {
   }
 }
 
-const auth = (service: SigningService) =>
-  `AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=0`;
-
 export class Wire {
   readonly endpoint: string;
   readonly #pool: Pool;
@@ -49,11 +47,20 @@ export class Wire {
     this.#pool = new Pool(endpoint, { connections, pipelining: 1 });
   }
 
-  async #send(path: string, headers: Record<string, string>, body: string): Promise<WireResponse> {
+  async #send(
+    service: SigningService,
+    path: string,
+    headers: Record<string, string>,
+    body: string,
+  ): Promise<WireResponse> {
+    const signed = await signSandboxRequest(
+      { method: 'POST', url: new URL(path, this.endpoint), headers, body },
+      { service },
+    );
     const res = await this.#pool.request({
       method: 'POST',
       path,
-      headers,
+      headers: signed,
       body,
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
@@ -64,11 +71,11 @@ export class Wire {
   /** A JSON 1.1 call (CodePipeline, CodeDeploy): `target` is the `X-Amz-Target` value. */
   json(service: SigningService, target: string, input: unknown): Promise<WireResponse> {
     return this.#send(
+      service,
       '/',
       {
         'content-type': 'application/x-amz-json-1.1',
         'x-amz-target': target,
-        authorization: auth(service),
       },
       JSON.stringify(input),
     );
@@ -77,10 +84,10 @@ export class Wire {
   /** A Query call (ELBv2, AutoScaling, IAM, EC2): `params` include `Action` and `Version`. */
   query(service: SigningService, params: Record<string, string>): Promise<WireResponse> {
     return this.#send(
+      service,
       '/',
       {
         'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-        authorization: auth(service),
       },
       new URLSearchParams(params).toString(),
     );
