@@ -274,7 +274,17 @@ describe('startSandbox', () => {
     expect(health.status).toBe(200);
     expect(JSON.parse(health.body)).toMatchObject({
       status: 'ok',
-      services: ['autoscaling', 'elbv2', 'codedeploy', 'codecommit', 'logs', 'codebuild', 'codepipeline'],
+      services: [
+        'autoscaling',
+        'elbv2',
+        'codedeploy',
+        'codecommit',
+        'logs',
+        'codebuild',
+        'codepipeline',
+        'cloudformation',
+        's3',
+      ],
     });
     const unknown = await rawRequest(sandbox.endpoint, { method: 'GET', path: '/_sandbox/nope' });
     expect(unknown.status).toBe(404);
