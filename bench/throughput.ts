@@ -2,9 +2,9 @@
  * Section 2: throughput and latency under concurrent load. The sandbox (as its own process, like moto) and
  * moto's server get the same resources created through the API, then `CONCURRENCY` closed-loop clients call
  * one read operation for a fixed window: GetPipelineState (and GetPipeline, which moto implements),
- * GetDeployment and DescribeTargetHealth. Requests are raw HTTP over keep-alive sockets (undici), unsigned
- * apart from a credential scope moto routes on: neither server checks signatures, and SDK serialization would
- * only add client cost to both sides.
+ * GetDeployment and DescribeTargetHealth. Requests are raw HTTP over keep-alive sockets (undici), SigV4-signed
+ * (the sandbox verifies signatures; moto routes on the credential scope): SDK serialization would only add
+ * client cost to both sides.
  */
 import { closedLoop, type LoadResult } from './lib/load.ts';
 import { motoAvailable, motoVersion, startMoto } from './lib/moto.ts';
