@@ -22,8 +22,12 @@ export function defineTeardownSteps(
   When('we tear down the stack', async function (this: HarnessScenario) {
     const sandbox = runSandbox();
     assert.ok(sandbox, 'this step inspects the sandbox: run it with HARNESS_TARGET=sandbox');
+    // The instances of the run's region (the sandbox serves every region; HARNESS_REGION picks the run's).
     footprints.set(this, {
-      instances: sandbox.services.fleet.list().map((i) => ({ instanceId: i.instanceId, port: i.port })),
+      instances: sandbox
+        .region(this.harness.config.region)
+        .fleet.list()
+        .map((i) => ({ instanceId: i.instanceId, port: i.port })),
       groups: sandbox.runtime.processes.groups().map((g) => g.pgid),
     });
     const report = await this.harness.tryTeardown();
@@ -48,8 +52,9 @@ export function defineTeardownSteps(
         for (const { instanceId, port } of footprint.instances)
           if (await acceptsConnections(port)) open.push(`${instanceId}:${port}`);
         return {
-          instances: sandbox.services.fleet
-            .list()
+          instances: sandbox
+            .region(this.harness.config.region)
+            .fleet.list()
             .filter((i) => i.state !== 'terminated')
             .map((i) => i.instanceId),
           processGroups: footprint.groups.filter((pgid) => ProcessTracker.alive(pgid)),

@@ -18,6 +18,8 @@ import { ApiRecorder } from './recorder.ts';
 
 export interface PollerOptions {
   endpoint: string;
+  /** The region the deployment is in (the harness config's). @default 'us-east-1' */
+  region?: string;
   deploymentId: string;
   signal: AbortSignal;
   /** Give up after this long. @default 120_000 */
@@ -33,11 +35,11 @@ export interface PollerRun {
 
 const FINAL = new Set(['Succeeded', 'Failed', 'Stopped']);
 
-function client(endpoint: string, recorder: ApiRecorder): CodeDeployClient {
+function client(endpoint: string, recorder: ApiRecorder, region = 'us-east-1'): CodeDeployClient {
   return recorder.attach(
     new CodeDeployClient({
       endpoint,
-      region: 'us-east-1',
+      region,
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     }),
   );
@@ -46,7 +48,7 @@ function client(endpoint: string, recorder: ApiRecorder): CodeDeployClient {
 /** `waitUntilDeploymentSuccessful({ client, maxWaitTime }, { deploymentId })` with the SDK's default delays. */
 export async function sdkWaiter(options: PollerOptions): Promise<PollerRun> {
   const recorder = new ApiRecorder();
-  const codedeploy = client(options.endpoint, recorder);
+  const codedeploy = client(options.endpoint, recorder, options.region);
   try {
     const result = await waitUntilDeploymentSuccessful(
       {
@@ -73,7 +75,7 @@ export async function fixedIntervalPoller(
   options: PollerOptions & { intervalMs: number },
 ): Promise<PollerRun> {
   const recorder = new ApiRecorder();
-  const codedeploy = client(options.endpoint, recorder);
+  const codedeploy = client(options.endpoint, recorder, options.region);
   const name = `fixed ${options.intervalMs / 1000} s GetDeployment loop`;
   const deadline = Date.now() + (options.maxWaitMs ?? 120_000);
   try {

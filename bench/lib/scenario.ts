@@ -12,6 +12,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { loadConfig } from '../../src/config.ts';
 import { Harness } from '../../src/harness.ts';
 import type { SandboxEvent } from '../../src/sandbox/events.ts';
 import { type Detection, detect } from './detection.ts';
@@ -94,8 +95,8 @@ export interface ScenarioResult {
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-function recordedClients(endpoint: string, recorder: ApiRecorder) {
-  const config = { endpoint, region: 'us-east-1', credentials };
+function recordedClients(endpoint: string, region: string, recorder: ApiRecorder) {
+  const config = { endpoint, region, credentials };
   return {
     codepipeline: recorder.attach(new CodePipelineClient(config)),
     codedeploy: recorder.attach(new CodeDeployClient(config)),
@@ -172,11 +173,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const { endpoint, runId, tail, signal } = options;
   const log = options.log ?? (() => {});
   const recorder = new ApiRecorder();
+  // The region as the harness's config reads it (HARNESS_REGION / AWS_REGION); nothing else of the env.
+  const { region } = loadConfig();
   const harness = await Harness.start({
     sandbox: { endpoint, stop: async () => {} },
     env: {},
-    config: { runId, endpoint },
-    clients: recordedClients(endpoint, recorder),
+    config: { runId, endpoint, region },
+    clients: recordedClients(endpoint, region, recorder),
   });
   const releases: ReleaseRun[] = [];
   try {
@@ -212,6 +215,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
             .then((e) => {
               const base = {
                 endpoint,
+                region,
                 deploymentId: e.deploymentId as string,
                 signal: pollers.signal,
                 maxWaitMs: 90_000,
