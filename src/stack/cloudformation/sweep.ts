@@ -105,3 +105,47 @@ export async function sweepRunStacks(
   }
   return report;
 }
+
+/** What {@link sweepStacksOfRun} found and did, in the shape of `sweep`'s report. */
+export interface StacksSwept {
+  /** The run's stacks found by tag. */
+  found: Leftover[];
+  /** Stacks whose teardown failed, with the reason. */
+  failed: { kind: string; id: string; reason: string }[];
+  /** The run's stacks still there afterwards (with `dryRun`: all found). */
+  remaining: Leftover[];
+}
+
+/**
+ * `sweep`'s part for stacks: a killed ephemeral run's stacks, found by the exact run tag, each deleted with the
+ * run's own stack teardown (`dryRun`: listed only). Nothing to do without a CloudFormation client or a run tag.
+ *
+ * @example
+ * ```ts
+ * const stacks = await sweepStacksOfRun(clients, { key: RUN_TAG, value: 'r7k2q' }, { emptyBucket });
+ * ```
+ */
+export async function sweepStacksOfRun(
+  clients: Omit<StackTeardownClients, 'cloudformation'> & {
+    cloudformation?: CloudFormationClient | undefined;
+  },
+  runTag: { key: string; value: string } | undefined,
+  options: {
+    dryRun?: boolean | undefined;
+    signal?: AbortSignal | undefined;
+    emptyBucket?: EmptyBucket | undefined;
+    /** Deadline of each stack's teardown, in ms. @default 1800000 (30m, `timeouts.stack`'s default) */
+    stackTimeout?: number | undefined;
+  } = {},
+): Promise<StacksSwept> {
+  const { cloudformation } = clients;
+  if (!cloudformation || !runTag || runTag.key !== RUN_TAG) return { found: [], failed: [], remaining: [] };
+  const found = await stackLeftovers(cloudformation, runTag.value);
+  if (options.dryRun || !found.length) return { found, failed: [], remaining: found };
+  const report = await sweepRunStacks({ ...clients, cloudformation }, runTag.value, {
+    timeout: options.stackTimeout ?? 30 * 60_000, // ms
+    emptyBucket: options.emptyBucket,
+    signal: options.signal,
+  });
+  return { found, failed: report.failed, remaining: await stackLeftovers(cloudformation, runTag.value) };
+}
