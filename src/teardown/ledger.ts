@@ -53,6 +53,11 @@ class TeardownDeadline extends Error {
   }
 }
 
+/** The reason of an abort in a report: the deadline's own sentence, else the error's line. */
+function why(reason: unknown): string {
+  return reason instanceof TeardownDeadline ? reason.message : errorLine(reason);
+}
+
 /** `work`, or a rejection with the signal's reason as soon as it aborts (when `work` ignores the signal). */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -135,7 +140,7 @@ export class Ledger {
           report.failed.push({
             kind: entry.kind,
             id: entry.id,
-            reason: `not tried: ${signal.aborted ? errorLine(signal.reason) : new TeardownDeadline(options.timeoutMs!).message}`,
+            reason: `not tried: ${signal.aborted ? why(signal.reason) : new TeardownDeadline(options.timeoutMs!).message}`,
           });
           continue;
         }
@@ -169,9 +174,11 @@ export class Ledger {
           (gone ? report.alreadyGone : report.deleted).push(label);
           this.forget(entry.kind, entry.id);
         } catch (error) {
-          const reason = signal.aborted
-            ? `timed out: no answer after ${formatDuration(Date.now() - started)}, ${errorLine(signal.reason)}`
-            : errorLine(error);
+          const reason = !signal.aborted
+            ? errorLine(error)
+            : signal.reason instanceof TeardownDeadline
+              ? `timed out: no answer after ${formatDuration(Date.now() - started)}, ${why(signal.reason)}`
+              : `stopped after ${formatDuration(Date.now() - started)}: ${why(signal.reason)}`;
           report.failed.push({ kind: entry.kind, id: entry.id, reason });
         }
       }
