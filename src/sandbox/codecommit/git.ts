@@ -87,6 +87,8 @@ export async function readCommit(gitDir: string, commitId: string): Promise<Comm
     'show',
     '-s',
     '--format=%H%x00%an <%ae>%x00%aI%x00%B',
+    // Whatever the caller passes is a revision, never an option (`--output=<file>` would write a file).
+    '--end-of-options',
     `${commitId}^{commit}`,
     '--',
   ]);
@@ -103,9 +105,11 @@ export async function readCommit(gitDir: string, commitId: string): Promise<Comm
 export async function exportTree(gitDir: string, commitId: string, destDir: string): Promise<void> {
   await mkdir(destDir, { recursive: true });
   await new Promise<void>((resolve, reject) => {
-    const archive = spawn('git', [`--git-dir=${gitDir}`, 'archive', '--format=tar', commitId], {
-      env: gitEnv(),
-    });
+    const archive = spawn(
+      'git',
+      [`--git-dir=${gitDir}`, 'archive', '--format=tar', '--end-of-options', commitId],
+      { env: gitEnv() },
+    );
     const tar = spawn('tar', ['-x', '-C', destDir]);
     const timer = setTimeout(() => {
       archive.kill('SIGKILL');

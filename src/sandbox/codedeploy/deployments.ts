@@ -238,6 +238,7 @@ export class Deployments {
 
   async #snapshot(from: string, to: string): Promise<void> {
     await mkdir(to, { recursive: true });
-    await cp(from, to, { recursive: true, force: true });
+    // Links stay as written: one pointing inside the revision must still do so in the snapshot (the agent checks).
+    await cp(from, to, { recursive: true, force: true, verbatimSymlinks: true });
   }
 }

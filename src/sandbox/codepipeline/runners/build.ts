@@ -195,10 +195,12 @@ export class CodeBuildRunner implements ActionRunner {
       const extraEnv: Record<string, string> = {};
       for (const input of ctx.inputArtifacts) {
         const dest = input.name === primaryName ? srcDir : path.join(buildDir, 'src-secondary', input.name);
-        await cp(input.dir, dest, { recursive: true }).catch(async (error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') throw error;
-          await mkdir(dest, { recursive: true });
-        });
+        await cp(input.dir, dest, { recursive: true, verbatimSymlinks: true }).catch(
+          async (error: NodeJS.ErrnoException) => {
+            if (error.code !== 'ENOENT') throw error;
+            await mkdir(dest, { recursive: true });
+          },
+        );
         if (input.name !== primaryName) extraEnv[`CODEBUILD_SRC_DIR_${input.name}`] = dest;
       }
       await mkdir(srcDir, { recursive: true });
@@ -532,7 +534,8 @@ export async function collectArtifacts(srcDir: string, spec: ArtifactSpec, dest:
   for (const file of files) {
     const target = path.join(dest, spec.discardPaths ? path.basename(file) : file);
     await mkdir(path.dirname(target), { recursive: true });
-    await cp(path.join(base, file), target);
+    // The artifact holds what a link names, as a zip of the files would (the build's source dir goes after).
+    await cp(path.join(base, file), target, { dereference: true });
   }
   return files.length;
 }

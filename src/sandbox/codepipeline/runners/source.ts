@@ -7,6 +7,9 @@
 import { failed } from './types.ts';
 import type { ActionResult, ActionRunContext, ActionRunner } from './types.ts';
 
+/** A CodeCommit commit id: the full SHA-1 (40 hex digits), or SHA-256 (64) for such repositories. */
+const COMMIT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
+
 export interface PushEvent {
   repositoryName: string;
   ref: string;
@@ -80,7 +83,13 @@ export class CodeCommitSourceRunner implements ActionRunner {
         `The sandbox CodeCommit service cannot serve repositories yet, so action ${ctx.action.name} cannot fetch ${repositoryName}@${branch}`,
       );
     }
-    let commitId = ctx.pinnedRevision;
+    let commitId = ctx.pinnedRevision?.toLowerCase();
+    // A pinned revision (StartPipelineExecution sourceRevisions) is user input: only a full commit id reaches git.
+    if (commitId !== undefined && !COMMIT_ID.test(commitId)) {
+      return failed(
+        `The action failed because the source revision '${ctx.pinnedRevision}' is not a commit ID. For a CodeCommit source action, revisionType COMMIT_ID takes the full 40-character ID of a commit in repository ${repositoryName}; correct sourceRevisions and start the pipeline again.`,
+      );
+    }
     try {
       commitId ??= await repos.resolveRef(repositoryName, branch);
     } catch (error) {
