@@ -350,6 +350,46 @@ describe('sandbox CloudFormation stacks', () => {
     await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'no-signals' });
   });
 
+  it('shares outputs through exports: an imported export keeps its stack, a second export of a name fails', async () => {
+    const exporter = [
+      'Resources:',
+      '  Topic: {Type: AWS::SNS::Topic}',
+      'Outputs:',
+      '  TopicArn: {Value: !Ref Topic, Export: {Name: shared-topic}}',
+    ].join('\n');
+    await cfn.send(new CreateStackCommand({ StackName: 'exporter', TemplateBody: exporter }));
+    await waitUntilStackCreateComplete({ client: cfn, ...WAIT }, { StackName: 'exporter' });
+    const importer = [
+      'Resources:',
+      '  Queue: {Type: AWS::SQS::Queue, Properties: {QueueName: !Select [5, !Split [":", !ImportValue shared-topic]]}}',
+      'Outputs:',
+      '  Name: {Value: !GetAtt Queue.QueueName}',
+    ].join('\n');
+    await cfn.send(new CreateStackCommand({ StackName: 'importer', TemplateBody: importer }));
+    await waitUntilStackCreateComplete({ client: cfn, ...WAIT }, { StackName: 'importer' });
+    const imported = (await cfn.send(new DescribeStacksCommand({ StackName: 'importer' }))).Stacks?.[0];
+    expect(imported?.Outputs?.[0]?.OutputValue).toMatch(/^exporter-Topic-/);
+
+    await cfn.send(new DeleteStackCommand({ StackName: 'exporter' }));
+    const kept = await settled('exporter');
+    expect(kept?.StackStatus).toBe('CREATE_COMPLETE');
+    expect((await events('exporter')).at(-1)?.ResourceStatusReason).toBe(
+      'Export shared-topic cannot be deleted as it is in use by importer',
+    );
+
+    await cfn.send(new CreateStackCommand({ StackName: 'exporter-two', TemplateBody: exporter }));
+    const second = await settled('exporter-two');
+    expect(second?.StackStatus).toBe('ROLLBACK_COMPLETE');
+    expect(second?.StackStatusReason).toBe(
+      'Export with name shared-topic is already exported by stack exporter. Rollback requested by user.',
+    );
+
+    for (const name of ['exporter-two', 'importer', 'exporter']) {
+      await cfn.send(new DeleteStackCommand({ StackName: name }));
+      await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: name });
+    }
+  });
+
   it('deletes a stack asked to go while it is still being created', async () => {
     const template =
       'Resources:\n  Repo: {Type: AWS::CodeCommit::Repository, Properties: {RepositoryName: early-repo}}';

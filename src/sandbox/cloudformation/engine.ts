@@ -164,7 +164,10 @@ export class StackEngine {
       importValue: (name) => {
         for (const s of this.#deps.store.live()) {
           const out = s.outputs?.find((o) => o.ExportName === name);
-          if (out) return out.OutputValue;
+          if (out) {
+            stack.imports.add(name);
+            return out.OutputValue;
+          }
         }
         throw new ResourceFailure(`No export named ${name} found`);
       },
@@ -399,6 +402,16 @@ export class StackEngine {
       if (o.Condition !== undefined && !stack.plan.conditions.get(o.Condition)) continue;
       const value = evaluate(o.Value, ctx);
       const exportName = o.Export ? evaluate(o.Export.Name, ctx) : undefined;
+      if (exportName !== undefined) {
+        // Export names are unique per account and region (reference §2.9; wording inferred there).
+        const owner = this.#deps.store
+          .live()
+          .find((s) => s !== stack && s.outputs?.some((x) => x.ExportName === String(exportName)));
+        if (owner)
+          throw new Error(
+            `Export with name ${String(exportName)} is already exported by stack ${owner.stackName}`,
+          );
+      }
       out.push({
         OutputKey: key,
         OutputValue: Array.isArray(value) ? value.join(',') : String(value),
@@ -418,6 +431,24 @@ export class StackEngine {
     reason = 'User Initiated',
   ): Promise<void> {
     if (token !== undefined) stack.clientRequestToken = token;
+    // An export another stack imports keeps its stack: the delete is refused and the status stays (reference §2.9).
+    for (const o of stack.outputs ?? []) {
+      const name = o.ExportName;
+      const importer =
+        name === undefined
+          ? undefined
+          : this.#deps.store.live().find((s) => s !== stack && s.imports.has(name));
+      if (importer) {
+        const previous = stack.status;
+        this.#stackEvent(stack, 'DELETE_IN_PROGRESS', reason);
+        this.#stackEvent(
+          stack,
+          previous,
+          `Export ${name} cannot be deleted as it is in use by ${importer.stackName}`,
+        );
+        return;
+      }
+    }
     stack.deletionTime = new Date();
     this.#stackEvent(stack, 'DELETE_IN_PROGRESS', reason);
     const notDeleted = await this.#deleteResources(stack, retain, false);

@@ -172,6 +172,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       resources: new Map(),
       events: [],
       lastEventTime: 0,
+      imports: new Set(),
     };
     store.stacks.push(stack);
     engine.startCreate(stack);

@@ -89,6 +89,8 @@ export interface StackRecord {
   /** A DeleteStack that came while the create ran: runs once it settles (reference §2.2.4). */
   deleteRequested?: { retain: Set<string>; token?: string };
   lastEventTime: number;
+  /** Export names this stack's `Fn::ImportValue`s read: their exporters cannot be deleted meanwhile. */
+  readonly imports: Set<string>;
 }
 
 /** Stacks of one sandbox. */
