@@ -542,6 +542,32 @@ describe('sandbox S3 through @aws-sdk/client-s3', () => {
     ]);
   });
 
+  it('takes injected faults as S3 answers them: SlowDown (503) for throttling, a lost response after the effect', async () => {
+    const Bucket = 'faulty-bucket';
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    sandbox.faults.resetStats();
+    sandbox.faults.set({
+      rules: [
+        { service: '*', operation: 'PutObject', type: 'throttle', rate: 1 },
+        { service: '*', operation: 'DeleteBucket', type: 'error', status: 500, rate: 1, phase: 'response' },
+      ],
+    });
+    try {
+      const throttled = await s3Error(s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'k' })));
+      expect([throttled.name, throttled.$metadata.httpStatusCode]).toEqual(['SlowDown', 503]);
+      const lost = await s3Error(s3.send(new DeleteBucketCommand({ Bucket })));
+      expect([lost.name, lost.$metadata.httpStatusCode]).toEqual(['InternalError', 500]);
+      expect(sandbox.services.s3.hasBucket(Bucket)).toBe(false);
+      expect(sandbox.faults.stats().byOperation['s3:PutObject']).toEqual({
+        calls: 1,
+        throttled: 1,
+        errors: 0,
+      });
+    } finally {
+      sandbox.faults.clear();
+    }
+  });
+
   it('gives CloudFormation an in-process S3: buckets with versioning and tags, deleteBucket refused while not empty', async () => {
     const inProcess = sandbox.services.s3;
     inProcess.createBucket('stack-artifacts-1a2b', { versioned: true, tags: { 'harness:run': 'r-9' } });

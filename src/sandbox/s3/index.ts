@@ -16,6 +16,7 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
+import type { Faults } from '../faults.ts';
 import type { HttpRoute, SandboxRuntime, SandboxService } from '../types.ts';
 import { createBucketRecord, deleteBucketRecord } from './buckets.ts';
 import { ownerOf, type S3Context } from './call.ts';
@@ -68,6 +69,8 @@ export interface RegionalS3 {
 export interface S3ServiceOptions {
   /** Unexpected internal failures (the client already got a 500). @default console.error */
   onError?: (error: unknown, where: string) => void;
+  /** The sandbox's injected faults (service `s3`; throttling answers S3's `SlowDown`). @default none */
+  faults?: Pick<Faults, 'apply' | 'applyAfter'>;
 }
 
 /**
@@ -91,7 +94,7 @@ export class S3Service implements SandboxService, RegionalS3 {
     this.#context = { store: this.store, runtime, owner: ownerOf(runtime.accountId) };
     const onError =
       options.onError ?? ((error: unknown, where: string) => console.error(`[sandbox] ${where}:`, error));
-    this.routes = [new S3Route({ context: this.#context, onError })];
+    this.routes = [new S3Route({ context: this.#context, onError, faults: options.faults })];
   }
 
   /** The in-process S3 of `region` (same buckets; new ones are created in `region`). */

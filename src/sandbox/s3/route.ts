@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { credentialScope } from '../auth.ts';
 import { ServiceError } from '../protocol/errors.ts';
+import type { Faults } from '../faults.ts';
 import type { HttpRoute } from '../types.ts';
 import {
   createBucket,
@@ -70,29 +71,62 @@ const SUBRESOURCES = [
   'website',
 ];
 
+/** An operation with its name in the S3 model (for fault rules and call counts). */
+interface Named {
+  readonly name: string;
+  readonly run: Operation;
+}
+
+const op = (name: string, run: Operation): Named => ({ name, run });
+
 /** Bucket-level operations by `<METHOD> <sub-resource>` ('' for none). */
-const BUCKET_OPERATIONS: Readonly<Record<string, Operation>> = {
-  'PUT ': createBucket,
-  'HEAD ': headBucket,
-  'DELETE ': deleteBucket,
-  'GET location': getBucketLocation,
-  'PUT versioning': putBucketVersioning,
-  'GET versioning': getBucketVersioning,
-  'PUT tagging': putBucketTagging,
-  'GET tagging': getBucketTagging,
-  'DELETE tagging': deleteBucketTagging,
-  'GET versions': listObjectVersions,
-  'POST delete': deleteObjects,
-  'GET ': (ctx, call) =>
-    call.query.get('list-type') === '2' ? listObjectsV2(ctx, call) : listObjectsV1(ctx, call),
+const BUCKET_OPERATIONS: Readonly<Record<string, Named>> = {
+  'PUT ': op('CreateBucket', createBucket),
+  'HEAD ': op('HeadBucket', headBucket),
+  'DELETE ': op('DeleteBucket', deleteBucket),
+  'GET location': op('GetBucketLocation', getBucketLocation),
+  'PUT versioning': op('PutBucketVersioning', putBucketVersioning),
+  'GET versioning': op('GetBucketVersioning', getBucketVersioning),
+  'PUT tagging': op('PutBucketTagging', putBucketTagging),
+  'GET tagging': op('GetBucketTagging', getBucketTagging),
+  'DELETE tagging': op('DeleteBucketTagging', deleteBucketTagging),
+  'GET versions': op('ListObjectVersions', listObjectVersions),
+  'POST delete': op('DeleteObjects', deleteObjects),
+  'GET ': op('ListObjects', listObjectsV1),
+};
+const LIST_OBJECTS_V2 = op('ListObjectsV2', listObjectsV2);
+
+const OBJECT_OPERATIONS: Readonly<Record<string, Named>> = {
+  'PUT ': op('PutObject', putObject),
+  'GET ': op('GetObject', getObject),
+  'HEAD ': op('HeadObject', getObject),
+  'DELETE ': op('DeleteObject', deleteObject),
 };
 
-const OBJECT_OPERATIONS: Readonly<Record<string, Operation>> = {
-  'PUT ': putObject,
-  'GET ': getObject,
-  'HEAD ': getObject,
-  'DELETE ': deleteObject,
-};
+const LIST_BUCKETS = op('ListBuckets', (ctx, call) => listBuckets(ctx, call, ctx.owner));
+
+/**
+ * An injected fault (faults.ts) in S3's words: S3 throttles with `SlowDown` (503, "Please reduce your request
+ * rate."), and its 5xx codes are `InternalError` and `ServiceUnavailable` (S3 API reference, error codes).
+ */
+function s3Fault(error: unknown): unknown {
+  if (!(error instanceof ServiceError) || error instanceof S3Error) return error;
+  if (error.code === 'Throttling' || error.code === 'ThrottlingException') {
+    return new S3Error('SlowDown', 'Please reduce your request rate.', { status: 503 });
+  }
+  if (error.status === 503) {
+    return new S3Error('ServiceUnavailable', `Please reduce your request rate. (${error.message})`, {
+      status: 503,
+    });
+  }
+  return new S3Error(
+    'InternalError',
+    `We encountered an internal error. Please try again. (${error.message})`,
+    {
+      status: Math.max(error.status, 500),
+    },
+  );
+}
 
 /** S3's request ids: 16 upper-case hex characters, and a base64 extended id. */
 function requestIds(): { requestId: string; hostId: string } {
@@ -130,6 +164,8 @@ function parsePath(rawUrl: string): { bucket?: string; key?: string } {
 
 export interface S3RouteOptions {
   readonly context: S3Context;
+  /** Injected faults: S3 calls count as service `s3`; a rule for `*` reaches them too. */
+  readonly faults?: Pick<Faults, 'apply' | 'applyAfter'> | undefined;
   /** Unexpected failures (for logs); the client already got a 500. */
   readonly onError?: (error: unknown, where: string) => void;
 }
@@ -164,8 +200,18 @@ export class S3Route implements HttpRoute {
         ...(key !== undefined ? { key } : {}),
       };
       const operation = this.#operation(call);
-      where = `s3 ${method} ${req.url?.slice(0, 200)}`;
-      const answer = await operation(this.#options.context, call);
+      where = `s3 ${operation.name} ${req.url?.slice(0, 200)}`;
+      const faults = this.#options.faults;
+      // Faults first, as on AWS: a throttled call never reaches the bucket.
+      await faults?.apply('s3', 'query', operation.name).catch((e: unknown) => Promise.reject(s3Fault(e)));
+      const answer = await operation.run(this.#options.context, call);
+      try {
+        await faults?.applyAfter('s3', 'query', operation.name);
+      } catch (error) {
+        // A lost response: the call had its effect, the caller gets the 5xx instead of the answer.
+        if (answer.body instanceof Readable) answer.body.destroy();
+        throw s3Fault(error);
+      }
       await this.#send(req, res, answer, requestId, hostId);
     } catch (error) {
       if (req.destroyed && !req.complete) {
@@ -176,9 +222,9 @@ export class S3Route implements HttpRoute {
     }
   }
 
-  #operation(call: S3Call): Operation {
+  #operation(call: S3Call): Named {
     if (call.bucket === undefined) {
-      if (call.method === 'GET') return (ctx, c) => listBuckets(ctx, c, ctx.owner);
+      if (call.method === 'GET') return LIST_BUCKETS;
       throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.', {
         status: 405,
         details: { Method: call.method, ResourceType: 'SERVICE' },
@@ -188,6 +234,8 @@ export class S3Route implements HttpRoute {
     const table = call.key === undefined ? BUCKET_OPERATIONS : OBJECT_OPERATIONS;
     const subresource = given[0] ?? '';
     const operation = given.length <= 1 ? table[`${call.method} ${subresource}`] : undefined;
+    if (operation === BUCKET_OPERATIONS['GET '] && call.query.get('list-type') === '2')
+      return LIST_OBJECTS_V2;
     if (operation) return operation;
     if (
       call.key === undefined &&
