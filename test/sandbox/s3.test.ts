@@ -548,8 +548,8 @@ describe('sandbox S3 through @aws-sdk/client-s3', () => {
     sandbox.faults.resetStats();
     sandbox.faults.set({
       rules: [
-        { service: '*', operation: 'PutObject', type: 'throttle', rate: 1 },
-        { service: '*', operation: 'DeleteBucket', type: 'error', status: 500, rate: 1, phase: 'response' },
+        { service: 's3', operation: 'PutObject', type: 'throttle', rate: 1 },
+        { service: 's3', operation: 'DeleteBucket', type: 'error', status: 500, rate: 1, phase: 'response' },
       ],
     });
     try {
