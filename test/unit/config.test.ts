@@ -32,7 +32,7 @@ describe('loadConfig', () => {
     expect(config.source.branch).toBe('main');
     expect(config.source.auth).toEqual({ type: 'none' });
     expect(config.timeouts.deploy).toBe(30 * 60_000);
-    expect(config.runId).toMatch(/^run-[0-9a-f]{8}$/);
+    expect(config.runId).toMatch(/^r[0-9a-z]{8}$/);
   });
 
   it('merges defaults < file < env < code', () => {
