@@ -15,7 +15,6 @@ import { HarnessError, NotLiveError } from '../src/errors.ts';
 import { formatDoctor, runDoctor } from '../src/doctor/index.ts';
 import { Harness } from '../src/harness.ts';
 import type { Sandbox } from '../src/sandbox/index.ts';
-import { newRunId } from '../src/stack/names.ts';
 import type { Sample } from '../src/traffic/sample.ts';
 import { beginScenario, findScenario, type HarnessScenario, type WorldLike } from './scenario.ts';
 
@@ -50,6 +49,8 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
   let preflightFailed = false;
 
   BeforeAll({ timeout: settings.hookTimeoutMs }, async () => {
+    // The id every scenario of this run uses (and the one `sweep --run` takes), said before anything is created.
+    process.stderr.write(`${runLine(config)}\n`);
     if (target === 'sandbox' && !config.endpoint) {
       const { startSandbox } = await import('../src/sandbox/index.ts');
       sandbox = await startSandbox({ timeScale: settings.timeScale });
@@ -64,7 +65,7 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
     preflightFailed = true;
     if (settings.summary) {
       mkdirSync(dirname(settings.summary), { recursive: true });
-      writeFileSync(settings.summary, preflightMarkdown(target, formatDoctor(report)));
+      writeFileSync(settings.summary, preflightMarkdown(config, formatDoctor(report)));
     }
     await sandbox?.stop();
     sandbox = undefined;
@@ -78,7 +79,7 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
     await sandbox?.stop();
     if (settings.summary && !preflightFailed) {
       mkdirSync(dirname(settings.summary), { recursive: true });
-      writeFileSync(settings.summary, summaryMarkdown(target, summaries));
+      writeFileSync(settings.summary, summaryMarkdown(config, summaries));
     }
   });
 
@@ -91,8 +92,10 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
   });
 
   Before({ timeout: settings.hookTimeoutMs }, async function (this: WorldLike) {
+    // The run's id for every scenario, never a fresh one: scenarios run one after another and each tears its
+    // stack down before the next creates one, so the names (cph-<run id>-*) are free again.
     const harness = await Harness.start({
-      config: target === 'sandbox' ? { runId: newRunId() } : {},
+      config: { runId: config.runId },
       ...(sandbox ? { sandbox } : {}),
       ...(settings.log ? { log: settings.log } : {}),
     });
@@ -184,11 +187,26 @@ export function withoutSecrets(value: unknown): unknown {
   return value;
 }
 
-function preflightMarkdown(target: string, doctor: string): string {
+/** The run's id as the console and the summary say it, with the sweep that cleans up after a killed run. */
+function runLine(config: HarnessConfig): string {
+  const sweep =
+    config.stack === 'ephemeral'
+      ? `; if it is killed, clean up with: codepipeline-harness sweep --run ${config.runId}`
+      : '';
+  return `codepipeline-harness: run id ${config.runId} (target ${config.target}, stack ${config.stack})${sweep}`;
+}
+
+function runMarkdown(config: HarnessConfig): string {
+  return config.stack === 'ephemeral'
+    ? `Run id: \`${config.runId}\` (a killed run is cleaned up with \`codepipeline-harness sweep --run ${config.runId}\`).`
+    : `Run id: \`${config.runId}\`.`;
+}
+
+function preflightMarkdown(config: HarnessConfig, doctor: string): string {
   return [
     '# Acceptance summary',
     '',
-    `Target: ${target}. The preflight failed, so no scenario was run. What \`codepipeline-harness doctor\` found:`,
+    `Target: ${config.target}. ${runMarkdown(config)} The preflight failed, so no scenario was run. What \`codepipeline-harness doctor\` found:`,
     '',
     '```',
     doctor.trimEnd(),
@@ -197,12 +215,12 @@ function preflightMarkdown(target: string, doctor: string): string {
   ].join('\n');
 }
 
-function summaryMarkdown(target: string, rows: readonly ScenarioSummary[]): string {
+function summaryMarkdown(config: HarnessConfig, rows: readonly ScenarioSummary[]): string {
   const passed = rows.filter((r) => r.status === Status.PASSED).length;
   const lines = [
     '# Acceptance summary',
     '',
-    `Target: ${target}. ${rows.length} scenarios: ${passed} passed, ${rows.length - passed} not passed.`,
+    `Target: ${config.target}. ${runMarkdown(config)} ${rows.length} scenarios: ${passed} passed, ${rows.length - passed} not passed.`,
     '',
     '| scenario | result | seconds | traffic |',
     '|---|---|---|---|',
