@@ -28,6 +28,8 @@ export interface AwsCliOptions {
   cwd?: string;
   /** Output format. @default 'json' */
   output?: 'json' | 'text';
+  /** What the CLI signs with. @default test/test (the sandbox's default) */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** Runs `aws --endpoint-url <endpoint> <args> --output json`; never rejects on a non-zero exit. */
@@ -40,8 +42,8 @@ export function awsCli(
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ACCESS_KEY_ID: options.credentials?.accessKeyId ?? 'test',
+    AWS_SECRET_ACCESS_KEY: options.credentials?.secretAccessKey ?? 'test',
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     // Keep the developer's own profile and any instance metadata out of the test.
