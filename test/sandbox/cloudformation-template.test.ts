@@ -15,6 +15,7 @@ import {
 import { fakeAmiId, resolveParameters } from '../../src/sandbox/cloudformation/parameters.ts';
 import { prepareStack } from '../../src/sandbox/cloudformation/prepare.ts';
 import { resourceProviders } from '../../src/sandbox/cloudformation/providers/index.ts';
+import { generatedName } from '../../src/sandbox/cloudformation/providers/props.ts';
 import { parseTemplate } from '../../src/sandbox/cloudformation/template.ts';
 
 const providers = resourceProviders();
@@ -224,6 +225,16 @@ describe('parameters', () => {
     expect(() =>
       resolveParameters({ P: { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/team/missing' } }, []),
     ).toThrow('Unable to fetch parameters [/team/missing] from parameter store for this account.');
+  });
+});
+
+describe('generated physical names', () => {
+  it('are <stack>-<LogicalId>-<SUFFIX>, cut to the service limit', () => {
+    expect(generatedName('web', 'Balancer', 32, 'ABCDEFGHIJKL')).toBe('web-Balancer-ABCDEFGHIJKL');
+    const long = generatedName('codepipeline-harness-run-1234', 'LoadBalancer', 32, 'ABCDEFGHIJKL');
+    expect(long).toBe('codepipel-LoadBalan-ABCDEFGHIJKL');
+    expect(long).toHaveLength(32);
+    expect(generatedName('web', 'Topic', 256)).toMatch(/^web-Topic-[A-Z0-9]{12}$/);
   });
 });
 

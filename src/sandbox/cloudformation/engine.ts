@@ -10,7 +10,7 @@ import { ServiceError } from '../protocol/errors.ts';
 import type { SandboxRuntime } from '../types.ts';
 import { evaluate, type EvalContext } from './intrinsics.ts';
 import { pseudoValue } from './prepare.ts';
-import { upperId } from './providers/props.ts';
+import { generatedName } from './providers/props.ts';
 import {
   type ProviderContext,
   type ProviderServices,
@@ -211,17 +211,7 @@ export class StackEngine {
       ],
       ...(creationPolicy ? { creationPolicy } : {}),
       physicalName(maxLength, options = {}) {
-        const suffix = upperId(12);
-        const room = Math.max(2, maxLength - suffix.length - 2);
-        const logicalPart = logicalId.slice(
-          0,
-          Math.max(
-            1,
-            Math.min(logicalId.length, room - Math.min(stack.stackName.length, Math.ceil(room / 2))),
-          ),
-        );
-        const stackPart = stack.stackName.slice(0, Math.max(1, room - logicalPart.length));
-        const name = `${stackPart}-${logicalPart}-${suffix}`;
+        const name = generatedName(stack.stackName, logicalId, maxLength);
         return options.lowercase ? name.toLowerCase() : name;
       },
     };

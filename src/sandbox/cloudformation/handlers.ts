@@ -10,7 +10,7 @@ import type { StackEngine } from './engine.ts';
 import type { ParameterInput } from './parameters.ts';
 import { checkTemplate, prepareStack, requiredCapabilities } from './prepare.ts';
 import type { ResourceProvider, Tag } from './providers/types.ts';
-import type { StackRecord, StackStore } from './store.ts';
+import type { ResourceRecord, StackRecord, StackStore } from './store.ts';
 import { parseTemplate } from './template.ts';
 
 export interface HandlerDeps {
@@ -219,18 +219,17 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     return { StackEvents: p.items, ...(p.next ? { NextToken: p.next } : {}) };
   };
 
-  const resourceView =
-    (s: StackRecord) => (r: StackRecord['resources'] extends Map<string, infer R> ? R : never) => ({
-      StackName: s.stackName,
-      StackId: s.stackId,
-      LogicalResourceId: r.logicalId,
-      ...(r.physicalId !== undefined ? { PhysicalResourceId: r.physicalId } : {}),
-      ResourceType: r.type,
-      Timestamp: r.timestamp,
-      ResourceStatus: r.status,
-      ...(r.statusReason !== undefined ? { ResourceStatusReason: r.statusReason } : {}),
-      DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
-    });
+  const resourceView = (s: StackRecord) => (r: ResourceRecord) => ({
+    StackName: s.stackName,
+    StackId: s.stackId,
+    LogicalResourceId: r.logicalId,
+    ...(r.physicalId !== undefined ? { PhysicalResourceId: r.physicalId } : {}),
+    ResourceType: r.type,
+    Timestamp: r.timestamp,
+    ResourceStatus: r.status,
+    ...(r.statusReason !== undefined ? { ResourceStatusReason: r.statusReason } : {}),
+    DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
+  });
 
   const DescribeStackResources: Handler = (input: {
     StackName?: string;

@@ -108,3 +108,25 @@ export function upperId(length: number): string {
   const bytes = randomBytes(length);
   return [...bytes].map((b) => UPPER[b % UPPER.length]).join('');
 }
+
+/**
+ * A name CloudFormation generates for a resource whose name property is not set: `<stack>-<LogicalId>-<SUFFIX>`
+ * within `maxLength`, both parts cut to fit, the logical id keeping at least half the room (reference §2.1).
+ *
+ * @example
+ * generatedName('web', 'Balancer', 32, 'ABCDEFGHIJKL'); // 'web-Balancer-ABCDEFGHIJKL'
+ */
+export function generatedName(
+  stackName: string,
+  logicalId: string,
+  maxLength: number,
+  suffix = upperId(12),
+): string {
+  const room = Math.max(2, maxLength - suffix.length - 2);
+  const logicalPart = logicalId.slice(
+    0,
+    Math.max(1, room - Math.min(stackName.length, Math.floor(room / 2))),
+  );
+  const stackPart = stackName.slice(0, Math.max(1, room - logicalPart.length));
+  return `${stackPart}-${logicalPart}-${suffix}`;
+}
