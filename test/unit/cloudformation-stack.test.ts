@@ -518,6 +518,44 @@ describe('deleting the ephemeral stack', () => {
   });
 });
 
+describe('deleting a stack still rolling back', () => {
+  it('waits for the rollback to end before DeleteStack', async () => {
+    const order: string[] = [];
+    const stack = new FakeStack(['ROLLBACK_IN_PROGRESS', 'ROLLBACK_IN_PROGRESS', 'ROLLBACK_COMPLETE']);
+    cfnMock.on(DescribeStacksCommand).callsFake(() => {
+      const status = stack.status();
+      order.push(status);
+      return {
+        Stacks: [
+          { StackId: STACK_ID, StackName: names.prefix, StackStatus: status, CreationTime: new Date() },
+        ],
+      };
+    });
+    serveEvents(stack);
+    cfnMock.on(ListStackResourcesCommand).resolves({ StackResourceSummaries: [] });
+    cfnMock.on(DeleteStackCommand).callsFake(() => {
+      order.push('DeleteStack');
+      stack.statuses = ['DELETE_COMPLETE'];
+      stack.reads = 0;
+      return {};
+    });
+
+    await deleteEphemeralStack(clients, {
+      stackId: STACK_ID,
+      stackName: names.prefix,
+      timeout: 10_000,
+      interval,
+    });
+
+    expect(order.slice(0, order.indexOf('DeleteStack') + 1)).toEqual([
+      'ROLLBACK_IN_PROGRESS',
+      'ROLLBACK_IN_PROGRESS',
+      'ROLLBACK_COMPLETE',
+      'DeleteStack',
+    ]);
+  });
+});
+
 describe('sweep of a killed run', () => {
   it('finds the run stack by its exact run tag, not by a prefix of it, and deletes it', async () => {
     const stacks = [

@@ -93,6 +93,9 @@ export interface DeploymentGroupRef {
   deploymentGroupName: string;
 }
 
+/** Statuses a delete must wait out: a rollback or an update in progress (a create in progress may be deleted). */
+const SETTLING = /^(ROLLBACK|UPDATE|IMPORT)_(.*_)?IN_PROGRESS$/;
+
 const live = (r: StackResourceSummary) =>
   r.ResourceStatus !== 'DELETE_COMPLETE' && Boolean(r.PhysicalResourceId);
 
@@ -130,6 +133,24 @@ export async function deleteEphemeralStack(
   if (!stack || stack.StackStatus === 'DELETE_COMPLETE')
     return { stackName, done, status: 'DELETE_COMPLETE' };
   const stackId = stack.StackId ?? options.stackId;
+  if (SETTLING.test(stack.StackStatus ?? '')) {
+    // A rollback (or update) under way: DeleteStack waits for it to settle first, as CloudFormation would not.
+    await poll(
+      async ({ signal }) =>
+        (
+          await cloudformation.send(new DescribeStacksCommand({ StackName: stackId }), {
+            abortSignal: signal,
+          })
+        ).Stacks?.[0]?.StackStatus ?? 'DELETE_COMPLETE',
+      {
+        timeout: left(),
+        what: `stack ${stackName} to settle before its delete`,
+        isDone: (status) => !SETTLING.test(status),
+        ...(options.interval ? { interval: options.interval } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
+  }
 
   const resources = (await stackResources(cloudformation, stackId, options.signal)).filter(live);
   const ofType = (type: string) =>
