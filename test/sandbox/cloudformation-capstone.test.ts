@@ -3,7 +3,7 @@
  * on the sandbox's CloudFormation (issue 14 item 4), the stack's outputs name real sandbox resources, a push to
  * its repository runs its pipeline, and `delete-stack` leaves nothing of it in any sandbox service.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
@@ -17,6 +17,8 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poll } from '../../src/poll.ts';
+import { startSandbox } from '../../src/sandbox/index.ts';
+import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { awsCli } from './helpers/aws-cli.ts';
 import { FAKE_CREDENTIALS } from './helpers/clients.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
@@ -210,5 +212,36 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
     expect(sandbox.services.s3.hasBucket('cph-cap1-artifacts-000000000000')).toBe(false);
     expect(sandbox.services.logs.store.groups.has('/aws/codebuild/cph-cap1-build')).toBe(false);
     expect(sandbox.services.fleet.list().filter((i) => i.state !== 'terminated')).toEqual([]);
+  });
+});
+
+describe('a sandbox stopped while the capstone stack is being created', () => {
+  it('stops within its deadline, ending the stack operation and every process it started', async () => {
+    const sandbox = await startSandbox({ timeScale: 0.01, faults: [] });
+    try {
+      const body = await readFile(path.join(REPO_ROOT, 'sample-app/infra/capstone.yaml'), 'utf8');
+      await sandbox.services.cloudformation.handlers.CreateStack?.(
+        {
+          StackName: 'cph-stopped',
+          TemplateBody: body,
+          Capabilities: ['CAPABILITY_NAMED_IAM'],
+          Parameters: [{ ParameterKey: 'RunId', ParameterValue: 'stopped' }],
+        },
+        { requestId: 'test', region: sandbox.runtime.region, accountId: sandbox.runtime.accountId },
+      );
+      // Wait until the fleet is launching: the create is well under way.
+      await poll(() => sandbox.services.autoscaling.group('cph-stopped-asg'), {
+        timeout: 30_000,
+        isDone: (g) => g !== undefined,
+        what: 'the stack to create its auto scaling group',
+        interval: { min: 50, max: 200 },
+      });
+    } finally {
+      const started = Date.now();
+      await sandbox.stop();
+      expect(Date.now() - started).toBeLessThan(15_000);
+    }
+    expect(sandbox.services.cloudformation.store.find('cph-stopped')?.status).toBe('CREATE_IN_PROGRESS');
+    expect(sandbox.runtime.processes.groups().filter((g) => ProcessTracker.alive(g.pgid))).toEqual([]);
   });
 });
