@@ -32,6 +32,8 @@ import type { ActionResult, ActionRunContext, ActionRunner } from './types.ts';
 const DEFAULT_TIMEOUT_MINUTES = 60;
 /** `errorDetails.message` is at most 5000 characters (model). */
 const ERROR_LIMIT = 5000;
+/** Exported variables read back from the build's shell: at most 1 MiB of names and values in all. */
+const EXPORTED_LIMIT = 1024 * 1024;
 const SYSTEM_PACKAGE_MANAGER = /^\s*(sudo\s+)?(apt-get|apt|yum|dnf|apk|amazon-linux-extras|n\s+\d)\b/;
 
 export interface BuildRunnerOptions {
@@ -134,9 +136,15 @@ export class CodeBuildRunner implements ActionRunner {
     const url = `${ctx.runtime.edgeUrl()}/_sandbox/builds/${encodeURIComponent(buildId)}/log`;
     ctx.update({ externalExecutionId: buildId, externalExecutionUrl: url });
     const log = createWriteStream(logPath, { flags: 'a' });
-    const write = (text: string) => {
-      log.write(text);
+    log.on('error', () => {}); // a log file that cannot be written must not take the sandbox down
+    // False while the log file's buffer is full: the phase's reader pauses until `drained` (bounded memory).
+    const write = (text: string): boolean => {
       build.write(text);
+      return log.write(text);
+    };
+    const drained = (resume: () => void) => {
+      if (log.writableNeedDrain) log.once('drain', resume);
+      else resume();
     };
     const say = (text: string) => write(`[Container] ${stamp()} ${text}\n`);
     const base = { externalExecutionId: buildId, externalExecutionUrl: url };
@@ -287,7 +295,7 @@ export class CodeBuildRunner implements ActionRunner {
           `${phase}`,
           commands,
           env,
-          write,
+          { write, drained },
           say,
           deadline,
         );
@@ -299,7 +307,7 @@ export class CodeBuildRunner implements ActionRunner {
             `${phase}-finally`,
             p.finally,
             env,
-            write,
+            { write, drained },
             say,
             deadline,
           );
@@ -376,10 +384,11 @@ export class CodeBuildRunner implements ActionRunner {
     phase: string,
     commands: readonly string[],
     env: Record<string, string>,
-    write: (text: string) => void,
+    output: { write: (text: string) => boolean; drained: (resume: () => void) => void },
     say: (text: string) => void,
     deadline: number,
   ): Promise<PhaseOutcome> {
+    const { write } = output;
     if (commands.length === 0) return { exitCode: 0 };
     const q = shellQuote;
     const envFile = path.join(stateDir, 'env.sh');
@@ -412,16 +421,30 @@ export class CodeBuildRunner implements ActionRunner {
     const remaining = Math.min(deadline - Date.now(), 2 ** 31 - 1);
     if (remaining <= 0) return { exitCode: 1, timedOut: true };
     return new Promise<PhaseOutcome>((resolve) => {
-      const child = ctx.runtime.processes.spawn(owner, 'bash', ['--noprofile', '--norc', script], {
-        cwd: env.CODEBUILD_SRC_DIR,
-        env: env as NodeJS.ProcessEnv,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      });
+      const child = ctx.runtime.processes.spawn(
+        owner,
+        'bash',
+        ['--noprofile', '--norc', script],
+        {
+          cwd: env.CODEBUILD_SRC_DIR,
+          env: env as NodeJS.ProcessEnv,
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        },
+        { what: `build ${phase} phase` },
+      );
       let running: number | undefined;
       let reported = false;
       let timedOut = false;
-      child.stdout?.on('data', (d: Buffer) => write(d.toString()));
-      child.stderr?.on('data', (d: Buffer) => write(d.toString()));
+      // Output is read only as fast as the log file takes it: a build that prints without end waits on its pipe.
+      for (const stream of [child.stdout, child.stderr]) {
+        stream?.setEncoding('utf8');
+        stream?.on('data', (d: string) => {
+          if (!write(d)) {
+            stream.pause();
+            output.drained(() => stream.resume());
+          }
+        });
+      }
       (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (d: Buffer) => {
         const text = d.toString();
         for (const m of text.matchAll(/__CB_RUNNING=(\d+)/g)) running = Number(m[1]);
@@ -482,7 +505,7 @@ export class CodeBuildRunner implements ActionRunner {
       });
       let text = '';
       child.stdout?.on('data', (d: Buffer) => {
-        text += d.toString();
+        if (text.length < EXPORTED_LIMIT) text += d.toString();
       });
       child.on('close', () => resolve(text));
       child.on('error', () => resolve(''));
