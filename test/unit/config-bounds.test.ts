@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { loadConfig, MAX_DURATION_MS, releaseTimeout } from '../../src/config.ts';
+import { loadConfig, MAX_DURATION_MS, releaseTimeout, sandboxTimeScale } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { Harness } from '../../src/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'harness-config-bounds-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -105,19 +106,25 @@ describe('bounds on durations', () => {
 });
 
 describe('bounds on the sandbox time scale', () => {
-  it('reads HARNESS_TIME_SCALE and defaults to 0.02', () => {
-    expect(loadConfig({ env: {} }).timeScale).toBe(0.02);
-    expect(loadConfig({ env: { HARNESS_TIME_SCALE: '0.5' } }).timeScale).toBe(0.5);
+  it('takes a scale above 0 and at most 1', () => {
+    expect(sandboxTimeScale('0.5', 'HARNESS_TIME_SCALE')).toBe(0.5);
+    expect(sandboxTimeScale(1, 'Harness.start({ timeScale })')).toBe(1);
   });
 
   it.each([
     ['2', 'expected at most 1'],
     ['0', 'expected a number above 0'],
     ['fast', 'expected a number above 0'],
-  ])('refuses HARNESS_TIME_SCALE=%s naming the key', (value, said) => {
-    const error = configError(() => loadConfig({ env: { HARNESS_TIME_SCALE: value } }));
-    expect(error.key).toBe('timeScale');
-    expect(error.message).toContain('HARNESS_TIME_SCALE (timeScale)');
-    expect(error.message).toContain(said);
+  ])('refuses HARNESS_TIME_SCALE=%s naming it', (value, said) => {
+    const error = configError(() => sandboxTimeScale(value, 'HARNESS_TIME_SCALE'));
+    expect(error.key).toBe('HARNESS_TIME_SCALE');
+    expect(error.message).toContain(`HARNESS_TIME_SCALE: ${said}`);
+    expect(error.message).toContain(`got "${value}"`);
+  });
+
+  it('is checked when the harness starts its own sandbox', async () => {
+    await expect(Harness.start({ timeScale: 1e6 })).rejects.toThrow(
+      'Harness.start({ timeScale }): expected at most 1',
+    );
   });
 });
