@@ -88,6 +88,7 @@ export function buildRegionServices(runtime: SandboxRuntime, options: RegionBuil
     codecommit,
     codedeploy,
     codebuild,
+    s3,
     ...(other ? { codedeployIn: (name: string) => other(name).codedeploy } : {}),
   });
   const cloudformation = new CloudFormationService(runtime, {

@@ -700,9 +700,13 @@ export class ExecutionEngine {
 }
 
 /** The S3 key CodePipeline gives an artifact: `<pipeline (20 chars)>/<artifact (10 chars)>/<7 chars>`. */
+export function artifactKeyOf(pipelineName: string, pipelineExecutionId: string, artifact: string): string {
+  const suffix = pipelineExecutionId.replaceAll('-', '').slice(0, 7);
+  return `${pipelineName.slice(0, 20)}/${artifact.slice(0, 10)}/${suffix}`;
+}
+
 function artifactKey(execution: ExecutionRecord, artifact: string): string {
-  const suffix = execution.pipelineExecutionId.replaceAll('-', '').slice(0, 7);
-  return `${execution.pipelineName.slice(0, 20)}/${artifact.slice(0, 10)}/${suffix}`;
+  return artifactKeyOf(execution.pipelineName, execution.pipelineExecutionId, artifact);
 }
 
 function inputRevision(execution: ExecutionRecord, artifact: string | undefined): string | undefined {

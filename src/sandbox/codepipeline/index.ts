@@ -12,7 +12,9 @@ import path from 'node:path';
 import type { CodeBuildService } from '../codebuild/index.ts';
 import type { CodeCommitService } from '../codecommit/index.ts';
 import type { CodeDeployService } from '../codedeploy/index.ts';
+import type { RegionalS3 } from '../s3/index.ts';
 import type { Handler, HttpRoute, SandboxRuntime, SandboxService } from '../types.ts';
+import { storingArtifacts } from './artifact-store.ts';
 import { ExecutionEngine } from './engine.ts';
 import { createHandlers } from './handlers.ts';
 import type { ActionDeclaration } from './model.ts';
@@ -35,6 +37,11 @@ export interface CodePipelineDeps {
    * declares an artifact store there). @default none: such an action fails saying so
    */
   codedeployIn?: (region: string) => CodeDeployService;
+  /**
+   * The sandbox's S3: an action's output artifacts are also written, zipped, into the pipeline's artifact bucket
+   * when it exists there (artifact-store.ts). @default none: artifacts stay local
+   */
+  s3?: Pick<RegionalS3, 'hasBucket' | 'putObjectFromFile'>;
 }
 
 const ZERO_COMMIT = /^0{40}$/;
@@ -68,10 +75,24 @@ export class CodePipelineService implements SandboxService {
           : this.deps.codedeployIn && deployBackend(this.deps.codedeployIn(region)),
       (name) => this.store.get(name)?.declaration.artifactStore?.location ?? 'codepipeline-artifacts',
     );
+    const s3 = deps.s3;
+    const stored = (runner: ActionRunner): ActionRunner =>
+      s3
+        ? storingArtifacts(runner, {
+            s3,
+            bucketFor: (ctx) => {
+              const declaration = this.store.get(ctx.pipelineName)?.declaration;
+              const region = ctx.action.region ?? runtime.region;
+              return declaration?.artifactStores?.[region]?.location ?? declaration?.artifactStore?.location;
+            },
+            scratch: path.join(runtime.dataDir, 'codepipeline', 'artifact-uploads'),
+          })
+        : runner;
+    const build = stored(this.#build);
     this.#runners = new Map<string, ActionRunner>([
-      ['Source/AWS/CodeCommit', source],
-      ['Build/AWS/CodeBuild', this.#build],
-      ['Test/AWS/CodeBuild', this.#build],
+      ['Source/AWS/CodeCommit', stored(source)],
+      ['Build/AWS/CodeBuild', build],
+      ['Test/AWS/CodeBuild', build],
       ['Approval/AWS/Manual', this.#approvals],
       ['Deploy/AWS/CodeDeploy', deploy],
     ]);
