@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * Names of a stack the harness creates: one prefix per run, so two runs never collide and a sweep can find
  * everything a killed run left (`codepipeline-harness sweep --run <id>`).
@@ -80,5 +82,7 @@ export function stackNames(runId: string): StackNames {
  * on one account: the default of config `runId`.
  */
 export function newRunId(): string {
-  return `r${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
+  // 8 random base36 characters (36^8 ≈ 2.8e12): no clock part, so ids made in the same millisecond differ too.
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return `r${Array.from(randomBytes(8), (b) => alphabet[b % 36]).join('')}`;
 }
