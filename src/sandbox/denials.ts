@@ -16,6 +16,8 @@ const IAM_PREFIX: Readonly<Partial<Record<ServiceName, string>>> = {
   codecommit: 'codecommit',
   codebuild: 'codebuild',
   logs: 'logs',
+  events: 'events',
+  sqs: 'sqs',
 };
 
 type Input = Readonly<Record<string, unknown>>;

@@ -28,6 +28,8 @@ export const FaultRuleSchema = z
         'logs',
         'cloudformation',
         's3',
+        'events',
+        'sqs',
         '*',
       ])
       .default('*'),

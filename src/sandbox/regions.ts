@@ -23,6 +23,7 @@ import { CodeCommitService } from './codecommit/index.ts';
 import { CodeDeployService } from './codedeploy/index.ts';
 import { CodePipelineService } from './codepipeline/index.ts';
 import { Elbv2Service } from './elbv2/index.ts';
+import { EventBridgeService, SqsService } from './events/index.ts';
 import { Fleet } from './fleet/index.ts';
 import { LogsService } from './logs/index.ts';
 import { ServiceError } from './protocol/errors.ts';
@@ -43,6 +44,10 @@ export interface SandboxServices {
   readonly s3: RegionalS3;
   /** Stacks from templates onto this region's services. */
   readonly cloudformation: CloudFormationService;
+  /** EventBridge: rules on the default bus; CodePipeline and CodeDeploy publish their state changes to it. */
+  readonly events: EventBridgeService;
+  /** SQS: the queues EventBridge rules deliver to. */
+  readonly sqs: SqsService;
 }
 
 /** What building one region needs besides its runtime. */
@@ -100,6 +105,8 @@ export function buildRegionServices(runtime: SandboxRuntime, options: RegionBuil
     logs,
     s3,
   });
+  const sqs = new SqsService(runtime);
+  const events = new EventBridgeService(runtime, { sqs, codepipeline, codedeploy });
   return {
     services: {
       fleet,
@@ -112,9 +119,22 @@ export function buildRegionServices(runtime: SandboxRuntime, options: RegionBuil
       codepipeline,
       s3,
       cloudformation,
+      events,
+      sqs,
     },
     // CloudFormation last: stopped first, so no stack operation runs while the services it calls stop.
-    list: [autoscaling, elbv2, codedeploy, codecommit, logs, codebuild, codepipeline, cloudformation],
+    list: [
+      sqs,
+      events,
+      autoscaling,
+      elbv2,
+      codedeploy,
+      codecommit,
+      logs,
+      codebuild,
+      codepipeline,
+      cloudformation,
+    ],
   };
 }
 

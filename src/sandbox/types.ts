@@ -21,7 +21,9 @@ export type ServiceName =
   | 'codebuild'
   | 'logs'
   | 'cloudformation'
-  | 's3';
+  | 's3'
+  | 'events'
+  | 'sqs';
 
 /** Per-request facts a handler may need. */
 export interface RequestContext {

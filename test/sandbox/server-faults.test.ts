@@ -89,7 +89,7 @@ describe('fault injection', () => {
   it('refuses an invalid spec naming each wrong field, and keeps the old one', async () => {
     await putFaults(sb.sandbox.endpoint, [{ service: 'codecommit', type: 'latency', latencyMs: 1 }]);
     const bad = await putFaults(sb.sandbox.endpoint, {
-      rules: [{ service: 'sqs', type: 'throttle', rate: 2 }],
+      rules: [{ service: 'lambda', type: 'throttle', rate: 2 }],
     });
     expect(bad.status).toBe(400);
     const body = JSON.parse(bad.body);

@@ -84,9 +84,12 @@ export function toDate(value: unknown): Date | undefined {
 export class JsonCodec implements Codec {
   readonly protocol = 'json' as const;
   readonly model: ServiceModel;
+  /** `application/x-amz-json-1.1`, or `-1.0` for a JSON 1.0 service (SQS). */
+  readonly contentType: string;
 
   constructor(model: ServiceModel) {
     this.model = model;
+    this.contentType = `application/x-amz-json-${model.metadata.jsonVersion ?? '1.1'}`;
   }
 
   decodeInput(operation: string, req: ApiRequest): Record<string, unknown> {
@@ -206,7 +209,7 @@ export class JsonCodec implements Codec {
     const body = ref && output !== undefined && output !== null ? this.#encode(ref, output, 0) : {};
     return {
       status: 200,
-      headers: { 'content-type': JSON_CONTENT_TYPE, 'x-amzn-requestid': requestId },
+      headers: { 'content-type': this.contentType, 'x-amzn-requestid': requestId },
       body: JSON.stringify(body ?? {}),
     };
   }
@@ -254,16 +257,32 @@ export class JsonCodec implements Codec {
   }
 
   encodeError(error: ServiceError, requestId: string): ApiResponse {
-    return jsonError(error, requestId);
+    const { metadata } = this.model;
+    if (!metadata.awsQueryCompatible) return jsonError(error, requestId, this.contentType);
+    // Query-compatible services (SQS, aws-semantics-events-auth-regions §3.1): `__type` is the namespaced shape
+    // name and `x-amzn-query-error` the legacy Query code, which botocore and the CLI print and SDK v3 maps back.
+    const legacy = this.model.shapes[error.code]?.error?.code ?? error.code;
+    const fault = error.fault === 'server' ? 'Receiver' : 'Sender';
+    const response = jsonError(error, requestId, this.contentType);
+    response.headers['x-amzn-query-error'] = `${legacy};${fault}`;
+    response.body = JSON.stringify({
+      __type: `com.amazonaws.${metadata.endpointPrefix}#${error.code}`,
+      message: error.message,
+    });
+    return response;
   }
 }
 
 /** The JSON 1.1 error envelope; the header and `__type` always agree (SDK v3 prefers the header). */
-export function jsonError(error: ServiceError, requestId: string): ApiResponse {
+export function jsonError(
+  error: ServiceError,
+  requestId: string,
+  contentType: string = JSON_CONTENT_TYPE,
+): ApiResponse {
   return {
     status: error.status,
     headers: {
-      'content-type': JSON_CONTENT_TYPE,
+      'content-type': contentType,
       'x-amzn-requestid': requestId,
       'x-amzn-errortype': error.code,
     },

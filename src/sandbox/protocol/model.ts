@@ -63,6 +63,10 @@ export interface ServiceModel {
     endpointPrefix: string;
     protocol: 'json' | 'query';
     targetPrefix?: string;
+    /** JSON protocol version: `1.1` (CodePipeline, EventBridge) or `1.0` (SQS). */
+    jsonVersion?: string;
+    /** Set on JSON services that were Query services (SQS): errors also carry the legacy Query code (`x-amzn-query-error`). */
+    awsQueryCompatible?: Record<string, unknown>;
     xmlNamespace?: string;
     serviceId: string;
   };
