@@ -605,7 +605,8 @@ export type GitAuthFailure = 'missing' | 'denied';
  *   `<yyyymmddThhmmss>Z<SigV4 signature>` of `GIT\n/v1/repos/<name>\n\nhost:<host without port>\n\nhost\n`
  *   scoped to `<date>/<region>/codecommit/aws4_request` (any region: git's password does not carry it, and on AWS
  *   it comes from the `git-codecommit.<region>` host name), within the allowed skew;
- * - the sandbox's "HTTPS Git credentials": user = access key id, password = secret access key.
+ * - the sandbox's "HTTPS Git credentials": password = secret access key, with the access key id as user name (any
+ *   user name is taken with the secret, as a token login sends `x-access-token`: the secret is what authenticates).
  *
  * @example
  * verifyGitCredentials(req.headers, '/eu-west-1/v1/repos/web/info/refs', creds, { regions: ['us-east-1'] }) // undefined when good
@@ -625,7 +626,7 @@ export async function verifyGitCredentials(
   const user = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
   const keyMatches = sameSignature(credentials.accessKeyId, user);
-  if (sameSignature(credentials.secretAccessKey, password)) return keyMatches ? undefined : 'denied';
+  if (sameSignature(credentials.secretAccessKey, password)) return undefined;
   const sigv4 = /^(\d{8}T\d{6})Z([0-9a-f]{64})$/.exec(password);
   if (!keyMatches || !sigv4) return 'denied';
   const stamp = `${sigv4[1]}Z`;

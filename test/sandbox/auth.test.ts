@@ -471,7 +471,9 @@ describe('git over HTTP', () => {
     expect(none.status).toBe(401);
     expect(none.headers['www-authenticate']).toMatch(/^Basic realm=/);
     expect((await infoRefs(basic('test', 'wrong'))).status).toBe(403);
-    expect((await infoRefs(basic('someone', 'test'))).status).toBe(403);
+    expect((await infoRefs(basic('someone', 'wrong'))).status).toBe(403);
+    // The secret is what authenticates: a token-style user name (x-access-token) goes with it.
+    expect((await infoRefs(basic('x-access-token', 'test'))).status).toBe(200);
     expect((await infoRefs(basic('test', 'test'))).status).toBe(200);
   });
 
@@ -564,6 +566,10 @@ describe('credentials other than test/test', () => {
     let output = '';
     const stop = new AbortController();
     let ready: Sandbox | undefined;
+    let onReady: (s: Sandbox) => void = () => {};
+    const started = new Promise<Sandbox>((resolve) => {
+      onReady = resolve;
+    });
     const done = runSandboxCommand(['--port', '0', '--time-scale', '0.02', '--credentials', 'random'], {
       out: (t) => {
         output += t;
@@ -573,12 +579,16 @@ describe('credentials other than test/test', () => {
       },
       signal: stop.signal,
       env: {},
-      onReady: (s) => {
-        ready = s;
-      },
+      onReady: (s) => onReady(s),
     });
     try {
-      await expect.poll(() => ready, { timeout: 30_000 }).toBeDefined();
+      // The command resolves only once stopped: if it resolves first, it failed to start.
+      ready = await Promise.race([
+        started,
+        done.then((code) => {
+          throw new Error(`the sandbox command ended with ${code} before it was ready:\n${output}`);
+        }),
+      ]);
       const line = /^export AWS_ACCESS_KEY_ID=(AKIA[A-Z2-7]{16}) AWS_SECRET_ACCESS_KEY=(\S{40})$/m.exec(
         output,
       );
@@ -599,9 +609,11 @@ describe('credentials other than test/test', () => {
       fixed.destroy();
     } finally {
       stop.abort();
-      expect(await done).toBe(0);
+      const code = await done;
+      if (ready) expect(code).toBe(0);
     }
-    expect(output.split(ready!.credentials.secretAccessKey).length - 1).toBe(2);
+    // Stopping printed nothing more of it.
+    expect(output.split(ready.credentials.secretAccessKey).length - 1).toBe(2);
   });
 
   it('refuses --credentials with anything but random or test, naming the env vars to use instead', async () => {

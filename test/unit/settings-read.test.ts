@@ -66,7 +66,8 @@ describe('the settings of the env table', () => {
           HARNESS_LOAD_BALANCER: harness.names!.loadBalancerName,
         },
       });
-      vi.stubEnv('SETTINGS_TEST_TOKEN', 'not-a-real-token');
+      // The sandbox's git endpoint takes its secret as the password, whatever the user name (x-access-token here).
+      vi.stubEnv('SETTINGS_TEST_TOKEN', 'test');
       try {
         const since = new Date();
         const push = await adopter.push();
