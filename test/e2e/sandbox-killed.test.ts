@@ -1,0 +1,181 @@
+/**
+ * A sandbox killed with SIGKILL in the middle of a deployment (issue 15, item 3): the `codepipeline-harness
+ * sandbox` CLI runs in its own process with a stack whose instances serve the app and a deployment running its
+ * hooks; the sandbox dies without a chance to stop. Its watchdog must end every process group it started and free
+ * every port; when the watchdog is killed too, `codepipeline-harness sweep --data-dir` must do it.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
+import { acceptsConnections } from '../../src/sandbox/fleet/ports.ts';
+import {
+  type GroupRecord,
+  groupAlive,
+  identityOf,
+  readRecords,
+  recordsDir,
+} from '../../src/sandbox/process-records.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const node = process.execPath;
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+const seen = new Set<number>();
+
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  }
+  // Whatever a failed assertion left: end it (these groups were started by this test's sandboxes).
+  for (const pgid of seen) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  seen.clear();
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true, maxRetries: 3 });
+});
+
+/** Resolves the first stdout line of `child` matching `pattern`; rejects at the deadline or if it exits first. */
+function lineOf(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  let output = '';
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output: ${output}`)),
+      timeoutMs,
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      output += `${line}\n`;
+      const m = pattern.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${code ?? signal}) before printing ${pattern}; output: ${output}`));
+    });
+  });
+}
+
+async function sigkill(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/**
+ * The sandbox CLI in its own process on a data dir, a stack provisioned on it (v1 live on its instances) and a
+ * release deploying: resolves once the deployment runs, with the process groups recorded at that moment.
+ */
+async function sandboxMidDeployment() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cph-killed-sandbox-'));
+  dirs.push(dataDir);
+  const sandbox = spawn(
+    node,
+    [join(root, 'src', 'cli.ts'), 'sandbox', '--port', '0', '--time-scale', '0.02', '--data-dir', dataDir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(sandbox);
+  const endpoint = (await lineOf(sandbox, /listening on (http:\/\/127\.0\.0\.1:(\d+))/, 30_000))[1]!;
+  const runId = `sk${Date.now().toString(36).slice(-6)}`;
+  const run = spawn(node, [join(root, 'test', 'e2e', 'fixtures', 'run-until-deploying.ts')], {
+    env: { ...process.env, HARNESS_ENDPOINT: endpoint, HARNESS_RUN_ID: runId, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(run);
+  const deploymentId = (await lineOf(run, /^DEPLOYING (d-\w+)/, 150_000))[1]!;
+  // The run is done with: only the sandbox's own processes are at stake.
+  await sigkill(run);
+  const groups = await poll(async () => readRecords(dataDir).filter((g) => groupAlive(g.pgid)), {
+    timeout: 30_000,
+    isDone: (g) => g.some((r) => r.port !== undefined),
+    describe: (g) => g.map((r) => `${r.pgid} ${r.what}`).join(', '),
+    what: 'the instances to run processes',
+  });
+  for (const g of groups) seen.add(g.pgid);
+  const ports = [...new Set(groups.flatMap((g) => (g.port ? [g.port] : [])))];
+  const watchdog = (
+    JSON.parse(await readFile(join(recordsDir(dataDir), 'watchdog.json'), 'utf8')) as { pid: number }
+  ).pid;
+  return { dataDir, sandbox, endpoint, deploymentId, groups, ports, watchdog };
+}
+
+/** Waits until no recorded group is alive and no port (instances' apps, the edge) takes a connection. */
+async function nothingLeft(groups: readonly GroupRecord[], ports: readonly number[]) {
+  return poll(
+    async () => {
+      const alive = groups.filter((g) => groupAlive(g.pgid)).map((g) => `${g.pgid} (${g.what})`);
+      const open: number[] = [];
+      for (const p of ports) if (await acceptsConnections(p)) open.push(p);
+      return { alive, open };
+    },
+    {
+      timeout: 30_000,
+      isDone: (s) => s.alive.length === 0 && s.open.length === 0,
+      what: 'every process group to end and every port to be free',
+    },
+  );
+}
+
+describe('a sandbox killed with SIGKILL mid-deployment', () => {
+  it('leaves nothing running: its watchdog ends every process group and frees every port', async () => {
+    const { dataDir, sandbox, endpoint, deploymentId, groups, ports, watchdog } =
+      await sandboxMidDeployment();
+    expect(deploymentId).toMatch(/^d-/);
+    expect(ports.length).toBeGreaterThanOrEqual(1);
+    const edgePort = Number(new URL(endpoint).port);
+    await sigkill(sandbox);
+    expect(await nothingLeft(groups, [...ports, edgePort])).toEqual({ alive: [], open: [] });
+    await poll(async () => identityOf(watchdog), {
+      timeout: 15_000,
+      isDone: (w) => w === undefined,
+      what: 'the watchdog to exit',
+    });
+    expect(readRecords(dataDir)).toEqual([]);
+    const log = await readFile(join(recordsDir(dataDir), 'watchdog.log'), 'utf8');
+    for (const g of groups) expect(log).toContain(`process group ${g.pgid} (`);
+  }, 240_000);
+
+  it('with its watchdog killed too, is cleaned up by `codepipeline-harness sweep --data-dir`', async () => {
+    const { dataDir, sandbox, groups, ports, watchdog } = await sandboxMidDeployment();
+    process.kill(watchdog, 'SIGKILL');
+    await poll(async () => identityOf(watchdog), {
+      timeout: 10_000,
+      isDone: (w) => w === undefined,
+      what: 'the watchdog to die',
+    });
+    await sigkill(sandbox);
+    // Nothing ended them: the apps (started by ApplicationStart, left running by design) still serve.
+    const apps: GroupRecord[] = [];
+    for (const g of groups)
+      if (g.port && (await acceptsConnections(g.port)) && groupAlive(g.pgid)) apps.push(g);
+    expect(apps.length).toBeGreaterThanOrEqual(1);
+    const sweep = await promisify(execFile)(
+      node,
+      [join(root, 'src', 'cli.ts'), 'sweep', '--data-dir', dataDir],
+      { timeout: 60_000 },
+    );
+    // Every recorded group is accounted for; the apps that were serving were ended by it.
+    for (const g of groups) expect(sweep.stdout).toContain(`process group ${g.pgid} (${g.owner}: ${g.what}`);
+    for (const g of apps)
+      expect(sweep.stdout).toMatch(new RegExp(`ended +process group ${g.pgid} .*: ended`));
+    expect(sweep.stdout).toMatch(/sweep of .*: \d+ process group\(s\) ended, nothing left running/);
+    expect(readRecords(dataDir)).toEqual([]);
+    expect(await nothingLeft(groups, ports)).toEqual({ alive: [], open: [] });
+  }, 240_000);
+});
