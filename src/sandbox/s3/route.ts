@@ -200,7 +200,8 @@ export class S3Route implements HttpRoute {
         ...(key !== undefined ? { key } : {}),
       };
       const operation = this.#operation(call);
-      where = `s3 ${operation.name} ${req.url?.slice(0, 200)}`;
+      // The path only: a presigned URL's query carries its signature, which no log should hold.
+      where = `s3 ${operation.name} ${url.pathname.slice(0, 200)}`;
       const faults = this.#options.faults;
       // Faults first, as on AWS: a throttled call never reaches the bucket.
       await faults?.apply('s3', 'query', operation.name).catch((e: unknown) => Promise.reject(s3Fault(e)));
