@@ -239,6 +239,32 @@ describe('process groups of a sandbox', () => {
     );
   }, 60_000);
 
+  it('of a killed sandbox on a temp data dir end, and the watchdog removes that dir too', async () => {
+    const code = `
+      import { startSandbox } from ${JSON.stringify(sandboxEntry)};
+      const sb = await startSandbox();
+      const app = sb.runtime.processes.spawn('instance:i-6', 'sleep', ['60'], { stdio: 'ignore' });
+      console.log('READY', app.pid, sb.runtime.dataDir);
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    const [, pgidText, dataDir] = await lineOf(child, /^READY (\d+) (.+)$/);
+    const pgid = Number(pgidText);
+    pgids.add(pgid);
+    dirs.push(dataDir!); // removed by the watchdog; listed so a failure leaves nothing either
+    await watchdogPid(dataDir!);
+    await killed(child);
+    expect(await gone(pgid)).toEqual({ alive: false, listening: false });
+    await poll(async () => existsSync(dataDir!), {
+      timeout: 10_000,
+      isDone: (exists) => !exists,
+      what: `${dataDir} to be removed`,
+    });
+  }, 60_000);
+
   it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)(
     'end when the sandbox CLI gets %s, and so does its watchdog',
     async (signal) => {
