@@ -21,7 +21,7 @@ import type { HttpRoute, SandboxRuntime, SandboxService } from '../types.ts';
 import { createBucketRecord, deleteBucketRecord } from './buckets.ts';
 import { ownerOf, type S3Context } from './call.ts';
 import { noSuchBucket } from './errors.ts';
-import { storeObject } from './objects.ts';
+import { storeObject } from './put-object.ts';
 import { S3Route } from './route.ts';
 import { S3Store } from './store.ts';
 

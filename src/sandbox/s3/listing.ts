@@ -8,7 +8,7 @@ import { bucketOf, xmlAnswer } from './buckets.ts';
 import { type S3Answer, type S3Call, type S3Context, isoTime } from './call.ts';
 import { invalidArgument } from './errors.ts';
 import { isVersionId } from './names.ts';
-import { versionSummary } from './objects.ts';
+import { versionSummary } from './versions.ts';
 import type { BucketRecord, StoredVersion } from './store.ts';
 
 const MAX_KEYS = 1000;

@@ -27,7 +27,9 @@ import {
 import type { S3Answer, S3Call, S3Context } from './call.ts';
 import { notImplemented, S3Error } from './errors.ts';
 import { listObjectsV1, listObjectsV2, listObjectVersions } from './listing.ts';
-import { deleteObject, deleteObjects, getObject, putObject } from './objects.ts';
+import { deleteObject, deleteObjects } from './delete-objects.ts';
+import { getObject } from './get-object.ts';
+import { putObject } from './put-object.ts';
 import { xmlPlain } from './xml.ts';
 
 type Operation = (ctx: S3Context, call: S3Call) => S3Answer | Promise<S3Answer>;
