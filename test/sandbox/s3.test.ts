@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -606,6 +606,19 @@ describe('sandbox S3 through @aws-sdk/client-s3', () => {
 });
 
 describe('sandbox S3 storage', () => {
+  it('refuses to start on a data dir whose bucket settings are broken, naming the file and the way out', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'cph-s3-broken-'));
+    try {
+      await mkdir(join(dataDir, 's3', 'buckets', 'broken-bucket'), { recursive: true });
+      await writeFile(join(dataDir, 's3', 'buckets', 'broken-bucket', 'bucket.json'), '{ not json');
+      await expect(startSandbox({ dataDir, faults: [], watchdog: false })).rejects.toThrow(
+        /cannot read .*broken-bucket.bucket\.json .*remove that bucket's directory or start the sandbox on another data dir/,
+      );
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps objects under the data dir, and a sandbox started on that dir serves them again', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'cph-s3-data-'));
     let sandbox: Sandbox | undefined;

@@ -74,6 +74,19 @@ function writeAtomic(path: string, content: string): void {
   renameSync(tmp, path);
 }
 
+/** Reads a JSON file the store wrote; a broken one names itself and the way out. */
+function readJson<T>(path: string): T {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (error) {
+    throw new Error(
+      `the sandbox's S3 cannot read ${path} (${(error as Error).message}): remove that bucket's directory or ` +
+        'start the sandbox on another data dir',
+      { cause: error },
+    );
+  }
+}
+
 export class S3Store {
   readonly root: string;
   readonly #buckets = new Map<string, BucketRecord>();
@@ -192,7 +205,7 @@ export class S3Store {
       const dir = this.bucketDir(name);
       const settings = join(dir, 'bucket.json');
       if (!existsSync(settings)) continue;
-      const file = JSON.parse(readFileSync(settings, 'utf8')) as BucketFile;
+      const file = readJson<BucketFile>(settings);
       const record: BucketRecord = {
         name: file.name,
         region: file.region,
@@ -206,7 +219,7 @@ export class S3Store {
       if (existsSync(versionDir)) {
         for (const entry of readdirSync(versionDir)) {
           if (!entry.endsWith('.json')) continue;
-          const v = JSON.parse(readFileSync(join(versionDir, entry), 'utf8')) as VersionFile;
+          const v = readJson<VersionFile>(join(versionDir, entry));
           versions.push({ ...v, lastModified: new Date(v.lastModified) });
           this.#seq = Math.max(this.#seq, v.seq);
         }
