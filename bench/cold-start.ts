@@ -1,9 +1,16 @@
 /**
  * Section 1: cold start. Time from "start" to the first answered API call (an HTTP 200 to CodePipeline
- * ListPipelines), for the sandbox in-process (`startSandbox()`), the sandbox as a process
- * (`node src/cli.ts sandbox`) and moto's server (`moto_server`), medians over several runs.
+ * ListPipelines), for the sandbox in-process (`startSandbox()`), the sandbox as a process and moto's server
+ * (`moto_server`), medians over several runs. The process is measured three ways: the package's bin (built
+ * JavaScript, `node dist/src/cli.js sandbox`, built here into a temp dir) and the dev path (`node src/cli.ts
+ * sandbox`), both with Node's compile cache warm (what every start after the first one gets: the CLI enables
+ * it), and the dev path with an empty cache (the first start after an install or a change: every module is
+ * type-stripped and compiled).
  */
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startSandbox } from '../src/sandbox/index.ts';
 import { firstCallAnswered, motoAvailable, motoVersion, startMoto } from './lib/moto.ts';
 import { freePort } from './lib/ports.ts';
@@ -13,7 +20,39 @@ import { startServerProcess } from './lib/server-process.ts';
 import { fmt, fmtRatio, max, median, percentile, ratio } from './lib/stats.ts';
 import { Wire } from './lib/wire.ts';
 
-const CLI = join(import.meta.dirname, '..', 'src', 'cli.ts');
+const ROOT = join(import.meta.dirname, '..');
+const CLI = join(ROOT, 'src', 'cli.ts');
+const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
+
+/**
+ * Builds the package's JavaScript (as `npm run build` does) into a temp dir inside the repository (so its
+ * imports resolve node_modules); returns the built CLI and the dir to remove.
+ */
+async function buildBin(): Promise<{ cli: string; dir: string }> {
+  const tempRoot = join(ROOT, 'temp');
+  await mkdir(tempRoot, { recursive: true });
+  const dir = await mkdtemp(join(tempRoot, 'bench-dist-'));
+  try {
+    // tsc emits even where another file fails to typecheck; the bin is what matters here.
+    await promisify(execFile)(TSC, ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', dir], {
+      cwd: ROOT,
+      timeout: 120_000,
+    }).catch((error: { code?: number; killed?: boolean }) => {
+      if (error.killed || typeof error.code !== 'number') throw error;
+    });
+    await cp(
+      join(ROOT, 'src', 'sandbox', 'protocol', 'models'),
+      join(dir, 'src', 'sandbox', 'protocol', 'models'),
+      {
+        recursive: true,
+      },
+    );
+    return { cli: join(dir, 'src', 'cli.js'), dir };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
 
 async function sandboxInProcess(): Promise<number> {
   const t0 = performance.now();
@@ -28,14 +67,16 @@ async function sandboxInProcess(): Promise<number> {
   }
 }
 
-async function sandboxProcess(): Promise<number> {
+/** Spawn `node <cli> sandbox` -> first answered call, with `compileCache` as Node's compile cache dir. */
+async function sandboxProcess(cli: string, compileCache: string): Promise<number> {
   const port = await freePort();
   const wire = new Wire(`http://127.0.0.1:${port}`, 1, 2000);
   try {
-    const server = await startServerProcess(process.execPath, [CLI, 'sandbox', '--port', String(port)], {
+    const server = await startServerProcess(process.execPath, [cli, 'sandbox', '--port', String(port)], {
       port,
       timeoutMs: 30_000,
       termGraceMs: 20_000,
+      env: { ...process.env, NODE_COMPILE_CACHE: compileCache },
       ready: () => firstCallAnswered(wire),
     });
     await server.stop();
@@ -80,12 +121,41 @@ export const coldStart: Section = {
       runs,
       sandboxInProcess,
     );
-    results['sandbox (process: node src/cli.ts sandbox)'] = await repeat(
-      context,
-      'sandbox process',
-      context.quick ? 3 : 5,
-      sandboxProcess,
-    );
+    const processRuns = context.quick ? 3 : 5;
+    await mkdir(join(ROOT, 'temp'), { recursive: true });
+    const caches = await mkdtemp(join(ROOT, 'temp', 'bench-compile-cache-'));
+    const bin = await buildBin().catch(async (error) => {
+      await rm(caches, { recursive: true, force: true });
+      throw error;
+    });
+    try {
+      const warm = join(caches, 'warm');
+      // One untimed start each fills the warm cache (what the first start of an install does).
+      await sandboxProcess(bin.cli, warm);
+      await sandboxProcess(CLI, warm);
+      results['sandbox (process: built bin, node dist/src/cli.js sandbox)'] = await repeat(
+        context,
+        'sandbox process, built bin',
+        processRuns,
+        () => sandboxProcess(bin.cli, warm),
+      );
+      results['sandbox (process: dev path, node src/cli.ts sandbox)'] = await repeat(
+        context,
+        'sandbox process, dev path',
+        processRuns,
+        () => sandboxProcess(CLI, warm),
+      );
+      let fresh = 0;
+      results['sandbox (process: dev path, first start, empty compile cache)'] = await repeat(
+        context,
+        'sandbox process, dev path, empty compile cache',
+        processRuns,
+        () => sandboxProcess(CLI, join(caches, `empty-${fresh++}`)),
+      );
+    } finally {
+      await rm(bin.dir, { recursive: true, force: true });
+      await rm(caches, { recursive: true, force: true });
+    }
     if (motoAvailable()) {
       results['moto_server (process, reference)'] = await repeat(
         context,
@@ -109,7 +179,10 @@ export const coldStart: Section = {
     ]);
     notes.push(
       'In-process excludes loading Node and the sandbox modules (the import is paid once by the bench); the ' +
-        'process rows include interpreter start and imports, so "sandbox (process)" vs "moto_server" is the like-for-like pair.',
+        'process rows include interpreter start and imports, so "sandbox (process: built bin)" vs "moto_server" is the like-for-like pair.',
+      'Process rows other than "empty compile cache" start with Node\'s compile cache warm (the CLI enables it; ' +
+        'each start after the first one after an install or a change gets it). With an empty cache every one of ' +
+        'the ~390 modules is compiled, and on the dev path type-stripped, first.',
       'Ratio = median / moto_server median (below 1x: faster than moto).',
     );
     const data = {
