@@ -9,7 +9,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GetPipelineStateCommand } from '@aws-sdk/client-codepipeline';
 import { GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import { After, AfterAll, Before, BeforeAll, Status } from '@cucumber/cucumber';
+import {
+  After,
+  AfterAll,
+  Before,
+  BeforeAll,
+  type HookTarget,
+  Status,
+  setParallelCanAssign,
+} from '@cucumber/cucumber';
 import type { HarnessConfig } from '../src/config.ts';
 import { HarnessError, NotLiveError } from '../src/errors.ts';
 import { formatDoctor, runDoctor } from '../src/doctor/index.ts';
@@ -17,6 +25,14 @@ import { Harness } from '../src/harness.ts';
 import type { Sandbox } from '../src/sandbox/index.ts';
 import type { Sample } from '../src/traffic/sample.ts';
 import { beginScenario, findScenario, type HarnessScenario, type WorldLike } from './scenario.ts';
+import {
+  type CucumberWorker,
+  cucumberWorker,
+  mergeSummaryParts,
+  type ScenarioSummary,
+  workerRunId,
+  writeSummaryPart,
+} from './workers.ts';
 
 /** What the hooks need to know, resolved by `defineHarnessSteps`. */
 export interface HookSettings {
@@ -31,13 +47,6 @@ export interface HookSettings {
   preflight: { destructive: boolean } | false;
 }
 
-interface ScenarioSummary {
-  name: string;
-  status: string;
-  seconds: number;
-  note: string;
-}
-
 /**
  * Registers the hooks; returns a getter for the run's sandbox (undefined on AWS or before BeforeAll).
  */
@@ -47,10 +56,38 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
   const summaries: ScenarioSummary[] = [];
   let sandbox: Sandbox | undefined;
   let preflightFailed = false;
+  // In cucumber's --parallel, each worker (a thread that loads this file again) runs as <run id>-w<n> with a
+  // sandbox and a stack of its own; the coordinator hands its run id down (workers' env is a copy of its own).
+  const worker = cucumberWorker();
+  if (!worker) process.env.HARNESS_RUN_ID = config.runId;
+  let runId = config.runId;
+  // One pipeline and one branch: scenarios on an existing stack would supersede each other's executions.
+  if (config.stack === 'existing') setParallelCanAssign((_pickle, running) => running.length === 0);
+
+  // cucumber exports HookTarget as a type only: its value, as cucumber compares it.
+  const coordinator = 'COORDINATOR' as HookTarget;
+  // Coordinator-only (in a serial run too): a merge of this run's workers' summary parts at the end, and no stale
+  // part of an earlier, killed run with the same id in it.
+  BeforeAll({ on: coordinator }, () => {
+    if (settings.summary) mergeSummaryParts(settings.summary, config.runId);
+  });
+  AfterAll({ on: coordinator }, () => {
+    const merged = settings.summary ? mergeSummaryParts(settings.summary, config.runId) : undefined;
+    if (!settings.summary || !merged) return;
+    writeFileSync(settings.summary, summaryMarkdown(config, merged.rows, merged.workerRuns));
+  });
 
   BeforeAll({ timeout: settings.hookTimeoutMs }, async () => {
+    if (worker) runId = workerRunId(config.runId, worker.index);
     // The id every scenario of this run uses (and the one `sweep --run` takes), said before anything is created.
-    process.stderr.write(`${runLine(config)}\n`);
+    process.stderr.write(`${runLine(config, runId, worker)}\n`);
+    if (worker?.index === 0 && config.stack === 'existing' && worker.total > 1) {
+      process.stderr.write(
+        `codepipeline-harness: stack existing, so the scenarios run one at a time although cucumber has ${worker.total} ` +
+          "workers: the team's stack has one pipeline and one source branch, and scenarios in parallel would " +
+          "supersede each other's executions\n",
+      );
+    }
     if (target === 'sandbox' && !config.endpoint) {
       const { startSandbox } = await import('../src/sandbox/index.ts');
       sandbox = await startSandbox({ timeScale: settings.timeScale });
@@ -79,7 +116,9 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
     await sandbox?.stop();
     if (settings.summary && !preflightFailed) {
       mkdirSync(dirname(settings.summary), { recursive: true });
-      writeFileSync(settings.summary, summaryMarkdown(config, summaries));
+      // A worker's rows wait beside the summary for the coordinator, which writes the one summary of the run.
+      if (worker) writeSummaryPart(settings.summary, runId, summaries);
+      else writeFileSync(settings.summary, summaryMarkdown(config, summaries));
     }
   });
 
@@ -92,10 +131,10 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
   });
 
   Before({ timeout: settings.hookTimeoutMs }, async function (this: WorldLike) {
-    // The run's id for every scenario, never a fresh one: scenarios run one after another and each tears its
-    // stack down before the next creates one, so the names (cph-<run id>-*) are free again.
+    // The run's (or this worker's) id for every scenario, never a fresh one: a thread's scenarios run one after
+    // another and each tears its stack down before the next creates one, so the names (cph-<run id>-*) are free.
     const harness = await Harness.start({
-      config: { runId: config.runId },
+      config: { runId },
       ...(sandbox ? { sandbox } : {}),
       ...(settings.log ? { log: settings.log } : {}),
     });
@@ -114,6 +153,8 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
     const { teardown, leaks } = await scenario.harness.close();
     await scenario.attachJson('teardown', { teardown, leaks });
     summaries.push({
+      runId,
+      startedAt: scenario.startedAt,
       name: pickle.name,
       status: result?.status ?? 'UNKNOWN',
       seconds: (Date.now() - scenario.startedAt) / 1000,
@@ -187,16 +228,26 @@ export function withoutSecrets(value: unknown): unknown {
   return value;
 }
 
-/** The run's id as the console and the summary say it, with the sweep that cleans up after a killed run. */
-function runLine(config: HarnessConfig): string {
+/**
+ * The run's (or a worker's) id as the console says it, with the sweep that cleans up after a killed run: a
+ * parallel run's workers each print their own id, and each is swept by its own.
+ */
+function runLine(config: HarnessConfig, runId: string, worker: CucumberWorker | undefined): string {
   const sweep =
     config.stack === 'ephemeral'
-      ? `; if it is killed, clean up with: codepipeline-harness sweep --run ${config.runId}`
+      ? `; if it is killed, clean up with: codepipeline-harness sweep --run ${runId}`
       : '';
-  return `codepipeline-harness: run id ${config.runId} (target ${config.target}, stack ${config.stack})${sweep}`;
+  const of = worker ? `worker ${worker.index + 1} of ${worker.total} of run ${config.runId}, ` : '';
+  return `codepipeline-harness: run id ${runId} (${of}target ${config.target}, stack ${config.stack})${sweep}`;
 }
 
-function runMarkdown(config: HarnessConfig): string {
+function runMarkdown(config: HarnessConfig, workerRuns: readonly string[] = []): string {
+  if (workerRuns.length > 0) {
+    const ids = workerRuns.map((r) => `\`${r}\``).join(', ');
+    return config.stack === 'ephemeral'
+      ? `Run id: \`${config.runId}\`, in ${workerRuns.length} parallel workers, each with its own stack: ${ids} (a killed run is cleaned up with \`codepipeline-harness sweep --run <id>\` for each).`
+      : `Run id: \`${config.runId}\`, ${workerRuns.length} workers (${ids}) taking turns: the existing stack has one pipeline, so its scenarios ran one at a time.`;
+  }
   return config.stack === 'ephemeral'
     ? `Run id: \`${config.runId}\` (a killed run is cleaned up with \`codepipeline-harness sweep --run ${config.runId}\`).`
     : `Run id: \`${config.runId}\`.`;
@@ -215,16 +266,27 @@ function preflightMarkdown(config: HarnessConfig, doctor: string): string {
   ].join('\n');
 }
 
-function summaryMarkdown(config: HarnessConfig, rows: readonly ScenarioSummary[]): string {
+function summaryMarkdown(
+  config: HarnessConfig,
+  rows: readonly ScenarioSummary[],
+  workerRuns: readonly string[] = [],
+): string {
   const passed = rows.filter((r) => r.status === Status.PASSED).length;
+  const parallel = workerRuns.length > 0;
   const lines = [
     '# Acceptance summary',
     '',
-    `Target: ${config.target}. ${runMarkdown(config)} ${rows.length} scenarios: ${passed} passed, ${rows.length - passed} not passed.`,
+    `Target: ${config.target}. ${runMarkdown(config, workerRuns)} ${rows.length} scenarios: ${passed} passed, ${rows.length - passed} not passed.`,
     '',
-    '| scenario | result | seconds | traffic |',
-    '|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.note} |`),
+    parallel
+      ? '| scenario | result | seconds | run id | traffic |'
+      : '| scenario | result | seconds | traffic |',
+    parallel ? '|---|---|---|---|---|' : '|---|---|---|---|',
+    ...rows.map((r) =>
+      parallel
+        ? `| ${r.name} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.runId} | ${r.note} |`
+        : `| ${r.name} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.note} |`,
+    ),
     '',
     'Details and evidence: cucumber-report.html. Machine-readable: cucumber-junit.xml, cucumber-messages.ndjson.',
     '',
