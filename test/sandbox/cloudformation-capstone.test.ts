@@ -215,6 +215,96 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
   });
 });
 
+describe('the capstone template through aws cloudformation deploy (a CREATE change set)', () => {
+  const sb = useSandbox({ timeScale: 0.01, faults: [] });
+  const cli = (args: string[]) => awsCli(sb.sandbox.endpoint, args, { cwd: REPO_ROOT, timeoutMs: 60_000 });
+
+  it('creates the change set, shows every resource as an Add, executes it; a re-deploy changes nothing', async () => {
+    const deploy = await cli([
+      'cloudformation',
+      'deploy',
+      '--template-file',
+      'sample-app/infra/capstone.yaml',
+      '--stack-name',
+      'cph-dep1',
+      '--capabilities',
+      'CAPABILITY_NAMED_IAM',
+      '--parameter-overrides',
+      'RunId=dep1',
+      '--no-execute-changeset',
+    ]);
+    expect(deploy.stderr).toBe('');
+    expect(deploy.code).toBe(0);
+    const changeSetArn = /(arn:aws:cloudformation:\S+:changeSet\/\S+)/.exec(deploy.stdout)?.[1];
+    expect(changeSetArn).toBeDefined();
+
+    const review = await cli(['cloudformation', 'describe-stacks', '--stack-name', 'cph-dep1']);
+    expect(review.json.Stacks[0].StackStatus).toBe('REVIEW_IN_PROGRESS');
+    const described = await cli([
+      'cloudformation',
+      'describe-change-set',
+      '--change-set-name',
+      changeSetArn!,
+    ]);
+    expect(described.json).toMatchObject({ Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE' });
+    expect(described.json.Changes).toHaveLength(33);
+    expect(described.json.Changes[0].ResourceChange.Action).toBe('Add');
+
+    const executed = await cli(['cloudformation', 'execute-change-set', '--change-set-name', changeSetArn!]);
+    expect(executed.code).toBe(0);
+    const stack = await poll(
+      async () =>
+        (await cli(['cloudformation', 'describe-stacks', '--stack-name', 'cph-dep1'])).json?.Stacks?.[0],
+      {
+        timeout: 90_000,
+        isDone: (s) => s !== undefined && !String(s.StackStatus).endsWith('_IN_PROGRESS'),
+        describe: (s) => String(s?.StackStatus),
+        what: 'the change set to create stack cph-dep1',
+        interval: { min: 300, max: 1000 },
+      },
+    );
+    expect(stack.StackStatus).toBe('CREATE_COMPLETE');
+    const after = await cli(['cloudformation', 'describe-change-set', '--change-set-name', changeSetArn!]);
+    expect(after.json.ExecutionStatus).toBe('EXECUTE_COMPLETE');
+
+    // Deploying it again as it is: an empty change set, "No changes to deploy", as on AWS.
+    const deployAgain = (runId: string) =>
+      cli([
+        'cloudformation',
+        'deploy',
+        '--template-file',
+        'sample-app/infra/capstone.yaml',
+        '--stack-name',
+        'cph-dep1',
+        '--capabilities',
+        'CAPABILITY_NAMED_IAM',
+        '--parameter-overrides',
+        `RunId=${runId}`,
+        '--no-fail-on-empty-changeset',
+      ]);
+    const again = await deployAgain('dep1');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('No changes to deploy. Stack cph-dep1 is up to date');
+    // A real change would be an update, which the sandbox does not make: refused, saying what to do.
+    const changed = await deployAgain('dep2');
+    expect(changed.code).not.toBe(0);
+    expect(changed.stderr).toContain('makes no updates; delete stack [cph-dep1] and create it again');
+
+    await cli(['cloudformation', 'delete-stack', '--stack-name', 'cph-dep1']);
+    await poll(
+      async () =>
+        (await cli(['cloudformation', 'describe-stacks', '--stack-name', stack.StackId])).json?.Stacks?.[0],
+      {
+        timeout: 90_000,
+        isDone: (s) => s?.StackStatus === 'DELETE_COMPLETE',
+        describe: (s) => String(s?.StackStatus),
+        what: 'stack cph-dep1 to be deleted',
+        interval: { min: 300, max: 1000 },
+      },
+    );
+  });
+});
+
 describe('a sandbox stopped while the capstone stack is being created', () => {
   it('stops within its deadline, ending the stack operation and every process it started', async () => {
     const sandbox = await startSandbox({ timeScale: 0.01, faults: [] });

@@ -1,15 +1,17 @@
 /**
  * CloudFormation API handlers (2010-05-15 subset): CreateStack, DescribeStacks, ListStacks, DescribeStackEvents,
- * DescribeStackResources, DescribeStackResource, ListStackResources, DeleteStack, GetTemplate, ValidateTemplate.
+ * DescribeStackResources, DescribeStackResource, ListStackResources, DeleteStack, GetTemplate, GetTemplateSummary,
+ * ValidateTemplate,
+ * and the change sets that create a stack (`change-sets.ts`).
  * Wording of every error: reference §2.3, §2.4, §3.7.
  */
-import { randomUUID } from 'node:crypto';
 import { ServiceError } from '../protocol/errors.ts';
 import type { Handler, RequestContext } from '../types.ts';
+import { changeSetHandlers } from './change-sets.ts';
 import type { StackEngine } from './engine.ts';
-import type { ParameterInput } from './parameters.ts';
-import { checkTemplate, prepareStack, requiredCapabilities } from './prepare.ts';
-import type { ResourceProvider, Tag } from './providers/types.ts';
+import { type NewStackInput, newStack, templateBody } from './new-stack.ts';
+import { checkTemplate, requiredCapabilities } from './prepare.ts';
+import type { ResourceProvider } from './providers/types.ts';
 import type { ResourceRecord, StackRecord, StackStore } from './store.ts';
 import { parseTemplate } from './template.ts';
 
@@ -19,25 +21,10 @@ export interface HandlerDeps {
   readonly providers: ReadonlyMap<string, ResourceProvider>;
 }
 
-const STACK_NAME = /^[a-zA-Z][-a-zA-Z0-9]*$/;
 const PAGE = 100;
 
 function validation(message: string): ServiceError {
   return new ServiceError('ValidationError', message);
-}
-
-function templateBody(input: { TemplateBody?: string; TemplateURL?: string }): string {
-  if (input.TemplateBody !== undefined && input.TemplateURL !== undefined) {
-    throw validation('Exactly one of TemplateBody or TemplateUrl must be specified.');
-  }
-  if (input.TemplateURL !== undefined) {
-    throw validation(
-      `TemplateURL ${input.TemplateURL}: the sandbox reads templates from TemplateBody only (aws cloudformation create-stack --template-body file://template.yaml)`,
-    );
-  }
-  if (input.TemplateBody === undefined)
-    throw validation('Either Template URL or Template Body must be specified.');
-  return input.TemplateBody;
 }
 
 function page<T>(items: readonly T[], token: string | undefined): { items: T[]; next?: string } {
@@ -89,94 +76,19 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     return s;
   };
 
-  const CreateStack: Handler = (
-    input: {
-      StackName: string;
-      TemplateBody?: string;
-      TemplateURL?: string;
-      Parameters?: ParameterInput[];
-      DisableRollback?: boolean;
-      OnFailure?: 'ROLLBACK' | 'DO_NOTHING' | 'DELETE';
-      Capabilities?: string[];
-      Tags?: Tag[];
-      NotificationARNs?: string[];
-      TimeoutInMinutes?: number;
-      RoleARN?: string;
-      ClientRequestToken?: string;
-      EnableTerminationProtection?: boolean;
-    },
-    ctx: RequestContext,
-  ) => {
-    const name = input.StackName;
-    if (!STACK_NAME.test(name) || name.length > 128) {
-      throw validation(
-        `1 validation error detected: Value '${name}' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*`,
-      );
-    }
+  const CreateStack: Handler = (input: NewStackInput, ctx: RequestContext) => {
     if (input.OnFailure !== undefined && input.DisableRollback !== undefined) {
       throw validation('You may only specify one of OnFailure and DisableRollback, not both.');
     }
-    if (input.EnableTerminationProtection) {
-      throw validation(
-        'EnableTerminationProtection: the sandbox does not emulate termination protection; create the stack without it',
-      );
+    const existing = store.find(input.StackName);
+    // An identical retry with the same token answers the same stack id (idempotency).
+    if (existing && input.ClientRequestToken && existing.clientRequestToken === input.ClientRequestToken) {
+      return { StackId: existing.stackId };
     }
-    const body = templateBody(input);
-    const existing = store.find(name);
-    if (existing) {
-      // An identical retry with the same token answers the same stack id (idempotency).
-      if (input.ClientRequestToken && existing.clientRequestToken === input.ClientRequestToken) {
-        return { StackId: existing.stackId };
-      }
-      throw new ServiceError('AlreadyExistsException', `Stack [${name}] already exists`);
-    }
-    const tags = input.Tags ?? [];
-    if (tags.length > 50) throw validation(`Tags: at most 50 tags per stack (got ${tags.length})`);
-    for (const t of tags) {
-      if (t.Key.toLowerCase().startsWith('aws:')) {
-        throw validation(`Tag key '${t.Key}' uses the reserved prefix 'aws:'; choose another key`);
-      }
-    }
-    const stackId = `arn:aws:cloudformation:${ctx.region}:${ctx.accountId}:stack/${name}/${randomUUID()}`;
-    const plan = prepareStack(
-      {
-        body,
-        parameters: input.Parameters ?? [],
-        capabilities: input.Capabilities ?? [],
-        stack: {
-          name,
-          id: stackId,
-          region: ctx.region,
-          accountId: ctx.accountId,
-          notificationArns: input.NotificationARNs ?? [],
-        },
-      },
-      providers,
-    );
-    const stack: StackRecord = {
-      stackId,
-      stackName: name,
-      templateBody: body,
-      plan,
-      parameters: plan.parameters,
-      tags: tags.map((t) => ({ Key: t.Key, Value: t.Value ?? '' })),
-      capabilities: plan.capabilities,
-      notificationArns: input.NotificationARNs ?? [],
-      disableRollback: input.DisableRollback ?? false,
-      onFailure: input.OnFailure ?? 'ROLLBACK',
-      ...(input.TimeoutInMinutes !== undefined ? { timeoutInMinutes: input.TimeoutInMinutes } : {}),
-      ...(input.RoleARN !== undefined ? { roleArn: input.RoleARN } : {}),
-      ...(input.ClientRequestToken !== undefined ? { clientRequestToken: input.ClientRequestToken } : {}),
-      creationTime: new Date(),
-      status: 'CREATE_IN_PROGRESS',
-      resources: new Map(),
-      events: [],
-      lastEventTime: 0,
-      imports: new Set(),
-    };
+    const stack = newStack(store, providers, input, ctx, 'CREATE_IN_PROGRESS');
     store.stacks.push(stack);
     engine.startCreate(stack);
-    return { StackId: stackId };
+    return { StackId: stack.stackId };
   };
 
   const DescribeStacks: Handler = (input: { StackName?: string; NextToken?: string }) => {
@@ -360,7 +272,49 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     };
   };
 
+  const GetTemplateSummary: Handler = (input: {
+    TemplateBody?: string;
+    TemplateURL?: string;
+    StackName?: string;
+  }) => {
+    let body: string;
+    if (input.StackName !== undefined) {
+      const s = store.find(input.StackName);
+      if (!s) throw validation(`Stack with id ${input.StackName} does not exist`);
+      body = s.templateBody;
+    } else {
+      body = templateBody(input);
+    }
+    const template = parseTemplate(body);
+    checkTemplate(template, providers);
+    const needed = requiredCapabilities(template);
+    return {
+      Parameters: Object.entries(template.Parameters ?? {}).map(([key, p]) => ({
+        ParameterKey: key,
+        ...(p.Default !== undefined
+          ? { DefaultValue: Array.isArray(p.Default) ? p.Default.join(',') : String(p.Default) }
+          : {}),
+        ParameterType: p.Type,
+        NoEcho: p.NoEcho === true || p.NoEcho === 'true',
+        ...(p.Description !== undefined ? { Description: String(p.Description) } : {}),
+        ParameterConstraints: p.AllowedValues ? { AllowedValues: p.AllowedValues.map(String) } : {},
+      })),
+      ...(template.Description !== undefined ? { Description: String(template.Description) } : {}),
+      ...(needed.capability
+        ? {
+            Capabilities: [needed.capability],
+            CapabilitiesReason: `The following resource(s) require capabilities: [${needed.types.join(', ')}]`,
+          }
+        : {}),
+      ResourceTypes: [...new Set(Object.values(template.Resources).map((r) => r.Type))],
+      Version: '2010-09-09',
+      ...(template.Metadata !== undefined ? { Metadata: JSON.stringify(template.Metadata) } : {}),
+      DeclaredTransforms: [],
+    };
+  };
+
   return {
+    ...changeSetHandlers(deps),
     CreateStack,
     DescribeStacks,
     ListStacks,
@@ -370,6 +324,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     ListStackResources,
     DeleteStack,
     GetTemplate,
+    GetTemplateSummary,
     ValidateTemplate,
   };
 }

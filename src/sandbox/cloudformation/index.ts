@@ -2,7 +2,9 @@
  * CloudFormation in the sandbox: stacks from templates (YAML or JSON) onto the sandbox's own services, on the real
  * protocol (awsQuery, 2010-05-15), for the AWS SDKs and `aws cloudformation`. The subset: CreateStack,
  * DescribeStacks, ListStacks, DescribeStackEvents, DescribeStackResources, DescribeStackResource,
- * ListStackResources, DeleteStack, GetTemplate, ValidateTemplate. The template language: Parameters (with
+ * ListStackResources, DeleteStack, GetTemplate, GetTemplateSummary, ValidateTemplate, and change sets that create a
+ * stack (Create/Describe/Execute/Delete/ListChangeSets: `aws cloudformation deploy`; no stack updates, a re-deploy
+ * that changes nothing is the empty change set AWS answers). The template language: Parameters (with
  * AllowedValues / AllowedPattern / bounds, and SSM-typed AMI parameters resolved to a fake AMI id), Rules,
  * Conditions, Mappings, Outputs, `Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, `Fn::Select`, `Fn::Split`,
  * `Fn::GetAZs`, `Fn::If`, `Fn::Equals` / `And` / `Or` / `Not`, `Fn::Base64`, `Fn::Cidr`, `Fn::FindInMap`,

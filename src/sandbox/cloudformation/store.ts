@@ -8,6 +8,7 @@ import type { StackPlan } from './prepare.ts';
 import type { Tag } from './providers/types.ts';
 
 export type StackStatus =
+  | 'REVIEW_IN_PROGRESS'
   | 'CREATE_IN_PROGRESS'
   | 'CREATE_COMPLETE'
   | 'CREATE_FAILED'
@@ -70,7 +71,7 @@ export interface StackRecord {
   readonly tags: Tag[];
   readonly capabilities: string[];
   readonly notificationArns: string[];
-  readonly disableRollback: boolean;
+  disableRollback: boolean;
   readonly onFailure: 'ROLLBACK' | 'DO_NOTHING' | 'DELETE';
   readonly timeoutInMinutes?: number;
   readonly roleArn?: string;
@@ -93,9 +94,23 @@ export interface StackRecord {
   readonly imports: Set<string>;
 }
 
+/** A change set that creates its stack (the sandbox makes no updates). */
+export interface ChangeSetRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly stack: StackRecord;
+  readonly description?: string;
+  readonly creationTime: Date;
+  /** Set once ExecuteChangeSet ran it. */
+  executed: boolean;
+  /** Why the change set is FAILED (an update that changes nothing), else undefined. */
+  readonly failure?: string;
+}
+
 /** Stacks of one sandbox. */
 export class StackStore {
   readonly stacks: StackRecord[] = [];
+  readonly changeSets: ChangeSetRecord[] = [];
 
   /** The live (not DELETE_COMPLETE) stack of that name, or the stack of that id (deleted ones too). */
   find(nameOrId: string): StackRecord | undefined {
@@ -131,5 +146,6 @@ export class StackStore {
 
   clear(): void {
     this.stacks.length = 0;
+    this.changeSets.length = 0;
   }
 }
