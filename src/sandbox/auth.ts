@@ -95,6 +95,9 @@ export function randomCredentials(): SandboxCredentials {
 /**
  * The credentials `HARNESS_SANDBOX_ACCESS_KEY_ID` / `HARNESS_SANDBOX_SECRET_ACCESS_KEY` name; undefined when
  * neither is set. Throws naming the missing one when only one is.
+ *
+ * @example
+ * const credentials = credentialsFromEnv(process.env) ?? DEFAULT_CREDENTIALS;
  */
 export function credentialsFromEnv(
   env: Readonly<Record<string, string | undefined>>,
@@ -111,7 +114,12 @@ export function credentialsFromEnv(
   return { accessKeyId, secretAccessKey };
 }
 
-/** Checks given credentials; throws a TypeError naming the field that is wrong. */
+/**
+ * Checks given credentials; throws a TypeError naming the field that is wrong.
+ *
+ * @example
+ * assertCredentials({ accessKeyId: 'AKIA…', secretAccessKey: '' }); // TypeError: credentials.secretAccessKey must be a non-empty string
+ */
 export function assertCredentials(credentials: SandboxCredentials, what = 'credentials'): void {
   if (typeof credentials?.accessKeyId !== 'string' || !/^[\w.+=@-]{1,128}$/.test(credentials.accessKeyId)) {
     throw new TypeError(

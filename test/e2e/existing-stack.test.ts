@@ -13,6 +13,9 @@ import { runDoctor } from '../../src/doctor/index.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { branchHead, treeOf } from '../../src/source/restore.ts';
 
+/** The sandbox's HTTPS git credentials (its default test/test): its git endpoint, like CodeCommit's, wants some. */
+const auth = { type: 'https-git-credentials', username: 'test', password: 'test' } as const;
+
 let sandbox: Sandbox;
 let team: Harness;
 let adopt: HarnessConfigInput;
@@ -87,7 +90,7 @@ async function nightly(work: (harness: Harness) => Promise<void>, config: Harnes
 
 /** The tree the team's branch holds now. */
 async function branchTree(): Promise<string> {
-  return (await branchHead({ repoUrl: team.source.repoUrl, branch: team.source.branch })).tree;
+  return (await branchHead({ repoUrl: team.source.repoUrl, branch: team.source.branch, auth })).tree;
 }
 
 describe('a stack the run did not create (stack: existing)', () => {
@@ -159,7 +162,7 @@ describe('a stack the run did not create (stack: existing)', () => {
   }, 240_000);
 
   it('refuses to push to a branch the pipeline does not watch, before anything is pushed', async () => {
-    const head = await branchHead({ repoUrl: team.source.repoUrl, branch: 'main' });
+    const head = await branchHead({ repoUrl: team.source.repoUrl, branch: 'main', auth });
     const harness = await Harness.start({
       sandbox,
       config: { ...adopt, source: { repositoryUrl: team.source.repoUrl, branch: 'release' } },
@@ -170,7 +173,7 @@ describe('a stack the run did not create (stack: existing)', () => {
     } finally {
       await harness.close();
     }
-    expect(await branchHead({ repoUrl: team.source.repoUrl, branch: 'main' })).toEqual(head);
+    expect(await branchHead({ repoUrl: team.source.repoUrl, branch: 'main', auth })).toEqual(head);
   }, 60_000);
 
   // Last: it changes what the stack serves, as asked.
@@ -183,7 +186,7 @@ describe('a stack the run did not create (stack: existing)', () => {
       },
       { keepLastRelease: true },
     );
-    const repo = { repoUrl: team.source.repoUrl, branch: team.source.branch };
+    const repo = { repoUrl: team.source.repoUrl, branch: team.source.branch, auth };
     expect((await branchHead(repo)).tree).toBe(await treeOf({ ...repo, commitId: released.commitId }));
     await nightly(async (harness) => {
       expect(harness.currentVersion).toBe(released.version);

@@ -20,6 +20,7 @@ import { pushVersionBump } from '../../src/source/push.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { awsCli } from '../sandbox/helpers/aws-cli.ts';
 import { approvalStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
+import { SANDBOX_GIT_AUTH, withGitCredentials } from '../sandbox/helpers/signed.ts';
 
 const exec = promisify(execFile);
 const caught = (p: Promise<unknown>) => p.then(() => undefined).catch((e: unknown) => e);
@@ -38,7 +39,7 @@ describe('denied actions on the sandbox', () => {
     repoUrl = (await clients.codecommit.send(new CreateRepositoryCommand({ repositoryName: 'denied' })))
       .repositoryMetadata!.cloneUrlHttp!;
     const seed = join(work, 'seed');
-    await exec('git', ['clone', '-q', repoUrl, seed], { timeout: 30_000 });
+    await exec('git', ['clone', '-q', withGitCredentials(repoUrl), seed], { timeout: 30_000 });
     const git = (...args: string[]) =>
       exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: seed, timeout: 30_000 });
     await exec('sh', ['-c', 'echo v0 > VERSION'], { cwd: seed });
@@ -73,7 +74,7 @@ describe('denied actions on the sandbox', () => {
   });
 
   it("answers a JSON service's denial as IAM does, and the harness names action, resource and statement", async () => {
-    const { commitId } = await pushVersionBump({ repoUrl, runId: 'run-denied' });
+    const { commitId } = await pushVersionBump({ repoUrl, runId: 'run-denied', auth: SANDBOX_GIT_AUTH });
     const execution = await pipeline.findExecution({ commitId, timeout: 20_000 });
     await pipeline.waitForStage(execution, 'Approval', 'InProgress', { timeout: 20_000 });
     sandbox.faults.set([{ type: 'deny', service: 'codepipeline', operation: 'PutApprovalResult' }]);

@@ -18,6 +18,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { pushVersionBump } from '../../src/source/push.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { approvalStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
+import { SANDBOX_GIT_AUTH, withGitCredentials } from '../sandbox/helpers/signed.ts';
 
 const exec = promisify(execFile);
 
@@ -36,7 +37,7 @@ describe('approvals and supersession on the sandbox', () => {
       .repositoryMetadata!.cloneUrlHttp!;
     // Async git only: the sandbox serves git from this very process.
     const seed = join(work, 'seed');
-    await exec('git', ['clone', '-q', repoUrl, seed], { timeout: 30_000 });
+    await exec('git', ['clone', '-q', withGitCredentials(repoUrl), seed], { timeout: 30_000 });
     const git = (...args: string[]) =>
       exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: seed, timeout: 30_000 });
     await exec('sh', ['-c', 'echo v0 > VERSION'], { cwd: seed });
@@ -67,7 +68,7 @@ describe('approvals and supersession on the sandbox', () => {
   });
 
   it('answers only its own approval, reports supersession, and a rejection fails the execution', async () => {
-    const push = () => pushVersionBump({ repoUrl, runId: 'run-gate' });
+    const push = () => pushVersionBump({ repoUrl, runId: 'run-gate', auth: SANDBOX_GIT_AUTH });
     const a = await pipeline.findExecution({ commitId: (await push()).commitId, timeout: 20_000 });
     await pipeline.waitForStage(a, 'Approval', 'InProgress', { timeout: 20_000 });
 

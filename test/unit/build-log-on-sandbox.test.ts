@@ -18,6 +18,7 @@ import { ExecutionFailedError } from '../../src/errors.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { buildStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
+import { withGitCredentials } from '../sandbox/helpers/signed.ts';
 
 const exec = promisify(execFile);
 
@@ -82,7 +83,9 @@ describe('a failed build on the sandbox, explained from its log', () => {
     const repo = (await clients.codecommit.send(new CreateRepositoryCommand({ repositoryName: 'gate-app' })))
       .repositoryMetadata!;
     // Async git only: the sandbox serves git from this very process.
-    await exec('git', ['clone', '-q', repo.cloneUrlHttp!, join(work, 'tree')], { timeout: 30_000 });
+    await exec('git', ['clone', '-q', withGitCredentials(repo.cloneUrlHttp!), join(work, 'tree')], {
+      timeout: 30_000,
+    });
     git = (...args: string[]) =>
       exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
         cwd: join(work, 'tree'),

@@ -24,6 +24,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { FAKE_CREDENTIALS } from '../sandbox/helpers/clients.ts';
 import { approvalStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
+import { withGitCredentials } from '../sandbox/helpers/signed.ts';
 
 const exec = promisify(execFile);
 const LOSE_APPROVAL_RESPONSES = [
@@ -68,7 +69,7 @@ describe('a PutApprovalResult whose response was lost', () => {
       .repositoryMetadata!.cloneUrlHttp!;
     // Async git only: the sandbox serves git from this very process.
     const seed = join(work, 'seed');
-    await exec('git', ['clone', '-q', repoUrl, seed], { timeout: 30_000 });
+    await exec('git', ['clone', '-q', withGitCredentials(repoUrl), seed], { timeout: 30_000 });
     const git = (...args: string[]) =>
       exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: seed, timeout: 30_000 });
     await exec('sh', ['-c', 'echo v0 > VERSION'], { cwd: seed });

@@ -56,6 +56,7 @@ import {
   deployStage,
   sourceStage,
 } from '../sandbox/helpers/pipeline.ts';
+import { SANDBOX_GIT_AUTH, withGitCredentials } from '../sandbox/helpers/signed.ts';
 
 const exec = promisify(execFile);
 const P = 'h-e2e';
@@ -244,7 +245,7 @@ describe('the harness library on the sandbox', () => {
     // The repository root is the sample app.
     const seed = join(work, 'seed');
     // Async git only: the sandbox serves git from this very process.
-    await exec('git', ['clone', '-q', repoUrl, seed], { timeout: 30_000 });
+    await exec('git', ['clone', '-q', withGitCredentials(repoUrl), seed], { timeout: 30_000 });
     cpSync(SAMPLE_APP, seed, { recursive: true, filter: (src) => !src.includes('node_modules') });
     const git = (...args: string[]) =>
       exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: seed, timeout: 30_000 });
@@ -281,7 +282,7 @@ describe('the harness library on the sandbox', () => {
       ),
     });
     const probe = probeTraffic(url, { intervalMs: 25 });
-    const pushed = await pushVersionBump({ repoUrl, runId: run });
+    const pushed = await pushVersionBump({ repoUrl, runId: run, auth: SANDBOX_GIT_AUTH });
     const execution = await pipeline.findExecution({ commitId: pushed.commitId, timeout: 30_000 });
     await pipeline.waitForStage(execution, 'BuildAndTest', 'Succeeded', { timeout: 120_000 });
     await pipeline.approve(execution, { summary: `run ${run}: tests green` });
@@ -318,7 +319,7 @@ describe('the harness library on the sandbox', () => {
     });
     const previous = before.version;
     const probe = probeTraffic(url, { intervalMs: 25 });
-    const bad = await pushRevision({ repoUrl, runId: run, unhealthy: true });
+    const bad = await pushRevision({ repoUrl, runId: run, unhealthy: true, auth: SANDBOX_GIT_AUTH });
     const execution = await pipeline.findExecution({ commitId: bad.commitId, timeout: 30_000 });
     await pipeline.approve(execution, { summary: 'forced failure', timeout: 120_000 });
     const failure = await pipeline

@@ -83,3 +83,24 @@ export async function signedFetch(
     ...(init.body !== undefined ? { body: init.body } : {}),
   });
 }
+
+/** The sandbox's HTTPS git credentials (test/test) as the harness's git functions take them (`auth`). */
+export const SANDBOX_GIT_AUTH = {
+  type: 'https-git-credentials',
+  username: 'test',
+  password: 'test',
+} as const;
+
+/**
+ * A sandbox clone URL carrying test/test, for a test's raw `git clone` (git answers the endpoint's 401 with them,
+ * and the clone's `origin` keeps them for its pushes).
+ *
+ * @example
+ * await exec('git', ['clone', '-q', withGitCredentials(repo.cloneUrlHttp!), dir]);
+ */
+export function withGitCredentials(cloneUrl: string): string {
+  const url = new URL(cloneUrl);
+  url.username = 'test';
+  url.password = 'test';
+  return url.href;
+}
