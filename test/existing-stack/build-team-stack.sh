@@ -172,11 +172,7 @@ git -C "$work/app" init -q -b "$branch"
 git -C "$work/app" add -A
 git -C "$work/app" -c user.name="Orders Team" -c user.email="orders-team@example.invalid" \
   commit -q -m "Orders service $version"
-# As a team pushes to CodeCommit: the AWS CLI's credential helper signs a git password with the AWS_* credentials
-# (--ignore-host-check: the sandbox's clone URL is not an amazonaws.com host).
-git -C "$work/app" -c credential.helper= \
-  -c credential.helper='!f() { test "$1" = get && aws codecommit credential-helper get --ignore-host-check; }; f' \
-  -c credential.UseHttpPath=true push -q "$repo_url" "HEAD:refs/heads/$branch"
+teamgit -C "$work/app" push -q "$repo_url" "HEAD:refs/heads/$branch" # as a team pushes to CodeCommit (lib.sh)
 commit=$(git -C "$work/app" rev-parse HEAD)
 tree=$(git -C "$work/app" rev-parse 'HEAD^{tree}')
 

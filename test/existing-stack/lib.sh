@@ -14,6 +14,14 @@ export AWS_MAX_ATTEMPTS=${AWS_MAX_ATTEMPTS:-8}
 # The AWS CLI on the stack's endpoint, JSON out.
 awsx() { aws --endpoint-url "$HARNESS_ENDPOINT" --output json "$@"; }
 
+# git as a team runs it against CodeCommit: the AWS CLI's credential helper signs a git password with the AWS_*
+# credentials (--ignore-host-check: the sandbox's clone URL is not an amazonaws.com host); never a prompt.
+teamgit() {
+  GIT_TERMINAL_PROMPT=0 git -c credential.helper= \
+    -c credential.helper='!f() { test "$1" = get && aws codecommit credential-helper get --ignore-host-check; }; f' \
+    -c credential.UseHttpPath=true "$@"
+}
+
 # stack_settings <live auto scaling group>: the stack's configuration as one sorted JSON document, leaving out
 # what a release legitimately changes (the deployment group's fleet, target revision and last deployments; the
 # live group's name). Two snapshots are equal when nobody changed the pipeline, its tags, the deployment

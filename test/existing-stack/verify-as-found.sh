@@ -55,14 +55,14 @@ echo "Verifying the stack of $env_file is as found (pipeline $HARNESS_PIPELINE_N
 
 # 1. The branch's tree. ------------------------------------------------------------------------------------
 branch=$HARNESS_SOURCE_BRANCH
-if ! remote=$(git ls-remote "$HARNESS_SOURCE_REPOSITORY_URL" "refs/heads/$branch" 2>&1); then
+if ! remote=$(teamgit ls-remote "$HARNESS_SOURCE_REPOSITORY_URL" "refs/heads/$branch" 2>&1); then
   bad "branch $branch: git ls-remote failed: $remote"
 elif [ -z "$remote" ]; then
   bad "branch $branch: missing from $HARNESS_SOURCE_REPOSITORY_URL (recorded head $(short "$TEAM_STACK_BRANCH_COMMIT"))"
 else
   head=${remote%%[[:space:]]*}
   git init -q --bare "$work/repo"
-  if ! fetched=$(git -C "$work/repo" fetch -q "$HARNESS_SOURCE_REPOSITORY_URL" "refs/heads/$branch" 2>&1); then
+  if ! fetched=$(teamgit -C "$work/repo" fetch -q "$HARNESS_SOURCE_REPOSITORY_URL" "refs/heads/$branch" 2>&1); then
     bad "branch $branch: git fetch failed: $fetched"
   else
     tree=$(git -C "$work/repo" rev-parse "$head^{tree}")
