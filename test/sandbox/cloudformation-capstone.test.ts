@@ -1,13 +1,15 @@
 /**
  * One provisioning path: the AWS CLI creates the capstone stack from `sample-app/infra/capstone.yaml`, unchanged,
  * on the sandbox's CloudFormation (issue 14 item 4), the stack's outputs name real sandbox resources, a push to
- * its repository runs its pipeline, and `delete-stack` leaves nothing of it in any sandbox service.
+ * its repository runs its pipeline (whose artifacts then keep the versioned bucket from being deleted, as on AWS),
+ * and `delete-stack` after emptying the bucket leaves nothing of it in any sandbox service.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { ListRepositoriesCommand } from '@aws-sdk/client-codecommit';
+import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListApplicationsCommand } from '@aws-sdk/client-codedeploy';
 import { ListPipelineExecutionsCommand, ListPipelinesCommand } from '@aws-sdk/client-codepipeline';
 import {
@@ -19,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poll } from '../../src/poll.ts';
 import { startSandbox } from '../../src/sandbox/index.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
+import { emptyBucket } from '../../src/teardown/empty-bucket.ts';
 import { awsCli } from './helpers/aws-cli.ts';
 import { FAKE_CREDENTIALS } from './helpers/clients.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
@@ -188,9 +191,57 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
     );
     expect(started?.trigger?.triggerType).toBe('CloudWatchEvent');
     expect(started?.sourceRevisions?.[0]?.revisionSummary).toContain('Bump to 1.0.1');
+    // The Source action's output artifact lands in the stack's artifact bucket, as on AWS.
+    const s3 = new S3Client({
+      endpoint: sb.sandbox.endpoint,
+      region: 'us-east-1',
+      credentials: FAKE_CREDENTIALS,
+      forcePathStyle: true,
+    });
+    try {
+      const versions = await poll(
+        async () =>
+          (await s3.send(new ListObjectVersionsCommand({ Bucket: outputs.ArtifactBucketName }))).Versions ??
+          [],
+        { timeout: 20_000, isDone: (v) => v.length > 0, what: 'the source artifact in the artifact bucket' },
+      );
+      expect(versions[0]?.Key).toMatch(/^cph-cap1-pipeline\//);
+    } finally {
+      s3.destroy();
+    }
   });
 
-  it('deletes the stack with delete-stack and leaves nothing of it in the sandbox', async () => {
+  it('fails delete-stack on the bucket holding the pipeline artifacts, as AWS does', async () => {
+    const r = await cli(['cloudformation', 'delete-stack', '--stack-name', STACK]);
+    expect(r.code).toBe(0);
+    const stack = await settled(stackId);
+    expect(stack.StackStatus).toBe('DELETE_FAILED');
+    expect(stack.StackStatusReason).toBe('The following resource(s) failed to delete: [ArtifactBucket]. ');
+    const resources = await cli(['cloudformation', 'list-stack-resources', '--stack-name', STACK]);
+    const left = resources.json.StackResourceSummaries.filter(
+      (s: { ResourceStatus: string }) => s.ResourceStatus !== 'DELETE_COMPLETE',
+    );
+    expect(left).toMatchObject([
+      {
+        LogicalResourceId: 'ArtifactBucket',
+        ResourceStatus: 'DELETE_FAILED',
+        ResourceStatusReason: expect.stringContaining('Error Code: BucketNotEmpty'),
+      },
+    ]);
+  });
+
+  it('deletes the stack once the bucket is empty and leaves nothing of it in the sandbox', async () => {
+    const s3 = new S3Client({
+      endpoint: sb.sandbox.endpoint,
+      region: 'us-east-1',
+      credentials: FAKE_CREDENTIALS,
+      forcePathStyle: true,
+    });
+    try {
+      await emptyBucket(s3, outputs.ArtifactBucketName!);
+    } finally {
+      s3.destroy();
+    }
     const r = await cli(['cloudformation', 'delete-stack', '--stack-name', STACK]);
     expect(r.code).toBe(0);
     const stack = await settled(stackId);
