@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients, destroyClients } from '../../src/aws/clients.ts';
 import { loadConfig } from '../../src/config.ts';
 import { commitAndPush, gitAuthFor, gitSession } from '../../src/source/git.ts';
+import { checkHost } from '../../src/sandbox/auth.ts';
 import { runSandboxCommand } from '../../src/sandbox/cli.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { awsCli } from './helpers/aws-cli.ts';
@@ -348,6 +349,41 @@ describe('SigV4 on the API (default credentials test/test)', () => {
       body: '{}',
     });
     expect((await rawRequest(sb.sandbox.endpoint, { headers: local, body: '{}' })).status).toBe(200);
+  });
+
+  it('lets a load balancer Host reach its listeners only, never the API or the control routes', async () => {
+    await sb.clients.codecommit.send(new CreateRepositoryCommand({ repositoryName: 'survives-lb-host' }));
+    const viaLb = await rawRequest(sb.sandbox.endpoint, {
+      method: 'POST',
+      path: '/_sandbox/reset',
+      headers: { host: `nope-123.us-east-1.elb.localhost:${sb.sandbox.port}` },
+      // As a page served by a load balancer would send it: a signature would not help it anyway.
+      unsigned: true,
+    });
+    expect(viaLb.status).toBe(503);
+    expect(viaLb.body).toContain('No load balancer with DNS name nope-123.us-east-1.elb.localhost');
+    expect(await repositories()).toContain('survives-lb-host');
+  });
+
+  it('takes only its own names in Host: case and a trailing dot aside, the port must be its own', () => {
+    const port = 4566;
+    expect(checkHost('127.0.0.1:4566', port)).toEqual({ kind: 'sandbox' });
+    expect(checkHost('LOCALHOST.:4566', port)).toEqual({ kind: 'sandbox' });
+    expect(checkHost('web-1.eu-west-1.elb.localhost:8080', port)).toEqual({
+      kind: 'load-balancer',
+      name: 'web-1.eu-west-1.elb.localhost',
+    });
+    for (const host of [
+      '127.0.0.1:4567',
+      'localhost',
+      '127.0.0.1.evil.example:4566',
+      'elb.localhost:4566',
+      'evil.example',
+      '[::1]:4566',
+      undefined,
+    ]) {
+      expect(checkHost(host, port).kind, String(host)).toBe('refused');
+    }
   });
 
   it('refuses an unsigned Query GET (the <img> attack) without creating anything', async () => {
