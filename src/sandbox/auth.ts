@@ -382,6 +382,11 @@ export interface VerifyOptions {
   readonly now?: number;
   /** @default {@link MAX_SKEW_MS} (15 min) */
   readonly maxSkewMs?: number;
+  /**
+   * Check everything but the signature itself (presence, form, key, date): what can be refused before the body is
+   * read, so an unauthenticated client never has its body buffered. @default false
+   */
+  readonly headersOnly?: boolean;
 }
 
 /**
@@ -411,7 +416,18 @@ export async function verifySignature(
         'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
     };
   }
-  if (presigned) return verifyPresigned(req, path, params, search, credentials, now, maxSkewMs);
+  if (presigned) {
+    return verifyPresigned(
+      req,
+      path,
+      params,
+      search,
+      credentials,
+      now,
+      maxSkewMs,
+      options.headersOnly ?? false,
+    );
+  }
   if (authorization === undefined || authorization.trim() === '') {
     return { kind: 'missing', message: 'Request is missing Authentication Token' };
   }
@@ -449,6 +465,7 @@ export async function verifySignature(
   if (wrongDate) return wrongDate;
   const skew = skewFailure(signedAt.getTime(), now, maxSkewMs);
   if (skew) return skew;
+  if (options.headersOnly) return undefined;
 
   const headers = signedHeaderValues(req.headers, names);
   const declared = first(req.headers['x-amz-content-sha256']);
@@ -501,6 +518,7 @@ async function verifyPresigned(
   credentials: SandboxCredentials,
   now: number,
   maxSkewMs: number,
+  headersOnly: boolean,
 ): Promise<AuthFailure | undefined> {
   const required = [
     'X-Amz-Algorithm',
@@ -569,6 +587,7 @@ async function verifyPresigned(
       message: `Signature expired: ${stamp} is now earlier than ${amzDate(now - expires * 1000)} (${amzDate(now)} - ${expires} sec.)`,
     };
   }
+  if (headersOnly) return undefined;
 
   const headers = signedHeaderValues(req.headers, names);
   // S3 presigned URLs sign no payload; other services' presigned requests sign the (empty) body.

@@ -56,6 +56,9 @@ export interface ControlRoute extends HttpRoute {
   handle(req: IncomingMessage, res: ServerResponse, url: URL, body?: Buffer): void | Promise<void>;
 }
 
+/** `/_sandbox/…`, also under a region prefix (a build log of another region): refused in the control shape. */
+const CONTROL_PATH = /^(?:\/[a-z]{2}(?:-[a-z]+)+-\d{1,2})?\/_sandbox(?:\/|$)/;
+
 /** `/v1/repos/<name>…` or, in another region, `/<region>/v1/repos/<name>…`: git smart HTTP. */
 const GIT_PATH = /^(?:\/([a-z]{2}(?:-[a-z]+)+-\d{1,2}))?(\/v1\/repos\/.*)$/;
 
@@ -272,10 +275,20 @@ export class EdgeServer {
         this.#credentials,
       );
       if (failure) {
-        this.#refuse(req, res, failure, url.pathname.startsWith('/_sandbox') ? 'control' : 's3');
+        this.#refuse(req, res, failure, CONTROL_PATH.test(url.pathname) ? 'control' : 's3');
         return;
       }
       await route.handle(req, res, url);
+      return;
+    }
+    // What can be refused from the headers is refused before the body is read: it is drained, never buffered.
+    const early = await verifySignature(
+      { method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers },
+      this.#credentials,
+      { headersOnly: true },
+    );
+    if (early) {
+      this.#refuse(req, res, early, control ? 'control' : apiProtocol(req, url, Buffer.alloc(0)));
       return;
     }
     let body: Buffer;

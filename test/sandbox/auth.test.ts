@@ -136,6 +136,18 @@ describe('SigV4 on the API (default credentials test/test)', () => {
     expect(await repositories()).toEqual([]);
   });
 
+  it('refuses an unsigned large body from its headers, draining it without buffering', async () => {
+    const big = await rawRequest(sb.sandbox.endpoint, {
+      unsigned: true,
+      headers: { 'content-type': JSON_TYPE, 'x-amz-target': 'CodePipeline_20150709.ListPipelines' },
+      body: Buffer.alloc(8 * 1024 * 1024, 0x20),
+    });
+    expect(big.status).toBe(400);
+    expect(jsonBody(big.body).__type).toBe('MissingAuthenticationTokenException');
+    // The connection is usable again, and the sandbox still serves.
+    expect((await sb.clients.codepipeline.send(new ListPipelinesCommand({}))).pipelines).toEqual([]);
+  });
+
   it('refuses a malformed Authorization header with IncompleteSignature(Exception), 400', async () => {
     const authorization = 'AWS4-HMAC-SHA256 Credential=test/20261130/us-east-1/codepipeline/aws4_request';
     const json = await rawRequest(sb.sandbox.endpoint, {
