@@ -1,5 +1,6 @@
 /** Steps of a release: push, follow the stages, approve, deploy, and prove the version is live. */
 import assert from 'node:assert/strict';
+import { assertLive } from '../src/traffic/live.ts';
 import type { StepDefiners } from './define.ts';
 import type { HarnessScenario } from './scenario.ts';
 
@@ -72,8 +73,14 @@ export function defineReleaseSteps({ Given, When, Then }: StepDefiners): void {
 
   Then('the deployment succeeds', async function (this: HarnessScenario) {
     const execution = await this.executionOf();
-    const { deploymentId } = await this.harness.followDeployment(execution);
+    // The live check of our version starts at the traffic shift, beside blue's termination wait, and counts the
+    // probe's answers; the step that asserts it uses its result.
+    const probe = this.probe;
+    const { deploymentId, live } = await this.harness.followDeployment(execution, {
+      liveCheck: { version: this.push.version, ...(probe ? { seen: () => probe.samples } : {}) },
+    });
     this.deploymentId = deploymentId;
+    this.liveChecked = live;
     await this.attachLifecycle(deploymentId);
     await this.attachTimeline(execution);
   });
@@ -81,7 +88,11 @@ export function defineReleaseSteps({ Given, When, Then }: StepDefiners): void {
   Then(
     'every instance behind the load balancer serves the new version',
     async function (this: HarnessScenario) {
-      const live = await this.harness.expectLive(this.push.version);
+      const checked = this.liveChecked;
+      const live =
+        checked?.version === this.push.version
+          ? assertLive(checked)
+          : await this.harness.expectLive(this.push.version);
       await this.attachResponses(live.evidence, `Every instance serves ${this.push.version}`);
     },
   );

@@ -10,6 +10,7 @@ import type { ExecutionRef } from '../src/pipeline/observe.ts';
 import { probeSvg, timelineSvg } from '../src/report/svg.ts';
 import { lifecycleTable, responsesTable } from '../src/report/tables.ts';
 import type { PushResult } from '../src/source/push.ts';
+import type { LiveResult } from '../src/traffic/live.ts';
 import type { ProbeReport, TrafficProbe } from '../src/traffic/probe.ts';
 import type { Sample } from '../src/traffic/sample.ts';
 
@@ -66,6 +67,8 @@ export class HarnessScenario {
   lastFailure: ExecutionFailedError | undefined;
   probe: TrafficProbe | undefined;
   probeReport: ProbeReport | undefined;
+  /** The live check the deployment step ran from the traffic shift on (result form), for the step that asserts it. */
+  liveChecked: LiveResult | undefined;
   readonly unchecked: Unchecked[] = [];
   readonly startedAt = Date.now();
 

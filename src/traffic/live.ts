@@ -1,7 +1,8 @@
 /**
  * "The new version is live": HTTP through the load balancer until the last `consecutive` answers all carry
  * the version and (with `everyTarget`) every expected target has answered with it. One core (`checkLive`,
- * the result form) and the assert form (`expectLive`).
+ * the result form) and the assert form (`expectLive`). With `seen` (a running traffic probe's answers) the
+ * answers the probe gets from then on count, and the check sends a request of its own only when none came.
  */
 import type { Dispatcher } from 'undici';
 import { NotLiveError, WaitTimeoutError, formatDuration } from '../errors.ts';
@@ -32,6 +33,12 @@ export interface LiveOptions {
   /** @default a `localhostAgent()` created and closed by the call */
   dispatcher?: Dispatcher;
   signal?: AbortSignal;
+  /**
+   * Answers someone else already gets from the same URL and path (a running traffic probe's `samples`, a
+   * growing array): those that arrive after the check starts count as its own, oldest first, and the check sends
+   * a request of its own only when none came for two intervals. @default none: every answer is its own
+   */
+  seen?: () => readonly Sample[];
 }
 
 export interface LiveResult {
@@ -46,6 +53,8 @@ export interface LiveResult {
   expectedTargets?: readonly string[] | undefined;
   /** Why it is not live (absent when live). */
   reason?: string;
+  /** How many of `evidence` the check requested itself (the rest came from `seen`). */
+  requests: number;
 }
 
 interface Progress {
@@ -94,6 +103,10 @@ export async function checkLive(
   const instances: Record<string, string | undefined> = {};
   const progress: Progress = { streak: 0, streakInstances: new Set() };
   const read = typeof options.expectedTargets === 'function' ? options.expectedTargets : undefined;
+  // Only answers that come after the start count: the ones before may predate the traffic shift.
+  let consumed = options.seen?.().length ?? 0;
+  let requests = 0;
+  let freshAt = performance.now();
   let expected: Expected = read ? await read() : (options.expectedTargets as Expected);
   let readAt = performance.now();
   const done = (p: Progress) =>
@@ -107,17 +120,26 @@ export async function checkLive(
   try {
     await poll(
       async () => {
-        const s = await sample(target, { dispatcher, timeoutMs: options.requestTimeoutMs ?? 2000 });
-        evidence.push(s);
-        if (s.instanceId) instances[s.instanceId] = s.version;
-        if (s.kind === 'ok' && s.version === version) {
-          progress.streak += 1;
-          if (s.instanceId) progress.streakInstances.add(s.instanceId);
-        } else {
-          progress.streak = 0;
-          progress.streakInstances = new Set();
+        const fresh = options.seen?.().slice(consumed) ?? [];
+        consumed += fresh.length;
+        if (fresh.length > 0) freshAt = performance.now();
+        else if (!options.seen || performance.now() - freshAt >= 2 * intervalMs) {
+          fresh.push(await sample(target, { dispatcher, timeoutMs: options.requestTimeoutMs ?? 2000 }));
+          requests += 1;
         }
-        progress.last = s;
+        for (const s of fresh) {
+          evidence.push(s);
+          if (s.instanceId) instances[s.instanceId] = s.version;
+          if (s.kind === 'ok' && s.version === version) {
+            progress.streak += 1;
+            if (s.instanceId) progress.streakInstances.add(s.instanceId);
+          } else {
+            progress.streak = 0;
+            progress.streakInstances = new Set();
+          }
+          progress.last = s;
+          if (done(progress)) break;
+        }
         // Before a streak is accepted, the targets are read again (at most once a second): traffic may have shifted.
         if (read && progress.streak >= consecutive && performance.now() - readAt >= 1000) {
           expected = await read();
@@ -134,7 +156,15 @@ export async function checkLive(
         isDone: done,
       },
     );
-    return { live: true, url, version, evidence, instances, expectedTargets: namedTargets(expected) };
+    return {
+      live: true,
+      url,
+      version,
+      evidence,
+      instances,
+      expectedTargets: namedTargets(expected),
+      requests,
+    };
   } catch (error) {
     if (!(error instanceof WaitTimeoutError)) throw error;
     const missing = missingTargets(progress, expected);
@@ -160,6 +190,7 @@ export async function checkLive(
       instances,
       expectedTargets: namedTargets(expected),
       reason: reasons.join('; '),
+      requests,
     };
   } finally {
     if (!options.dispatcher) await dispatcher.close();
@@ -180,11 +211,23 @@ export async function expectLive(
   version: string,
   options: LiveOptions = {},
 ): Promise<LiveResult> {
-  const result = await checkLive(url, version, options);
+  return assertLive(await checkLive(url, version, options));
+}
+
+/**
+ * The assert form of a `checkLive` result got earlier (e.g. by a live check overlapped with a deployment's end).
+ *
+ * @throws NotLiveError with the evidence and the reason when `result` is not live.
+ * @example
+ * ```ts
+ * const live = assertLive(await checkLive(url, 'v3'));
+ * ```
+ */
+export function assertLive(result: LiveResult): LiveResult {
   if (result.live) return result;
-  throw new NotLiveError(`${url} does not serve ${version}: ${result.reason}`, {
-    url,
-    version,
+  throw new NotLiveError(`${result.url} does not serve ${result.version}: ${result.reason}`, {
+    url: result.url,
+    version: result.version,
     evidence: result.evidence,
   });
 }
