@@ -31,7 +31,9 @@ export function shippedPolicies(): readonly { file: string; statements: readonly
   const dir = iamDir();
   shipped = [];
   if (!dir) return shipped;
-  for (const name of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()) {
     const doc = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { Statement?: Statement[] };
     shipped.push({ file: `iam/${name}`, statements: doc.Statement ?? [] });
   }
@@ -43,13 +45,23 @@ const list = (value: string | string[] | undefined): string[] =>
 
 /** IAM action matching: case-insensitive, `*` and `?` wildcards. */
 function actionMatches(pattern: string, action: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${regex}$`, 'i').test(action);
 }
 
-/** The Allow statements of the shipped policies whose actions include `action` (`codedeploy:StopDeployment`). */
-export function statementsAllowing(action: string): AllowingStatement[] {
-  return shippedPolicies().flatMap(({ file, statements }) =>
+/**
+ * The Allow statements whose actions include `action` (`codedeploy:StopDeployment`), in the shipped policies of the
+ * identity a run uses: `iam/<stack>-stack-policy.json` for a run of that stack mode, else every caller policy
+ * (never a service role's policy such as `ephemeral-stack-role-policy.json`: that one is CloudFormation's).
+ */
+export function statementsAllowing(action: string, stack?: 'ephemeral' | 'existing'): AllowingStatement[] {
+  const callers = shippedPolicies().filter(({ file }) =>
+    stack ? file === `iam/${stack}-stack-policy.json` : !file.includes('-role-'),
+  );
+  return callers.flatMap(({ file, statements }) =>
     statements
       .filter((st) => st.Effect === 'Allow' && list(st.Action).some((a) => actionMatches(a, action)))
       .map((st) => ({ file, sid: st.Sid ?? '(no Sid)', resources: list(st.Resource) })),
@@ -87,6 +99,8 @@ export interface RefusedCall {
   readonly clientName?: string;
   /** The SDK command's name (`StopDeploymentCommand`). */
   readonly commandName?: string;
+  /** The run's stack mode: which shipped policy is the caller's. @default every caller policy */
+  readonly stack?: 'ephemeral' | 'existing';
 }
 
 /**
@@ -109,7 +123,7 @@ export function explainAccessDenied(error: unknown, call: RefusedCall = {}): Acc
   const operation = call.commandName?.replace(/Command$/, '');
   const action = parsed.action ?? (prefix && operation ? `${prefix}:${operation}` : undefined);
   const on = parsed.resource ? ` on ${parsed.resource}` : '';
-  const statements = action ? statementsAllowing(action) : [];
+  const statements = action ? statementsAllowing(action, call.stack) : [];
   let fix: string;
   if (!action) {
     fix = 'check the credentials and the IAM policy of the caller';
@@ -157,7 +171,7 @@ const DENIED = /^(AccessDenied|AccessDeniedException|UnauthorizedOperation|Autho
  * explainDenialsOf(new CodeDeployClient({}));
  * ```
  */
-export function explainDenialsOf<C extends object>(client: C): C {
+export function explainDenialsOf<C extends object>(client: C, stack?: 'ephemeral' | 'existing'): C {
   (client as unknown as MiddlewareClient).middlewareStack.add(
     (next, context) => async (args) => {
       try {
@@ -167,6 +181,7 @@ export function explainDenialsOf<C extends object>(client: C): C {
           throw explainAccessDenied(error, {
             ...(context.clientName ? { clientName: context.clientName } : {}),
             ...(context.commandName ? { commandName: context.commandName } : {}),
+            ...(stack ? { stack } : {}),
           });
         throw error;
       }

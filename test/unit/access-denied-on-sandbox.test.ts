@@ -14,6 +14,7 @@ import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balanc
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClients, destroyClients } from '../../src/aws/clients.ts';
 import { loadConfig } from '../../src/config.ts';
+import { explainAccessDenied } from '../../src/aws/denied.ts';
 import { AccessDeniedError } from '../../src/errors.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { pushVersionBump } from '../../src/source/push.ts';
@@ -35,7 +36,10 @@ describe('denied actions on the sandbox', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'harness-denied-'));
     sandbox = await startSandbox({ timeScale: 0.01, faults: [] });
-    clients = createClients(loadConfig({ env: {}, overrides: { endpoint: sandbox.endpoint } }));
+    // A run adopting a team's stack: its caller policy is iam/existing-stack-policy.json.
+    clients = createClients(
+      loadConfig({ env: {}, overrides: { endpoint: sandbox.endpoint, stack: 'existing' } }),
+    );
     repoUrl = (await clients.codecommit.send(new CreateRepositoryCommand({ repositoryName: 'denied' })))
       .repositoryMetadata!.cloneUrlHttp!;
     const seed = join(work, 'seed');
@@ -157,6 +161,23 @@ describe('denied actions on the sandbox', () => {
     expect(cli.stderr).toContain(
       'is not authorized to perform: elasticloadbalancing:DescribeTargetHealth because no identity-based policy allows',
     );
+  });
+
+  it("names the statement of the run's own policy: an ephemeral run's, never CloudFormation's role policy", () => {
+    // autoscaling:DeleteAutoScalingGroup is in the ephemeral run's policy (the CodeDeploy_* fleets) and in the
+    // CloudFormation role's (the stack's own group): only the first is the caller's to fix.
+    const denial = Object.assign(
+      new Error('User: x is not authorized to perform: autoscaling:DeleteAutoScalingGroup on resource: g'),
+      { name: 'AccessDenied' },
+    );
+    const ephemeral = explainAccessDenied(denial, { stack: 'ephemeral' });
+    expect(ephemeral.statements.length).toBeGreaterThan(0);
+    expect(new Set(ephemeral.statements.map((s) => s.file))).toEqual(
+      new Set(['iam/ephemeral-stack-policy.json']),
+    );
+    const existing = explainAccessDenied(denial, { stack: 'existing' });
+    expect(existing.statements).toEqual([]);
+    expect(existing.message).toContain('no shipped policy allows it');
   });
 
   it('refuses a deny rule in the response phase, naming the field', () => {
