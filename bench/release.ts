@@ -229,6 +229,7 @@ async function runPhase(
   label: string,
   timeScale: number,
   releases: number,
+  sequentialLive = 0,
 ): Promise<Phase> {
   const sandbox = await startSandboxProcess({ timeScale });
   const tail = new EventTail(sandbox.endpoint);
@@ -238,6 +239,7 @@ async function runPhase(
       endpoint: sandbox.endpoint,
       runId: benchRunId('r'),
       releases,
+      sequentialLive,
       references: true,
       tail,
       signal: context.signal,
@@ -257,6 +259,7 @@ const releaseData = (r: ReleaseRun) => ({
   breakdown: r.breakdown,
   calls: r.calls.length,
   loadBalancerRequests: r.loadBalancerRequests,
+  sequentialLive: r.sequentialLive,
   ours: r.ours,
   references: r.references,
   detections: r.detections.map((d) => ({
@@ -313,7 +316,16 @@ export const release: Section = {
   budgetMs: 250_000,
   async run(context) {
     const releases = context.quick ? 2 : 3;
-    const short = await runPhase(context, `timeScale ${TIME_SCALE}`, TIME_SCALE, releases);
+    // After those, releases followed as before issue 16 (live check after the deployment's end), for the share
+    // before and after on the same stack in the same run.
+    const sequential = context.quick ? 1 : 2;
+    const short = await runPhase(
+      context,
+      `timeScale ${TIME_SCALE}`,
+      TIME_SCALE,
+      releases + sequential,
+      sequential,
+    );
     const phases = [short];
     const notes: string[] = [];
     if (context.quick) {
@@ -321,8 +333,14 @@ export const release: Section = {
     } else {
       phases.push(await runPhase(context, `timeScale ${LONG_TIME_SCALE}`, LONG_TIME_SCALE, LONG_RELEASES));
     }
-    const runs = short.runs;
+    const runs = short.runs.filter((r) => !r.sequentialLive);
+    const before = short.runs.filter((r) => r.sequentialLive);
     const wall = wallTable(runs);
+    before.forEach((r, i) => {
+      wall.rows.push(wallRow(`before: live check after the end, ${i + 1}`, r));
+    });
+    const beforeMed = [0, 1, 2, 3, 4, 5, 6].map((i) => median(before.map((r) => wallCols(r)[i] as number)));
+    if (before.length > 0) wall.rows.push(wallCells('before: median', beforeMed));
     for (const phase of phases.slice(1)) {
       phase.runs.forEach((r, i) => {
         wall.rows.push(wallRow(`scale ${phase.timeScale}, release ${i + 1}`, r));
@@ -350,6 +368,9 @@ export const release: Section = {
         `(tables 3-5 and the first rows of 6), ${LONG_RELEASES} more at ${LONG_TIME_SCALE} (last rows of 3 and 6; few ` +
         "samples: a poller's latency there depends on where its ticks fall). Sandbox in its own process; harness poll interval " +
         `${short.poll.minIntervalMs}-${short.poll.maxIntervalMs} ms (factor ${short.poll.factor}); traffic probe off.`,
+      "Releases 1-n: the live check starts at the traffic shift, beside blue's termination wait (Harness.follow). " +
+        '"before" rows: the same stack, the deployment followed to its end and the stage, then the live check (as the ' +
+        'harness did before issue 16), measured after the others in the same run.',
       'Wall = push start -> every target proven to serve the version. "sandbox work" = from the sandbox recording the git ' +
         'push to the execution\'s last event, minus "approval wait" (approval InProgress -> its next status: the sandbox ' +
         'idle until PutApprovalResult arrived). "harness share" = wall - sandbox work = push (git clone/commit/push) + ' +
@@ -377,6 +398,12 @@ export const release: Section = {
         })),
         wallMsMedian: median(runs.map((r) => r.wallMs)),
         harnessShareMsMedian: median(runs.map((r) => r.breakdown.harness)),
+        before: {
+          what: 'live check after the deployment end (the harness before issue 16)',
+          releases: before.length,
+          wallMsMedian: median(before.map((r) => r.wallMs)),
+          harnessShareMsMedian: median(before.map((r) => r.breakdown.harness)),
+        },
         detection: detection.data,
         calls: calls.data,
         references: refs.data,

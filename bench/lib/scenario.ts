@@ -13,7 +13,8 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { loadConfig } from '../../src/config.ts';
-import { Harness } from '../../src/harness.ts';
+import { Harness, type Release } from '../../src/harness.ts';
+import type { PushResult } from '../../src/source/push.ts';
 import type { SandboxEvent } from '../../src/sandbox/events.ts';
 import { type Detection, detect } from './detection.ts';
 import { ApiRecorder, type CallRecord, countByOperation, entityKey, type Observation } from './recorder.ts';
@@ -26,6 +27,11 @@ export interface ScenarioOptions {
   releases: number;
   /** Run the reference pollers on each release's deployment. */
   references: boolean;
+  /**
+   * How many releases, after the others, follow the way the harness did before the live check overlapped the
+   * deployment's end (issue 16): the deployment to its end, then the live check. @default 0
+   */
+  sequentialLive?: number;
   tail: EventTail;
   signal: AbortSignal;
   log?: (line: string) => void;
@@ -75,6 +81,8 @@ export interface ReleaseRun {
   deploymentMs: number;
   /** Requests the live check sent to the load balancer. */
   loadBalancerRequests: number;
+  /** Followed the old way: live check after the deployment's end (see `sequentialLive`). */
+  sequentialLive: boolean;
   /** The deployment's Succeeded event as the harness saw it, and its calls while the deployment ran. */
   ours: {
     deploymentDetectionMs?: number;
@@ -168,6 +176,20 @@ export function breakdownOf(
   };
 }
 
+/**
+ * A release followed the way `Harness.follow` did before issue 16: the deployment to its end (blue's termination
+ * wait included) and the Deploy stage, then the live check. The same public steps, only in sequence.
+ */
+async function followSequentially(harness: Harness, push: PushResult): Promise<Release> {
+  const execution = await harness.findExecution(push);
+  await harness.waitForStage(execution, harness.config.stages.source);
+  await harness.waitForStage(execution, harness.config.stages.build);
+  await harness.approve(execution);
+  const { deploymentId, outcome } = await harness.followDeployment(execution);
+  const live = await harness.expectLive(push.version);
+  return { push, execution, deploymentId, outcome, live };
+}
+
 /** Provisions a stack with its own run id, then measures `releases` releases. Tears down in any case. */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
   const { endpoint, runId, tail, signal } = options;
@@ -189,7 +211,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const names = harness.names;
     if (!names) throw new Error(`scenario ${runId}: provision() left no stack names`);
     log(`${runId}: stack provisioned and first version live in ${provisionMs} ms`);
+    const sequentialFrom = options.releases - (options.sequentialLive ?? 0);
     for (let i = 0; i < options.releases; i++) {
+      const sequentialLive = i >= sequentialFrom;
       if (signal.aborted) throw new Error(`scenario ${runId}: section time budget spent`);
       await tail.sync();
       const afterSeq = tail.lastSeq;
@@ -227,10 +251,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
               ]);
             })
         : Promise.resolve([]);
-      let release: Awaited<ReturnType<Harness['follow']>>;
+      let release: Release;
       try {
         const push = await harness.push();
-        release = await harness.follow(push, { probe: false });
+        release = sequentialLive
+          ? await followSequentially(harness, push)
+          : await harness.follow(push, { probe: false });
       } catch (error) {
         pollers.abort();
         await references.catch(() => []);
@@ -278,6 +304,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
             (e) => e.kind === 'deployment' && e.deploymentId === deploymentId && e.status === 'Succeeded',
           )?.time ?? Number.NaN) - (created?.time ?? Number.NaN),
         loadBalancerRequests: release.live?.evidence.length ?? 0,
+        sequentialLive,
         ours: {
           ...(ourDeployed?.latencyMs !== undefined ? { deploymentDetectionMs: ourDeployed.latencyMs } : {}),
           ...optional('intervalMs', intervalAt(recorder.observations, deploymentId, ourDeployed?.detectedAt)),

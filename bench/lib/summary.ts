@@ -50,10 +50,13 @@ function throughput(d: Data, rows: string[][]): void {
 
 function release(d: Data, rows: string[][]): void {
   const share = ratio(d.harnessShareMsMedian, d.wallMsMedian);
+  const before = d.before?.releases
+    ? `before (live check after the end): ${s(d.before.wallMsMedian)}, share ${s(d.before.harnessShareMsMedian)} = ${fmt(100 * ratio(d.before.harnessShareMsMedian, d.before.wallMsMedian), 0)}%`
+    : '-';
   rows.push([
     'release push -> live on every target (time scale 0.02)',
     `${s(d.wallMsMedian)}, harness share ${s(d.harnessShareMsMedian)}`,
-    '-',
+    before,
     `${fmt(100 * share, 0)}% harness`,
   ]);
   const all = d.detection?.all ?? {};
@@ -99,6 +102,15 @@ function scale(d: Data, rows: string[][]): void {
   ]);
 }
 
+function suite(d: Data, rows: string[][]): void {
+  rows.push([
+    `acceptance suite wall, ${d.serial?.scenarios} scenarios${d.quick ? ' (--quick subset)' : ''}: serial / --parallel 2`,
+    `${s(d.serial?.wallMs)} / ${s(d.parallel?.wallMs)} (load ${fmt(d.serial?.load?.[0], 1)} / ${fmt(d.parallel?.load?.[0], 1)} at start)`,
+    'serial',
+    `${fmtRatio(ratio(d.parallel?.wallMs, d.serial?.wallMs))} (goal <= 0.6x)`,
+  ]);
+}
+
 /** Markdown: one line of machine facts, then `| measure | ours | reference | ratio |`. */
 export function summaryMarkdown(sections: Record<string, Data>, machine: Data, date: string): string {
   const rows: string[][] = [];
@@ -107,6 +119,7 @@ export function summaryMarkdown(sections: Record<string, Data>, machine: Data, d
     throughput,
     release,
     scale,
+    suite,
   };
   for (const [name, fn] of Object.entries(by)) {
     const d = sections[name];
