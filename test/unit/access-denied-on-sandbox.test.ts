@@ -3,79 +3,38 @@
  * harness's error then names the action, the resource and the shipped policy statement that allows it (or the
  * statement to add when none does).
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { CreateRepositoryCommand } from '@aws-sdk/client-codecommit';
-import { CreatePipelineCommand, DeletePipelineCommand } from '@aws-sdk/client-codepipeline';
+import { DeletePipelineCommand } from '@aws-sdk/client-codepipeline';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, destroyClients } from '../../src/aws/clients.ts';
-import { loadConfig } from '../../src/config.ts';
 import { explainAccessDenied } from '../../src/aws/denied.ts';
 import { AccessDeniedError } from '../../src/errors.ts';
-import { Pipeline } from '../../src/pipeline/pipeline.ts';
+import type { Pipeline } from '../../src/pipeline/pipeline.ts';
+import type { Sandbox } from '../../src/sandbox/index.ts';
 import { pushVersionBump } from '../../src/source/push.ts';
-import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { awsCli } from '../sandbox/helpers/aws-cli.ts';
-import { approvalStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
-import { SANDBOX_GIT_AUTH, withGitCredentials } from '../sandbox/helpers/signed.ts';
+import { SANDBOX_GIT_AUTH } from '../sandbox/helpers/signed.ts';
+import { type ApprovalPipeline, startApprovalPipeline } from './helpers/approval-pipeline.ts';
 
-const exec = promisify(execFile);
 const caught = (p: Promise<unknown>) => p.then(() => undefined).catch((e: unknown) => e);
 
 describe('denied actions on the sandbox', () => {
+  let gate: ApprovalPipeline;
   let sandbox: Sandbox;
-  let clients: ReturnType<typeof createClients>;
+  let clients: ApprovalPipeline['clients'];
   let pipeline: Pipeline;
   let repoUrl: string;
-  let work: string;
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'harness-denied-'));
-    sandbox = await startSandbox({ timeScale: 0.01, faults: [] });
     // A run adopting a team's stack: its caller policy is iam/existing-stack-policy.json.
-    clients = createClients(
-      loadConfig({ env: {}, overrides: { endpoint: sandbox.endpoint, stack: 'existing' } }),
-    );
-    repoUrl = (await clients.codecommit.send(new CreateRepositoryCommand({ repositoryName: 'denied' })))
-      .repositoryMetadata!.cloneUrlHttp!;
-    const seed = join(work, 'seed');
-    await exec('git', ['clone', '-q', withGitCredentials(repoUrl), seed], { timeout: 30_000 });
-    const git = (...args: string[]) =>
-      exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: seed, timeout: 30_000 });
-    await exec('sh', ['-c', 'echo v0 > VERSION'], { cwd: seed });
-    await git('checkout', '-q', '-B', 'main');
-    await git('add', '-A');
-    await git('commit', '-q', '-m', 'seed');
-    await git('push', '-q', 'origin', 'HEAD:main');
-    await clients.codepipeline.send(
-      new CreatePipelineCommand({
-        pipeline: declarePipeline('denied-pipeline', [
-          sourceStage('denied', { outputArtifact: 'Src' }),
-          approvalStage(),
-        ]),
-      }),
-    );
-    pipeline = new Pipeline({ ...clients, pipelineName: 'denied-pipeline', interval: { min: 25, max: 250 } });
-    // CreatePipeline starts an execution of the branch head, as on AWS: let it through first.
-    const seedCommit = (await git('rev-parse', 'HEAD')).stdout.trim();
-    const first = await pipeline.findExecution({ commitId: seedCommit, timeout: 20_000 });
-    await pipeline.approve(first, { summary: 'seed', timeout: 20_000 });
-    await pipeline.waitForStage(first, 'Approval', 'Succeeded', { timeout: 20_000 });
+    gate = await startApprovalPipeline('denied', { config: { stack: 'existing' } });
+    ({ sandbox, clients, pipeline, repoUrl } = gate);
   }, 60_000);
 
   afterEach(() => {
     sandbox.faults.clear();
     sandbox.faults.resetStats();
   });
-  afterAll(async () => {
-    if (clients) destroyClients(clients);
-    await sandbox?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => gate?.stop());
 
   it("answers a JSON service's denial as IAM does, and the harness names action, resource and statement", async () => {
     const { commitId } = await pushVersionBump({ repoUrl, runId: 'run-denied', auth: SANDBOX_GIT_AUTH });

@@ -4,29 +4,18 @@
  * shows the approval answered with our status and summary; an answer someone else gave is never taken for ours.
  * The sandbox loses the responses for real (a `phase: 'response'` fault: handled, then answered 503).
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { CreateRepositoryCommand } from '@aws-sdk/client-codecommit';
 import {
   CodePipelineClient,
-  CreatePipelineCommand,
   PutApprovalResultCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, destroyClients } from '../../src/aws/clients.ts';
-import { loadConfig } from '../../src/config.ts';
 import { ApprovalNotOursError } from '../../src/errors.ts';
-import { Pipeline } from '../../src/pipeline/pipeline.ts';
-import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
+import type { Pipeline } from '../../src/pipeline/pipeline.ts';
+import type { Sandbox } from '../../src/sandbox/index.ts';
 import { FAKE_CREDENTIALS } from '../sandbox/helpers/clients.ts';
-import { approvalStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
-import { withGitCredentials } from '../sandbox/helpers/signed.ts';
+import { type ApprovalPipeline, startApprovalPipeline } from './helpers/approval-pipeline.ts';
 
-const exec = promisify(execFile);
 const LOSE_APPROVAL_RESPONSES = [
   {
     service: 'codepipeline',
@@ -39,16 +28,16 @@ const LOSE_APPROVAL_RESPONSES = [
 ] as const;
 
 describe('a PutApprovalResult whose response was lost', () => {
+  let gate: ApprovalPipeline;
   let sandbox: Sandbox;
-  let clients: ReturnType<typeof createClients>;
+  let clients: ApprovalPipeline['clients'];
   let pipeline: Pipeline;
-  let work: string;
 
   const openApproval = async () => {
     const { pipelineExecutionId } = await clients.codepipeline.send(
-      new StartPipelineExecutionCommand({ name: 'lost-answers' }),
+      new StartPipelineExecutionCommand({ name: gate.pipelineName }),
     );
-    const execution = { pipelineName: 'lost-answers', pipelineExecutionId: pipelineExecutionId! };
+    const execution = { pipelineName: gate.pipelineName, pipelineExecutionId: pipelineExecutionId! };
     await pipeline.waitForStage(execution, 'Approval', 'InProgress', { timeout: 20_000 });
     return execution;
   };
@@ -56,47 +45,14 @@ describe('a PutApprovalResult whose response was lost', () => {
     sandbox.faults.stats().byOperation['codepipeline:PutApprovalResult']?.calls ?? 0;
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'harness-lost-answers-'));
-    sandbox = await startSandbox({ timeScale: 0.01, faults: [] });
-    clients = createClients(
-      loadConfig({ env: {}, overrides: { endpoint: sandbox.endpoint } }),
-      {},
-      {
-        retry: { baseDelayMs: 5, throttleBaseDelayMs: 5, maxDelayMs: 50 },
-      },
-    );
-    const repoUrl = (await clients.codecommit.send(new CreateRepositoryCommand({ repositoryName: 'lost' })))
-      .repositoryMetadata!.cloneUrlHttp!;
-    // Async git only: the sandbox serves git from this very process.
-    const seed = join(work, 'seed');
-    await exec('git', ['clone', '-q', withGitCredentials(repoUrl), seed], { timeout: 30_000 });
-    const git = (...args: string[]) =>
-      exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: seed, timeout: 30_000 });
-    await exec('sh', ['-c', 'echo v0 > VERSION'], { cwd: seed });
-    await git('checkout', '-q', '-B', 'main');
-    await git('add', '-A');
-    await git('commit', '-q', '-m', 'seed');
-    await git('push', '-q', 'origin', 'HEAD:main');
-    await clients.codepipeline.send(
-      new CreatePipelineCommand({
-        pipeline: declarePipeline('lost-answers', [
-          sourceStage('lost', { outputArtifact: 'Src' }),
-          approvalStage(),
-        ]),
-      }),
-    );
-    pipeline = new Pipeline({ ...clients, pipelineName: 'lost-answers', interval: { min: 25, max: 250 } });
-    // CreatePipeline starts an execution of the branch head, as on AWS: reject it out of the way.
-    const head = (await git('rev-parse', 'HEAD')).stdout.trim();
-    const first = await pipeline.findExecution({ commitId: head, timeout: 20_000 });
-    await pipeline.reject(first, { summary: 'out of the way', timeout: 20_000 });
+    gate = await startApprovalPipeline('lost', {
+      clients: { retry: { baseDelayMs: 5, throttleBaseDelayMs: 5, maxDelayMs: 50 } },
+      first: 'reject',
+    });
+    ({ sandbox, clients, pipeline } = gate);
   }, 60_000);
 
-  afterAll(async () => {
-    if (clients) destroyClients(clients);
-    await sandbox?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => gate?.stop());
 
   it('counts as answered when the state shows our answer (the retry was refused as already completed)', async () => {
     const execution = await openApproval();
@@ -154,7 +110,7 @@ describe('a PutApprovalResult whose response was lost', () => {
             .send(
               new PutApprovalResultCommand({
                 ...input,
-                pipelineName: 'lost-answers',
+                pipelineName: gate.pipelineName,
                 result: { status: 'Approved', summary: 'someone else approved it' },
               }),
             )
