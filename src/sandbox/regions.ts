@@ -96,6 +96,8 @@ export function buildRegionServices(runtime: SandboxRuntime, options: RegionBuil
     s3,
     ...(other ? { codedeployIn: (name: string) => other(name).codedeploy } : {}),
   });
+  const sqs = new SqsService(runtime);
+  const events = new EventBridgeService(runtime, { sqs, codepipeline, codedeploy });
   const cloudformation = new CloudFormationService(runtime, {
     codecommit,
     elbv2,
@@ -104,9 +106,9 @@ export function buildRegionServices(runtime: SandboxRuntime, options: RegionBuil
     codepipeline,
     logs,
     s3,
+    sqs,
+    events,
   });
-  const sqs = new SqsService(runtime);
-  const events = new EventBridgeService(runtime, { sqs, codepipeline, codedeploy });
   return {
     services: {
       fleet,

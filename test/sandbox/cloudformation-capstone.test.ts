@@ -262,6 +262,7 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
     expect((await clients.codepipeline.send(new ListPipelinesCommand({}))).pipelines).toEqual([]);
     expect(sandbox.services.s3.hasBucket('cph-cap1-artifacts-000000000000')).toBe(false);
     expect(sandbox.services.logs.store.groups.has('/aws/codebuild/cph-cap1-build')).toBe(false);
+    expect(sandbox.services.events.rules.size).toBe(0);
     expect(sandbox.services.fleet.list().filter((i) => i.state !== 'terminated')).toEqual([]);
   });
 });

@@ -390,6 +390,49 @@ describe('sandbox CloudFormation stacks', () => {
     }
   });
 
+  it('makes queues, their policy and rules real on the sandbox SQS and EventBridge; non-SQS targets are recorded', async () => {
+    const template = [
+      'Resources:',
+      '  Inbox:',
+      '    Type: AWS::SQS::Queue',
+      '    Properties: {VisibilityTimeout: 45}',
+      '  InboxPolicy:',
+      '    Type: AWS::SQS::QueuePolicy',
+      '    Properties:',
+      '      Queues: [!Ref Inbox]',
+      '      PolicyDocument:',
+      '        Statement:',
+      '          - Effect: Allow',
+      '            Principal: {Service: events.amazonaws.com}',
+      '            Action: sqs:SendMessage',
+      '            Resource: !GetAtt Inbox.Arn',
+      '            Condition: {ArnEquals: {aws:SourceArn: !GetAtt PipelineEvents.Arn}}',
+      '  PipelineEvents:',
+      '    Type: AWS::Events::Rule',
+      '    Properties:',
+      '      EventPattern: {source: [aws.codepipeline]}',
+      '      Targets:',
+      '        - {Id: inbox, Arn: !GetAtt Inbox.Arn}',
+      '        - {Id: pipeline, Arn: arn:aws:codepipeline:us-east-1:000000000000:web, RoleArn: arn:aws:iam::000000000000:role/r}',
+    ].join('\n');
+    await cfn.send(new CreateStackCommand({ StackName: 'queues', TemplateBody: template }));
+    await waitUntilStackCreateComplete({ client: cfn, ...WAIT }, { StackName: 'queues' });
+    const resources = await cfn.send(new DescribeStackResourcesCommand({ StackName: 'queues' }));
+    const byId = new Map(resources.StackResources?.map((r) => [r.LogicalResourceId, r.PhysicalResourceId]));
+    const { sqs, events } = sb.sandbox.services;
+    const queueName = byId.get('Inbox')!.split('/').at(-1)!;
+    expect(queueName).toMatch(/^queues-Inbox-[A-Z0-9]{12}$/);
+    expect(sqs.store.queues.get(queueName)?.attributes).toMatchObject({ VisibilityTimeout: '45' });
+    expect(JSON.parse(sqs.store.queues.get(queueName)?.attributes.Policy ?? '{}').Statement).toHaveLength(1);
+    const rule = events.rules.get(byId.get('PipelineEvents')!);
+    expect([...(rule?.targets.keys() ?? [])]).toEqual(['inbox']);
+
+    await cfn.send(new DeleteStackCommand({ StackName: 'queues' }));
+    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'queues' });
+    expect(sqs.store.queues.has(queueName)).toBe(false);
+    expect(events.rules.size).toBe(0);
+  });
+
   it('deletes a stack asked to go while it is still being created', async () => {
     const template =
       'Resources:\n  Repo: {Type: AWS::CodeCommit::Repository, Properties: {RepositoryName: early-repo}}';

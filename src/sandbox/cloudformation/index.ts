@@ -14,16 +14,17 @@
  *
  * Backed types (the resource exists in a sandbox service): `AWS::CodeCommit::Repository`,
  * `AWS::ElasticLoadBalancingV2::LoadBalancer` / `TargetGroup` / `Listener`, `AWS::AutoScaling::AutoScalingGroup`,
- * `AWS::CodeDeploy::Application` / `DeploymentGroup`, `AWS::CodePipeline::Pipeline`, `AWS::Logs::LogGroup`, and
- * `AWS::S3::Bucket` when the sandbox has an S3 service (recorded only otherwise).
+ * `AWS::CodeDeploy::Application` / `DeploymentGroup`, `AWS::CodePipeline::Pipeline`, `AWS::Logs::LogGroup`,
+ * `AWS::S3::Bucket`, `AWS::SQS::Queue` / `QueuePolicy`, and `AWS::Events::Rule` (its SQS targets; other targets,
+ * such as the pipeline a CodeCommit rule starts, are recorded only: the sandbox's CodePipeline starts on a push by
+ * itself; schedule rules are recorded only). Each falls back to recorded only in a sandbox without that service.
  *
  * Recorded-only types (an AWS-shaped id and the attributes `Fn::GetAtt` needs, no behaviour):
  * `AWS::EC2::VPC`, `InternetGateway`, `VPCGatewayAttachment`, `Subnet`, `RouteTable`, `Route`,
  * `SubnetRouteTableAssociation`, `SecurityGroup`, `SecurityGroupIngress`, `SecurityGroupEgress`, `LaunchTemplate`;
- * `AWS::IAM::Role`, `ManagedPolicy`, `Policy`, `InstanceProfile`; `AWS::S3::BucketPolicy`; `AWS::Events::Rule`
- * (the sandbox's CodePipeline starts on a push by itself, as that rule would); `AWS::SSM::Parameter`;
+ * `AWS::IAM::Role`, `ManagedPolicy`, `Policy`, `InstanceProfile`; `AWS::S3::BucketPolicy`; `AWS::SSM::Parameter`;
  * `AWS::CodeBuild::Project` (the sandbox's CodeBuild builds under any project name a pipeline gives);
- * `AWS::SNS::Topic`; `AWS::SQS::Queue`. Any other type fails the create with
+ * `AWS::SNS::Topic`. Any other type fails the create with
  * `Template format error: Unrecognized resource types: [...]`.
  *
  * @example

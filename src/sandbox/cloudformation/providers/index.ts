@@ -7,6 +7,7 @@ import { codeCommitProviders } from './codecommit.ts';
 import { codeDeployProviders } from './codedeploy.ts';
 import { codePipelineProviders } from './codepipeline.ts';
 import { elbv2Providers } from './elbv2.ts';
+import { eventProviders } from './events.ts';
 import { recordedProviders } from './recorded.ts';
 import { storageProviders } from './storage.ts';
 import type { ResourceProvider } from './types.ts';
@@ -30,6 +31,7 @@ export function resourceProviders(): Map<string, ResourceProvider> {
     ...codeCommitProviders,
     ...codePipelineProviders,
     ...storageProviders,
+    ...eventProviders,
     ...recordedProviders(),
   ];
   return new Map(all.map((p) => [p.type, p]));

@@ -245,19 +245,6 @@ const SPECS: Readonly<Record<string, RecordedSpec>> = {
     attributes: [],
     make: (p, ctx) => ({ physicalId: str(p, 'Bucket', ctx.logicalId, true), attributes: {} }),
   },
-  'AWS::Events::Rule': {
-    seconds: [5, 5],
-    attributes: ['Arn'],
-    make: (p, ctx) => {
-      const name = nameOr(p, 'Name', ctx, 64);
-      const bus = str(p, 'EventBusName', ctx.logicalId);
-      const onDefault = bus === undefined || bus === 'default';
-      return {
-        physicalId: onDefault ? name : `${bus}|${name}`,
-        attributes: { Arn: `${arnBase(ctx, 'events')}:rule/${onDefault ? '' : `${bus}/`}${name}` },
-      };
-    },
-  },
   'AWS::SSM::Parameter': {
     seconds: [3, 3],
     attributes: ['Type', 'Value'],
@@ -288,19 +275,6 @@ const SPECS: Readonly<Record<string, RecordedSpec>> = {
       const name = nameOr(p, 'TopicName', ctx, 256);
       const arn = `${arnBase(ctx, 'sns')}:${name}`;
       return { physicalId: arn, attributes: { TopicArn: arn, TopicName: name } };
-    },
-  },
-  'AWS::SQS::Queue': {
-    seconds: [60, 60],
-    attributes: ['Arn', 'QueueName', 'QueueUrl'],
-    // Ref is the queue URL (reference §3.1 gotcha).
-    make: (p, ctx) => {
-      const name = nameOr(p, 'QueueName', ctx, 80);
-      const url = `https://sqs.${ctx.region}.amazonaws.com/${ctx.accountId}/${name}`;
-      return {
-        physicalId: url,
-        attributes: { Arn: `${arnBase(ctx, 'sqs')}:${name}`, QueueName: name, QueueUrl: url },
-      };
     },
   },
 };

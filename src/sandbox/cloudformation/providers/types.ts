@@ -9,6 +9,7 @@ import type { CodeCommitService } from '../../codecommit/index.ts';
 import type { CodeDeployService } from '../../codedeploy/index.ts';
 import type { CodePipelineService } from '../../codepipeline/index.ts';
 import type { Elbv2Service } from '../../elbv2/index.ts';
+import type { EventBridgeService, SqsService } from '../../events/index.ts';
 import type { LogsService } from '../../logs/index.ts';
 import type { RequestContext } from '../../types.ts';
 
@@ -37,6 +38,9 @@ export interface ProviderServices {
   readonly codepipeline: CodePipelineService;
   readonly logs: LogsService;
   readonly s3?: BucketStore;
+  /** Without them, queues and rules are recorded only. */
+  readonly sqs?: SqsService;
+  readonly events?: EventBridgeService;
 }
 
 /** What a provider knows about the resource it works on. */
