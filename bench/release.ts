@@ -297,14 +297,17 @@ function poorFigures(phases: Phase[]): string[] {
       );
     }
   }
-  const short = phases[0]?.runs ?? [];
-  const liveCheck = median(short.map((r) => r.breakdown.liveCheck));
+  const short = (phases[0]?.runs ?? []).filter((r) => !r.sequentialLive);
+  const part = (k: 'push' | 'approvalWait' | 'noticeEnd' | 'liveCheck') =>
+    fmt(median(short.map((r) => r.breakdown[k])) / 1000, 2);
   const share = median(short.map((r) => r.breakdown.harness / r.wallMs));
-  if (share > 0.2) {
+  if (share > 0.1) {
     notes.push(
-      `Poor: the harness share is ${fmt(100 * share, 0)}% of a time-scaled release; ${fmt(liveCheck / 1000, 2)} s of it is ` +
-        'the live check (5 good answers in a row 200 ms apart from every target, by design: HARNESS_LIVE_CONSECUTIVE, ' +
-        'HARNESS_PROBE_INTERVAL_MS) and the git push; it is a fixed cost, a few percent of a release of minutes.',
+      `Short of the 10% goal: the harness share is ${fmt(100 * share, 0)}% of a time-scaled release: git push ` +
+        `${part('push')} s, approval wait ${part('approvalWait')} s, noticing the end ${part('noticeEnd')} s, live check ` +
+        `${part('liveCheck')} s after that (it starts at the traffic shift, so it is 0 when it ends within blue's ` +
+        'termination wait). These are fixed costs against ~3 s of sandbox work at time scale 0.02; against a real ' +
+        'release of minutes they are under 1%.',
     );
   }
   return notes;
