@@ -265,6 +265,22 @@ describe('sandbox CloudFormation stacks', () => {
     expect((await sb.clients.codedeploy.send(new ListApplicationsCommand({}))).applications).toEqual([]);
   });
 
+  it('deletes the stack after a failed create with OnFailure DELETE', async () => {
+    const { StackId } = await cfn.send(
+      new CreateStackCommand({ StackName: 'gone-on-failure', TemplateBody: blueGreen, OnFailure: 'DELETE' }),
+    );
+    const stack = await settled(StackId!);
+    expect(stack?.StackStatus).toBe('DELETE_COMPLETE');
+    const started = (await events(StackId!)).find((e) => e.ResourceStatus === 'DELETE_IN_PROGRESS');
+    expect(started?.ResourceStatusReason).toBe(
+      'The following resource(s) failed to create: [Group]. Delete requested by user.',
+    );
+    await expect(cfn.send(new DescribeStacksCommand({ StackName: 'gone-on-failure' }))).rejects.toThrow(
+      'Stack with id gone-on-failure does not exist',
+    );
+    expect((await sb.clients.codedeploy.send(new ListApplicationsCommand({}))).applications).toEqual([]);
+  });
+
   it('ends DELETE_FAILED on a bucket that is not empty, and deletes with RetainResources', async () => {
     const template = [
       'Resources:',

@@ -247,16 +247,16 @@ export class StackEngine {
   /** After a failed create: `cause` is the first sentence of the stack's reason (reference §2.2.2). */
   async #afterFailedCreate(stack: StackRecord, cause: string): Promise<void> {
     if (this.#signal.aborted) return;
-    const list = cause;
     if (stack.onFailure === 'DO_NOTHING' || stack.disableRollback) {
-      this.#stackEvent(stack, 'CREATE_FAILED', list.slice(0, -1));
+      // Without the closing period here (reference §2.2.2, doc D2).
+      this.#stackEvent(stack, 'CREATE_FAILED', cause.slice(0, -1));
       return;
     }
     if (stack.onFailure === 'DELETE') {
-      await this.#delete(stack, new Set(), stack.clientRequestToken, `${list} Delete requested by user.`);
+      await this.#delete(stack, new Set(), stack.clientRequestToken, `${cause} Delete requested by user.`);
       return;
     }
-    const reason = `${list} Rollback requested by user.`;
+    const reason = `${cause} Rollback requested by user.`;
     this.#stackEvent(stack, 'ROLLBACK_IN_PROGRESS', reason);
     const notDeleted = await this.#deleteResources(stack, new Set(), true);
     stack.deletionTime = new Date();

@@ -7,7 +7,7 @@
  * under whatever project name it gives (src/sandbox/codebuild/index.ts).
  */
 import { hex, type Props, str, upperId } from './props.ts';
-import type { Created, ProviderContext, ResourceProvider } from './types.ts';
+import { type Created, type ProviderContext, type ResourceProvider, ResourceFailure } from './types.ts';
 
 interface RecordedSpec {
   /** Seconds on AWS (roughly): create, delete. */
@@ -25,6 +25,15 @@ const iamArn = (ctx: ProviderContext, kind: string, name: string, path = '/') =>
 function zoneId(region: string, az: string): string {
   const [area = '', direction = '', n = ''] = region.split('-');
   return `${area}${direction.charAt(0)}${n}-az${'abcdef'.indexOf(az.slice(-1)) + 1}`;
+}
+
+/** Fails the resource as CloudFormation's schema validation does when a required (object) property is absent. */
+function required(p: Props, key: string, logicalId: string): void {
+  if (p[key] === undefined || p[key] === null) {
+    throw new ResourceFailure(
+      `Properties validation failed for resource ${logicalId} with message: [#: required key [${key}] not found]`,
+    );
+  }
 }
 
 /** The name property if set, else a generated one (reference §2.1). */
@@ -178,9 +187,7 @@ const SPECS: Readonly<Record<string, RecordedSpec>> = {
     attributes: ['Arn', 'RoleId'],
     make: (p, ctx) => {
       const name = nameOr(p, 'RoleName', ctx, 64);
-      if (p.AssumeRolePolicyDocument === undefined) {
-        str(p, 'AssumeRolePolicyDocument', ctx.logicalId, true);
-      }
+      required(p, 'AssumeRolePolicyDocument', ctx.logicalId);
       return {
         physicalId: name,
         attributes: {
