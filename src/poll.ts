@@ -57,6 +57,12 @@ export interface PollOptions<T> {
   expectChange?: boolean | ((state: T) => boolean);
   /** Builds the error thrown at the deadline. @default a `WaitTimeoutError` naming `what` and the last state */
   timeoutError?: (context: TimeoutContext<T>) => Error;
+  /**
+   * Ends a pause early: called before each pause with a signal that aborts when the pause ends anyway; when the
+   * promise it returns resolves first, the next probe runs at once (an event says the state may have changed:
+   * src/watch). The interval stays the safety net. @default none: pauses run their full interval
+   */
+  wake?: (signal: AbortSignal) => Promise<unknown>;
 }
 
 /** How long past the deadline a hanging probe call may run before it is aborted. */
@@ -303,14 +309,37 @@ export async function poll<T>(
     const left = deadline - performance.now();
     if (left <= 0) throw timeoutFailure();
     // Never sleep past the deadline: the last probe runs at the deadline itself.
-    await sleep(
-      Math.min(interval * (1 + jitter * (2 * Math.random() - 1)), left),
-      undefined,
-      signal ? { signal } : undefined,
-    ).catch(() => {
+    const pause = Math.min(interval * (1 + jitter * (2 * Math.random() - 1)), left);
+    if (options.wake) {
+      await pauseOrWake(pause, options.wake, signal);
+      continue;
+    }
+    await sleep(pause, undefined, signal ? { signal } : undefined).catch(() => {
       throw abortReason(signal!);
     });
   }
+}
+
+/** Sleeps `ms` unless `wake` resolves first; throws the abort reason when `signal` aborts. */
+async function pauseOrWake(
+  ms: number,
+  wake: (signal: AbortSignal) => Promise<unknown>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const round = new AbortController();
+  const both = signal ? AbortSignal.any([signal, round.signal]) : round.signal;
+  try {
+    await Promise.race([
+      sleep(ms, undefined, { signal: both }),
+      // A wake source that fails only loses its shortcut: the pause runs on.
+      wake(both).catch(() => sleep(ms, undefined, { signal: both })),
+    ]);
+  } catch {
+    if (signal?.aborted) throw abortReason(signal);
+  } finally {
+    round.abort();
+  }
+  if (signal?.aborted) throw abortReason(signal);
 }
 
 /** `Name: message` of an error, for one-line messages. */

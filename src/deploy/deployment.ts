@@ -26,6 +26,7 @@ import {
   type PipelineContext,
   TERMINAL_EXECUTION,
   observeStage,
+  pollingOf,
   terminalError,
 } from '../pipeline/observe.ts';
 import { describeTargets } from './progress.ts';
@@ -92,7 +93,7 @@ export async function deploymentOf(
     },
     {
       timeout: options.timeout ?? 10 * 60_000, // ms
-      interval: ctx.interval,
+      ...pollingOf(ctx, { pipeline: ctx.pipelineName, executionId: id, stage }),
       signal: ctx.signal,
       what: `the deployment of stage ${stage} of execution ${id}`,
       describe: (s) =>
@@ -168,6 +169,11 @@ export interface WaitForDeploymentOptions {
   timeout?: number;
   signal?: AbortSignal;
   interval?: IntervalOptions;
+  /**
+   * Ends a poll pause early when an event says the deployment may have changed (`Watch.pollOptions`, src/watch).
+   * @default none: polling only
+   */
+  wake?: ((signal: AbortSignal) => Promise<unknown>) | undefined;
   /**
    * Called on every change: the status, then the whole observation. The traffic shift (`InProgress` with blue
    * terminating) and a late rollback link are changes of their own.
@@ -354,6 +360,7 @@ export async function waitForDeploymentEnd(
   const common = {
     signal: options.signal,
     interval: options.interval,
+    wake: options.wake,
     what: `deployment ${deploymentId}`,
     describe: (o: DeploymentObservation) => o.summary,
     // One report per change across both waits (the link wait starts with what the first one ended on).

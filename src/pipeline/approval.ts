@@ -23,6 +23,7 @@ import {
   TERMINAL_EXECUTION,
   describeStage,
   observeStage,
+  pollingOf,
   terminalError,
 } from './observe.ts';
 
@@ -187,7 +188,7 @@ async function answer(
       },
       {
         timeout,
-        interval: ctx.interval,
+        ...pollingOf(ctx, { pipeline: ctx.pipelineName, executionId: id, stage }),
         signal: ctx.signal,
         what: `approval ${where} of execution ${id}`,
         describe: describeStage,

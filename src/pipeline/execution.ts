@@ -6,7 +6,7 @@ import { type Attempt, attempt } from '../attempt.ts';
 import { ListPipelineExecutionsCommand, type PipelineExecutionSummary } from '@aws-sdk/client-codepipeline';
 import { ExecutionNotFoundError, WaitTimeoutError, formatDuration } from '../errors.ts';
 import { StopPolling, poll } from '../poll.ts';
-import { type ExecutionRef, type PipelineContext, notFound } from './observe.ts';
+import { type ExecutionRef, notFound, type PipelineContext, pollingOf } from './observe.ts';
 
 export interface FindExecutionOptions {
   /** The commit id `pushVersionBump` returned (full SHA; a prefix of 7+ characters also matches). */
@@ -82,7 +82,8 @@ export async function findExecution(
       },
       {
         timeout,
-        interval: ctx.interval,
+        // Any event of the pipeline: the commit shows on an execution only once its Source action has succeeded.
+        ...pollingOf(ctx, { pipeline: ctx.pipelineName }),
         signal: ctx.signal,
         what: `execution of ${ctx.pipelineName} for commit ${options.commitId}`,
         describe: (s) =>

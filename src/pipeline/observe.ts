@@ -23,6 +23,7 @@ import {
   HarnessError,
 } from '../errors.ts';
 import type { IntervalOptions } from '../poll.ts';
+import type { WatchedPollOptions, Watching, WatchTopic } from '../watch/index.ts';
 import { describeBuildLog, isBuildId, readBuildLog } from './build-log.ts';
 import type { Timeline } from './timeline.ts';
 
@@ -41,6 +42,13 @@ export interface PipelineContext {
   timeline?: Timeline | undefined;
   interval?: IntervalOptions | undefined;
   signal?: AbortSignal | undefined;
+  /** How waits learn of changes (src/watch): an event wakes them before their next poll. @default polling only */
+  watch?: Watching | undefined;
+}
+
+/** The poll options of a wait on `topic`: the watch's (a wake on events, a safety-net interval), else the interval. */
+export function pollingOf(ctx: PipelineContext, topic: WatchTopic): WatchedPollOptions {
+  return ctx.watch?.pollOptions(topic, ctx.interval) ?? { interval: ctx.interval };
 }
 
 /** Our execution, as returned by `findExecution`. */

@@ -22,6 +22,7 @@ import { type FindExecutionOptions, findExecution, tryFindExecution } from './ex
 import type { ExecutionRef, PipelineContext, StageObservation } from './observe.ts';
 import { type StageStatus, type WaitForStageOptions, tryWaitForStage, waitForStage } from './stages.ts';
 import { Timeline } from './timeline.ts';
+import type { Watching } from '../watch/index.ts';
 
 export interface PipelineOptions {
   codepipeline: CodePipelineClient;
@@ -35,6 +36,8 @@ export interface PipelineOptions {
   timeline?: Timeline;
   interval?: IntervalOptions;
   signal?: AbortSignal;
+  /** How waits learn of changes (src/watch): events wake them before their next poll. @default polling only */
+  watch?: Watching;
   /** Default approval stage/action. @default 'Approval' / 'ManualApproval' */
   approvalStage?: string;
   approvalAction?: string;
@@ -82,6 +85,7 @@ export class Pipeline {
       timeline: this.timeline,
       interval: options.interval,
       signal: options.signal,
+      watch: options.watch,
     };
   }
 
@@ -97,7 +101,7 @@ export class Pipeline {
       codebuild?: CodeBuildClient;
       logs?: CloudWatchLogsClient;
     },
-    extra: { timeline?: Timeline; signal?: AbortSignal; pipelineName?: string } = {},
+    extra: { timeline?: Timeline; signal?: AbortSignal; pipelineName?: string; watch?: Watching } = {},
   ): Pipeline {
     return new Pipeline({
       codepipeline: clients.codepipeline,

@@ -13,6 +13,7 @@ import {
   TERMINAL_EXECUTION,
   describeStage,
   observeStage,
+  pollingOf,
   terminalError,
 } from './observe.ts';
 
@@ -79,7 +80,7 @@ export async function waitForStage(
       },
       {
         timeout,
-        interval: ctx.interval,
+        ...pollingOf(ctx, { pipeline: ctx.pipelineName, executionId: id, stage, actions: false }),
         signal: ctx.signal,
         what: `stage ${stage} of execution ${id}`,
         describe: describeStage,

@@ -49,7 +49,9 @@ export interface Leftover {
     | 'stack'
     | 'execution'
     | 'deployment'
-    | 'branch';
+    | 'branch'
+    | 'events-rule'
+    | 'sqs-queue';
   id: string;
   /** How it was recognised: `tag`, `name` or `codedeploy-copy`. */
   reason: string;

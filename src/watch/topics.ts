@@ -1,0 +1,86 @@
+/**
+ * What a wait cares about, and which AWS events (aws-semantics-events-auth-regions §1.2–§1.6) may concern it. An
+ * event never decides anything: it only tells a wait to read the resource now instead of at its next poll.
+ *
+ * @example
+ * concerns({ pipeline: 'web', executionId: 'e-1' }, event); // true for any CodePipeline event of execution e-1
+ */
+
+/** A wait's subject: a pipeline (any of its executions, or one), or a CodeDeploy deployment. */
+export interface WatchTopic {
+  readonly pipeline?: string;
+  readonly executionId?: string;
+  /** Only this stage's events (and the execution's own): a wait on Deploy is not woken by Source's actions. */
+  readonly stage?: string;
+  /** Action events too (`Action Execution State Change`): an approval's token, a deploy action's deployment id. @default true */
+  readonly actions?: boolean;
+  readonly deploymentId?: string;
+  /** Also the deployment's instance events (`Instance State-change Notification`). @default false */
+  readonly instances?: boolean;
+}
+
+/** The part of an EventBridge event the watch reads (§1.1). */
+export interface WatchedEvent {
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly time: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/** Parses an SQS message body as an EventBridge event; undefined for anything else (a foreign message). */
+export function parseEvent(body: string | undefined): WatchedEvent | undefined {
+  if (!body) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const e = value as Record<string, unknown>;
+  const detail = e.detail;
+  if (
+    typeof e.id !== 'string' ||
+    typeof e.source !== 'string' ||
+    typeof e['detail-type'] !== 'string' ||
+    detail === null ||
+    typeof detail !== 'object'
+  ) {
+    return undefined;
+  }
+  return {
+    id: e.id,
+    source: e.source,
+    'detail-type': e['detail-type'],
+    time: typeof e.time === 'string' ? e.time : '',
+    detail: detail as Record<string, unknown>,
+  };
+}
+
+/** Whether `event` may change what a wait on `topic` reads. */
+export function concerns(topic: WatchTopic, event: WatchedEvent): boolean {
+  const d = event.detail;
+  if (event.source === 'aws.codepipeline' && topic.pipeline !== undefined) {
+    if (d.pipeline !== topic.pipeline) return false;
+    if (topic.executionId !== undefined && d['execution-id'] !== topic.executionId) return false;
+    const executionLevel = event['detail-type'] === 'CodePipeline Pipeline Execution State Change';
+    if (topic.actions === false && event['detail-type'] === 'CodePipeline Action Execution State Change')
+      return false;
+    return topic.stage === undefined || executionLevel || d.stage === topic.stage;
+  }
+  if (event.source === 'aws.codedeploy' && topic.deploymentId !== undefined) {
+    if (d.deploymentId !== topic.deploymentId) return false;
+    return (
+      topic.instances === true || event['detail-type'] === 'CodeDeploy Deployment State-change Notification'
+    );
+  }
+  return false;
+}
+
+/** One line for logs: `CodePipeline Stage Execution State Change Deploy SUCCEEDED`. */
+export function describeEvent(event: WatchedEvent): string {
+  const d = event.detail;
+  const where = [d.stage, d.action, d.deploymentId, d.instanceId].filter((v) => typeof v === 'string');
+  return [event['detail-type'], ...where, String(d.state ?? '')].join(' ').trim();
+}
