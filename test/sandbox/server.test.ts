@@ -275,6 +275,8 @@ describe('startSandbox', () => {
     expect(JSON.parse(health.body)).toMatchObject({
       status: 'ok',
       services: [
+        'sqs',
+        'events',
         'autoscaling',
         'elbv2',
         'codedeploy',
