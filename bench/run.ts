@@ -11,6 +11,7 @@ import { arch, cpus, platform, release as osRelease, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { coldStart } from './cold-start.ts';
+import { events } from './events.ts';
 import type { Section, SectionResult } from './lib/section.ts';
 import { removeSandboxDataDirs } from './lib/sandbox-process.ts';
 import { stopAllServers } from './lib/server-process.ts';
@@ -21,7 +22,7 @@ import { scale } from './scale.ts';
 import { suite } from './suite.ts';
 import { throughput } from './throughput.ts';
 
-const SECTIONS: readonly Section[] = [coldStart, throughput, release, scale, suite];
+const SECTIONS: readonly Section[] = [coldStart, throughput, release, events, scale, suite];
 /**
  * `npm run bench` must finish within 15 minutes (10 before the suite section, which runs the whole acceptance
  * suite twice: serial and --parallel 2); a section that would start past this is skipped.

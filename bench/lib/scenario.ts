@@ -35,6 +35,8 @@ export interface ScenarioOptions {
   tail: EventTail;
   signal: AbortSignal;
   log?: (line: string) => void;
+  /** The harness's `events` setting (src/watch): AWS's events wake its waits, or polling only. @default 'auto' */
+  events?: 'auto' | 'on' | 'off';
 }
 
 /** Where a release's wall time went (ms). See the section notes for the definitions. */
@@ -200,7 +202,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const harness = await Harness.start({
     sandbox: { endpoint, stop: async () => {} },
     env: {},
-    config: { runId, endpoint, region },
+    config: { runId, endpoint, region, ...(options.events ? { events: options.events } : {}) },
     clients: recordedClients(endpoint, region, recorder),
   });
   const releases: ReleaseRun[] = [];
