@@ -93,7 +93,7 @@ export async function deploymentOf(
     },
     {
       timeout: options.timeout ?? 10 * 60_000, // ms
-      ...pollingOf(ctx, { pipeline: ctx.pipelineName, executionId: id, stage }),
+      ...pollingOf(ctx, { pipeline: ctx.pipelineName, executionId: id, stage, deployments: true }),
       signal: ctx.signal,
       what: `the deployment of stage ${stage} of execution ${id}`,
       describe: (s) =>

@@ -17,6 +17,18 @@ export interface WatchTopic {
   readonly deploymentId?: string;
   /** Also the deployment's instance events (`Instance State-change Notification`). @default false */
   readonly instances?: boolean;
+  /**
+   * Any deployment event of the run's deployment group (the rule matches only that group): a deploy action's
+   * deployment id may be known only after its STARTED event, and the deployment's own START comes then.
+   * @default false
+   */
+  readonly deployments?: boolean;
+  /**
+   * Reads to make after an event, in ms after it, unless another event comes first: for what follows an event
+   * without one of its own (blue/green's termination wait begins after blue's last BlockTraffic, with no event).
+   * @default none
+   */
+  readonly followUpMs?: readonly number[];
 }
 
 /** The part of an EventBridge event the watch reads (§1.1). */
@@ -68,6 +80,13 @@ export function concerns(topic: WatchTopic, event: WatchedEvent): boolean {
     if (topic.actions === false && event['detail-type'] === 'CodePipeline Action Execution State Change')
       return false;
     return topic.stage === undefined || executionLevel || d.stage === topic.stage;
+  }
+  if (
+    event.source === 'aws.codedeploy' &&
+    topic.deployments === true &&
+    event['detail-type'] === 'CodeDeploy Deployment State-change Notification'
+  ) {
+    return true;
   }
   if (event.source === 'aws.codedeploy' && topic.deploymentId !== undefined) {
     if (d.deploymentId !== topic.deploymentId) return false;

@@ -219,10 +219,17 @@ export class Watch implements Watching {
     };
   }
 
-  /** A wake function for one wait: resolves on the next event concerning `topic` (or one missed since the last call). */
+  /**
+   * A wake function for one wait: resolves on the next event concerning `topic` (or one missed since the last
+   * call), a settle time after it; then at the topic's follow-up times after that event, unless another comes.
+   */
   #waker(topic: WatchTopic): (signal: AbortSignal) => Promise<void> {
     let seen = this.#seq;
     const settle = this.#options.settleMs ?? 50;
+    const followUps = topic.followUpMs ?? [];
+    /** When the last event of this topic came (ms, performance clock), and how many follow-ups were made since. */
+    let lastEventAt: number | undefined;
+    let followed = 0;
     return (signal) =>
       new Promise<void>((resolve) => {
         // Events gone (fallback): never wake early, the interval is the wait's again.
@@ -231,16 +238,21 @@ export class Watch implements Watching {
           return;
         }
         let timer: NodeJS.Timeout | undefined;
+        let followTimer: NodeJS.Timeout | undefined;
         const done = () => {
           this.#waiters.delete(waiter);
           clearTimeout(timer);
+          clearTimeout(followTimer);
           signal.removeEventListener('abort', done);
           resolve();
         };
         const woken = () => {
           if (timer) return;
           seen = this.#seq;
+          lastEventAt = performance.now();
+          followed = 0;
           this.#wakes += 1;
+          clearTimeout(followTimer);
           timer = setTimeout(done, settle);
         };
         const waiter: Waiter = { topic, wake: () => (this.#channel ? woken() : done()) };
@@ -251,6 +263,11 @@ export class Watch implements Watching {
         }
         seen = this.#seq;
         this.#waiters.add(waiter);
+        const next = followUps[followed];
+        if (lastEventAt !== undefined && next !== undefined) {
+          followed += 1;
+          followTimer = setTimeout(done, Math.max(0, lastEventAt + next - performance.now()));
+        }
       });
   }
 
