@@ -2,11 +2,11 @@
  * HarnessConfig: one zod schema, loaded from defaults < file (JSON/YAML) < env `HARNESS_*` < code.
  * A bad value is a `ConfigError` naming the key, where it came from, what was wrong and the fix.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { newRunId, RUN_ID_PATTERN, RUN_ID_RULE } from './stack/names.ts';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -19,6 +19,14 @@ export function parseDuration(value: unknown): unknown {
   return Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms']!);
 }
 
+/**
+ * The longest duration a setting takes: 24 h (86,400,000 ms). A Node timer holds at most 2^31-1 ms (~596 h; a
+ * longer one fires after 1 ms, so every poll would give up at once), and `releaseTimeout` adds six of them.
+ */
+export const MAX_DURATION_MS = 24 * 3_600_000;
+/** The largest sandbox time scale: 1, AWS's own durations (below 1 the sandbox is faster than AWS). */
+export const MAX_TIME_SCALE = 1;
+
 const DURATION_HINT = 'a duration in ms (600000) or with a unit ("1500ms", "30s", "10m", "1h")';
 const duration = (fallback: number) =>
   z
@@ -27,16 +35,32 @@ const duration = (fallback: number) =>
       z
         .number({ error: `expected ${DURATION_HINT}` })
         .int()
-        .positive(`expected ${DURATION_HINT} above zero`),
+        .positive(`expected ${DURATION_HINT} above zero`)
+        .max(MAX_DURATION_MS, `expected ${DURATION_HINT} of at most 24h (${MAX_DURATION_MS} ms)`),
     )
     .default(fallback);
 const intFromEnv = (schema: z.ZodNumber) =>
   z.preprocess((v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v), schema);
+/** Milliseconds for a timer: a positive integer of at most {@link MAX_DURATION_MS}. */
+const ms = () =>
+  intFromEnv(
+    z
+      .number({ error: 'expected a number of milliseconds' })
+      .int('expected a whole number of milliseconds')
+      .positive('expected milliseconds above zero')
+      .max(MAX_DURATION_MS, `expected at most ${MAX_DURATION_MS} ms (24h)`),
+  );
 const boolFromEnv = z.preprocess(
   (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v),
   z.boolean({ error: 'expected true or false' }),
 );
 const name = (fallback: string) => z.string().min(1, 'must not be empty').default(fallback);
+
+/** A GitHub/GitLab/Slack token (`ghp_…`, `github_pat_…`, …) or a long mixed-case run of letters and digits. */
+function looksLikeToken(value: string): boolean {
+  if (/^(gh[pousr]_|github_pat_|glpat-|xox[abprs]-)/.test(value)) return true;
+  return value.length >= 30 && /[a-z]/.test(value) && /[A-Z]/.test(value) && /\d/.test(value);
+}
 
 const sourceAuth = z.preprocess(
   (v) => (typeof v === 'string' ? { type: v } : v),
@@ -51,6 +75,10 @@ const sourceAuth = z.preprocess(
         tokenEnv: z
           .string()
           .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable, not the token')
+          .refine(
+            (v) => !looksLikeToken(v),
+            'must be the NAME of an environment variable (e.g. GITHUB_TOKEN), not the token: this value looks like one',
+          )
           .default('GITHUB_TOKEN'),
       }),
     ],
@@ -71,6 +99,18 @@ export const HarnessConfigSchema = z.strictObject({
   region: name('us-east-1'),
   /** API endpoint; required for the sandbox (`http://127.0.0.1:<edge port>`), optional override for aws. */
   endpoint: z.url({ error: 'expected a URL like http://127.0.0.1:4566' }).optional(),
+  /**
+   * The sandbox's credentials (target `sandbox` only): what the clients sign with and git pushes with. Set them
+   * from env (`HARNESS_SANDBOX_ACCESS_KEY_ID`, `HARNESS_SANDBOX_SECRET_ACCESS_KEY`, as `sandbox --credentials random`
+   * prints them), never in a config file. Real AWS credentials in `AWS_*` are never sent to the sandbox.
+   * @default test/test, the sandbox's own default
+   */
+  sandboxCredentials: z
+    .strictObject({
+      accessKeyId: z.string().min(1, 'must not be empty').default('test'),
+      secretAccessKey: z.string().min(1, 'must not be empty').default('test'),
+    })
+    .prefault({}),
   pipelineName: name('awscicd-cap-pipeline'),
   stages: z
     .strictObject({
@@ -116,29 +156,40 @@ export const HarnessConfigSchema = z.strictObject({
       stack: duration(30 * 60_000),
     })
     .prefault({}),
+  /**
+   * How the run learns of changes (src/watch): `auto` sets up an EventBridge rule and an SQS queue of its own and
+   * lets AWS's state-change events wake its waits, falling back to polling (said once in the log and the report)
+   * when they cannot be set up (a denied action, a team that forbids new rules); `on` fails the run then; `off`
+   * polls only. Polling stays the safety net whatever the setting.
+   */
+  events: z.enum(['auto', 'on', 'off'], { error: 'expected "auto", "on" or "off"' }).default('auto'),
   /** Polling of AWS APIs. */
   poll: z
     .strictObject({
-      minIntervalMs: intFromEnv(z.number().int().positive()).default(250), // ms
-      maxIntervalMs: intFromEnv(z.number().int().positive()).default(5000), // ms
+      minIntervalMs: ms().default(250), // ms
+      maxIntervalMs: ms().default(5000), // ms
       factor: z.number().min(1).default(1.5),
     })
     .prefault({}),
   /** HTTP checks against the load balancer. */
   probe: z
     .strictObject({
-      intervalMs: intFromEnv(z.number().int().positive()).default(200), // ms between traffic probe requests
-      requestTimeoutMs: intFromEnv(z.number().int().positive()).default(2000), // ms per request
+      intervalMs: ms().default(200), // ms between traffic probe requests
+      requestTimeoutMs: ms().default(2000), // ms per request
       consecutive: intFromEnv(z.number().int().positive()).default(5), // good answers in a row for "live"
       everyTarget: boolFromEnv.default(true),
       path: z.string().startsWith('/').default('/version'),
     })
     .prefault({}),
-  /** Identifies this run in tags, commit messages and versions. */
+  /**
+   * Identifies this run in resource names (`cph-<run id>-*`), the `codepipeline-harness:run` tag, commit messages
+   * and versions; what `codepipeline-harness sweep --run` takes. One rule ({@link RUN_ID_RULE}); an id that breaks
+   * it is refused, never replaced. @default a fresh random id (`newRunId()`), printed at the start of a run
+   */
   runId: z
-    .string()
-    .regex(/^[A-Za-z0-9-]{1,40}$/, 'expected 1-40 letters, digits or dashes')
-    .default(() => `run-${randomBytes(4).toString('hex')}`),
+    .string({ error: `expected a run id of ${RUN_ID_RULE}` })
+    .regex(RUN_ID_PATTERN, `expected a run id of ${RUN_ID_RULE}`)
+    .default(() => newRunId()),
   /**
    * On an existing stack, teardown puts back the branch's tree as found and releases it (false), or keeps the
    * last version the run released live and only undoes what came after it (true): a failing test, an unhealthy
@@ -181,6 +232,38 @@ export const HarnessConfigSchema = z.strictObject({
     .prefault({}),
 });
 
+const timeScaleSchema = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v),
+  z
+    .number({ error: `expected a number above 0 and at most ${MAX_TIME_SCALE}` })
+    .positive(`expected a number above 0 and at most ${MAX_TIME_SCALE}`)
+    .max(
+      MAX_TIME_SCALE,
+      `expected at most ${MAX_TIME_SCALE} (AWS's own durations; below 1 the sandbox is faster)`,
+    ),
+);
+
+/**
+ * The time scale of a sandbox the harness or the steps start (AWS-defined durations are multiplied by it), checked
+ * against its bounds: above 0, at most {@link MAX_TIME_SCALE}.
+ *
+ * @param where what set it, for the error (`HARNESS_TIME_SCALE`, `Harness.start({ timeScale })`)
+ * @throws ConfigError naming `where`, the value and the bounds.
+ * @example
+ * ```ts
+ * sandboxTimeScale(process.env.HARNESS_TIME_SCALE ?? 0.02, 'HARNESS_TIME_SCALE'); // 0.02
+ * ```
+ */
+export function sandboxTimeScale(value: unknown, where: string): number {
+  const result = timeScaleSchema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    `${where}: ${result.error.issues[0]!.message}, got ${JSON.stringify(value)}; fix: set ${where} to a time scale like 0.02`,
+    { key: where, source: where },
+    { cause: result.error },
+  );
+}
+
 /** The validated configuration, every default applied. */
 export type HarnessConfig = Omit<z.output<typeof HarnessConfigSchema>, 'stack'> & {
   stack: 'ephemeral' | 'existing';
@@ -209,6 +292,8 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   HARNESS_STACK: 'stack',
   HARNESS_REGION: 'region',
   HARNESS_ENDPOINT: 'endpoint',
+  HARNESS_SANDBOX_ACCESS_KEY_ID: 'sandboxCredentials.accessKeyId',
+  HARNESS_SANDBOX_SECRET_ACCESS_KEY: 'sandboxCredentials.secretAccessKey',
   HARNESS_PIPELINE_NAME: 'pipelineName',
   HARNESS_STAGE_SOURCE: 'stages.source',
   HARNESS_STAGE_BUILD: 'stages.build',
@@ -237,6 +322,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   HARNESS_TIMEOUT_STACK: 'timeouts.stack',
   HARNESS_STACK_ROLE_ARN: 'stackRoleArn',
   HARNESS_BLUE_TERMINATION_MINUTES: 'deploy.blueTerminationMinutes',
+  HARNESS_EVENTS: 'events',
   HARNESS_POLL_MIN_INTERVAL_MS: 'poll.minIntervalMs',
   HARNESS_POLL_MAX_INTERVAL_MS: 'poll.maxIntervalMs',
   HARNESS_PROBE_INTERVAL_MS: 'probe.intervalMs',
@@ -307,11 +393,26 @@ export function withSettings(
   return next;
 }
 
-/** Deep merge; `source` records, per leaf path, the layer that set it. */
+/** Keys that would reach an object's prototype (and through it, every object of the process) if merged. */
+const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Deep merge; `source` records, per leaf path, the layer that set it.
+ *
+ * @throws ConfigError for a `__proto__`, `constructor` or `prototype` key at any depth: merged, it would change
+ *   `Object.prototype` (prototype pollution), so it is refused, never skipped silently.
+ */
 function merge(into: Tree, from: Tree, layer: string, sources: Map<string, string>, prefix = ''): void {
   for (const [key, value] of Object.entries(from)) {
-    if (value === undefined) continue;
     const path = prefix ? `${prefix}.${key}` : key;
+    if (UNSAFE_KEYS.has(key)) {
+      throw new ConfigError(
+        `config key ${path} (${layer}) is refused: "${key}" is not a setting, and merging it would change every ` +
+          'object of the process (prototype pollution); remove it',
+        { key: path, source: layer },
+      );
+    }
+    if (value === undefined) continue;
     if (isTree(value)) {
       if (!isTree(into[key])) into[key] = {};
       merge(into[key] as Tree, value, layer, sources, path);
@@ -428,8 +529,10 @@ export function loadConfig(options: LoadConfigOptions = {}): HarnessConfig {
   const fix = variable
     ? `set ${variable} or ${path} in the config file/code`
     : `set ${path} in the config file/code`;
+  // A bad tokenEnv may be the token itself: the message names where it came from, never the value.
+  const got = path === 'source.auth.tokenEnv' ? '(not shown: it may be the token)' : JSON.stringify(value);
   throw new ConfigError(
-    `${named}: ${issue.message}, got ${JSON.stringify(value)} from ${source}; fix: ${fix} to a valid value`,
+    `${named}: ${issue.message}, got ${got} from ${source}; fix: ${fix} to a valid value`,
     { key: path, source },
     { cause: result.error },
   );

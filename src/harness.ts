@@ -5,7 +5,7 @@
  */
 import type { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { createClients, destroyClients, type HarnessClients } from './aws/clients.ts';
-import { type HarnessConfig, type HarnessConfigInput, loadConfig } from './config.ts';
+import { type HarnessConfig, type HarnessConfigInput, loadConfig, sandboxTimeScale } from './config.ts';
 import type { Attempt } from './attempt.ts';
 import {
   type DeploymentObservation,
@@ -33,18 +33,26 @@ import { Pipeline } from './pipeline/pipeline.ts';
 import type { StageStatus } from './pipeline/stages.ts';
 import { Timeline } from './pipeline/timeline.ts';
 import { poll } from './poll.ts';
+import { gitAuthFor } from './source/git.ts';
 import { type PushResult, pushRevision } from './source/push.ts';
-import { newRunId, RUN_TAG, type StackNames, stackNames } from './stack/names.ts';
-import { createSandboxStack, type SandboxStack, type SandboxStackOptions } from './stack/sandbox-stack.ts';
+import { RUN_TAG, type StackNames, stackNames } from './stack/names.ts';
+import type { SandboxStack, SandboxStackOptions } from './stack/sandbox-stack.ts';
+import { createEphemeralStack } from './stack/cloudformation/create.ts';
+import { stackLeftovers } from './stack/cloudformation/sweep.ts';
+import { emptyBucket } from './teardown/empty-bucket.ts';
 import { type AdoptedStack, adoptExistingStack } from './stack/existing-stack.ts';
 import { AsFound } from './stack/as-found.ts';
 import { type PipelineShape, readPipelineShape } from './stack/pipeline-shape.ts';
 import { seedRepository } from './stack/seed.ts';
 import { Guard, awsTagLookup } from './teardown/guard.ts';
 import { resolveRegion } from './aws/region.ts';
+import { assertStackRegion } from './aws/stack-region.ts';
 import { assertNoLeaks, checkLeaks, type LeakReport } from './teardown/leaks.ts';
 import { assertTornDown, Ledger, type TeardownReport } from './teardown/ledger.ts';
-import { checkLive, expectLive, type LiveOptions, type LiveResult } from './traffic/live.ts';
+import { Watch } from './watch/index.ts';
+import { assertLive, checkLive, expectLive, type LiveOptions, type LiveResult } from './traffic/live.ts';
+import { liveWhileEnding } from './traffic/overlap.ts';
+import type { Sample } from './traffic/sample.ts';
 import { probeTraffic, type ProbeReport, type TrafficProbe } from './traffic/probe.ts';
 import { healthyIds, targetGroupsBehind, targetsIn } from './traffic/targets.ts';
 import { loadBalancerUrl } from './traffic/url.ts';
@@ -52,6 +60,8 @@ import { loadBalancerUrl } from './traffic/url.ts';
 /** A sandbox the harness can run against: what `startSandbox()` returns. */
 export interface SandboxHandle {
   readonly endpoint: string;
+  /** The credentials it accepts; the run's clients and git pushes use them. @default test/test */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   stop(): Promise<void>;
 }
 
@@ -70,7 +80,7 @@ export interface HarnessOptions {
    * harness starts its own and stops it in `close()`.
    */
   sandbox?: SandboxHandle;
-  /** Time scale of a sandbox the harness starts. @default 0.02 */
+  /** Time scale of a sandbox the harness starts (0 < scale <= 1). @default 0.02 */
   timeScale?: number;
   /** Progress lines (stage changes as they happen). @default none */
   log?: (line: string) => void;
@@ -96,6 +106,8 @@ export interface FollowedDeployment {
   outcome: DeploymentOutcome;
   /** The Deploy stage of our execution: Succeeded (still InProgress when followed only to the traffic shift). */
   stage: StageObservation;
+  /** The live check asked for with `liveCheck` (result form: `assertLive` turns "not live" into the error). */
+  live?: LiveResult;
 }
 
 /** Options of {@link Harness.followDeployment}. */
@@ -105,6 +117,12 @@ export interface FollowDeploymentOptions {
    * @default config `deploy.liveAtTrafficShift` (`HARNESS_LIVE_AT_TRAFFIC_SHIFT`)
    */
   liveAtTrafficShift?: boolean;
+  /**
+   * Also check that every target serves `version`, starting when traffic has shifted (blue/green), while blue's
+   * termination wait and the stage run on; in-place, after the end. `seen`: a running probe's answers, which
+   * count instead of new requests while they suffice. The result is `live`. @default no live check
+   */
+  liveCheck?: { version: string; seen?: () => readonly Sample[] };
 }
 
 /** A deployment made to fail on purpose, with what was observed. */
@@ -138,6 +156,11 @@ export class Harness {
   readonly ledger = new Ledger();
   readonly timeline = new Timeline();
   readonly guard: Guard;
+  /**
+   * How the run learns of changes (setting `events`, `HARNESS_EVENTS`): AWS's events through an EventBridge rule and
+   * an SQS queue of the run, else polling. `watch.describe()` says which, and why.
+   */
+  readonly watch: Watch;
   #pipeline: Pipeline;
   #names: StackNames | undefined;
   #stack: SandboxStack | undefined;
@@ -169,7 +192,14 @@ export class Harness {
       testTargetTag: config.testTargetTag,
       tagsOf: awsTagLookup(clients),
     });
-    this.#pipeline = Pipeline.fromConfig(config, clients, { timeline: this.timeline });
+    this.watch = new Watch({
+      setting: config.events,
+      clients: { events: clients.events, sqs: clients.sqs },
+      ledger: this.ledger,
+      runId: config.runId,
+      log: (line) => this.#log(line),
+    });
+    this.#pipeline = Pipeline.fromConfig(config, clients, { timeline: this.timeline, watch: this.watch });
     this.#asFound =
       config.stack === 'existing'
         ? new AsFound({
@@ -203,12 +233,22 @@ export class Harness {
     const region = await resolveRegion(load(), options.env);
     let config = region.config;
     options.log?.(`region ${region.said}`);
+    // A setting naming another region (a clone URL, the app URL, an endpoint) would be "not found" here.
+    assertStackRegion(config);
     let owned: SandboxHandle | undefined;
     if (config.target === 'sandbox' && !config.endpoint) {
-      if (!options.sandbox) owned = await startOwnSandbox(options.timeScale ?? 0.02);
+      if (!options.sandbox)
+        owned = await startOwnSandbox(
+          sandboxTimeScale(options.timeScale ?? 0.02, 'Harness.start({ timeScale })'),
+        );
       const sandbox = options.sandbox ?? owned;
       // Loaded again rather than copied: the config stays what loadConfig made (one source of settings).
-      config = load({ ...options.config, endpoint: sandbox!.endpoint, runId: config.runId });
+      config = load({
+        ...options.config,
+        endpoint: sandbox!.endpoint,
+        runId: config.runId,
+        ...(sandbox!.credentials ? { sandboxCredentials: { ...sandbox!.credentials } } : {}),
+      });
     }
     try {
       return new Harness(config, createClients(config, options.clients), owned, options.log);
@@ -234,13 +274,15 @@ export class Harness {
   }
 
   /**
-   * Creates the sample stack on the sandbox and releases its first version through the pipeline, so the
-   * load balancer serves a known version before anything else happens.
+   * Creates the sample stack (`stack: ephemeral`) and releases its first version through the pipeline, so the
+   * load balancer serves a known version before anything else happens. On AWS the stack is the capstone template
+   * through CloudFormation (`createEphemeralStack`; deleted by teardown), on AWS and on the sandbox alike.
+   * Blue/green by default (`deploymentType`), blue kept `deploy.blueTerminationMinutes` after a success.
    */
   async provision(
     options: Pick<
       SandboxStackOptions,
-      'deploymentType' | 'executionMode' | 'instances' | 'deploymentConfigName'
+      'deploymentType' | 'executionMode' | 'instances' | 'deploymentConfigName' | 'blueTerminationMinutes'
     > = {},
   ): Promise<Release> {
     if (this.config.stack === 'existing') {
@@ -249,26 +291,28 @@ export class Harness {
           'with ready()/adopt(); set HARNESS_STACK=ephemeral to have the run create its own',
       );
     }
-    if (this.config.target !== 'sandbox' || !this.config.endpoint) {
-      throw new HarnessError(
-        'provision() creates the sample stack on the sandbox only; on AWS point the harness at your stack with ' +
-          'HARNESS_PIPELINE_NAME, HARNESS_APPLICATION_NAME, ... (see README "Running against AWS")',
-      );
-    }
-    const runId = /^[a-z0-9][a-z0-9-]{0,15}$/.test(this.config.runId) ? this.config.runId : newRunId();
+    // The config's run id, as given: its schema refused one that cannot name resources (never replaced here).
+    const runId = this.config.runId;
     const names = stackNames(runId);
     this.#names = names;
-    this.#stack = await createSandboxStack({
-      clients: this.clients,
-      ledger: this.ledger,
-      names,
-      ...options,
-    });
+    const chosen = { blueTerminationMinutes: this.config.deploy.blueTerminationMinutes, ...options };
+    // One path on AWS and on the sandbox: the capstone template through CloudFormation.
+    const stack = await this.#createStack(names, chosen);
+    this.#stack = stack;
+    // The names the stack's outputs give (the template derives them as stackNames() does).
+    this.#names = stack.names;
     this.#pipeline = Pipeline.fromConfig(this.config, this.clients, {
       timeline: this.timeline,
-      pipelineName: names.pipelineName,
+      pipelineName: stack.names.pipelineName,
+      watch: this.watch,
     });
-    const seed = await seedRepository({ repoUrl: this.#stack.repositoryUrl, runId, version: `v1-${runId}` });
+    await this.#watchReleases();
+    const seed = await seedRepository({
+      repoUrl: stack.repositoryUrl,
+      runId,
+      version: `v1-${runId}`,
+      auth: gitAuthFor(this.config),
+    });
     const push: PushResult = {
       commitId: seed.commitId,
       version: `v1-${runId}`,
@@ -276,6 +320,37 @@ export class Harness {
       branch: 'main',
     };
     return this.follow(push, { probe: false });
+  }
+
+  /**
+   * The capstone stack through CloudFormation (`sample-app/infra/capstone.yaml`), its events in the log as they
+   * happen, recorded in the ledger before the first wait; see `createEphemeralStack`.
+   */
+  async #createStack(
+    names: StackNames,
+    chosen: Pick<
+      SandboxStackOptions,
+      'deploymentType' | 'executionMode' | 'instances' | 'deploymentConfigName' | 'blueTerminationMinutes'
+    >,
+  ): Promise<SandboxStack> {
+    const { cloudformation } = this.clients;
+    if (!cloudformation) {
+      throw new HarnessError(
+        'stack "ephemeral" creates the sample stack through CloudFormation, but the harness has no CloudFormation ' +
+          'client: leave clients.cloudformation to the harness, or pass one',
+      );
+    }
+    return createEphemeralStack({
+      clients: { ...this.clients, cloudformation },
+      ledger: this.ledger,
+      names,
+      ...chosen,
+      timeout: this.config.timeouts.stack,
+      roleArn: this.config.stackRoleArn,
+      emptyBucket,
+      log: (line) => this.#log(line),
+      interval: this.#interval(),
+    });
   }
 
   /**
@@ -358,12 +433,14 @@ export class Harness {
       });
     }
     await this.#beforePush(src);
+    // Before the push: the rule must exist when the execution's first events are emitted.
+    await this.#watchReleases();
     const result = await pushRevision({
       repoUrl: src.repoUrl,
       branch: src.branch,
       appDir: src.appDir,
       runId: this.config.runId,
-      auth: this.config.source.auth,
+      auth: gitAuthFor(this.config),
       ...(options.unhealthy ? { unhealthy: true } : {}),
       ...(options.failingTest ? { files: { 'test/release-gate.test.js': FAILING_TEST } } : {}),
       ...(options.slowValidation ? { files: { 'config/health.json': SLOW_VALIDATION } } : {}),
@@ -459,7 +536,14 @@ export class Harness {
   ): WaitForDeploymentOptions {
     return {
       timeout: this.config.timeouts.deploy,
-      interval: this.#interval(),
+      // With the live check at the traffic shift: woken by instance events, and read again shortly after them
+      // (the termination wait that marks the shift begins after blue's last BlockTraffic, with no event of its own).
+      ...this.watch.pollOptions(
+        options.liveAtTrafficShift
+          ? { deploymentId, instances: true, followUpMs: [250, 1000, 3000] }
+          : { deploymentId },
+        this.#interval(),
+      ),
       continueReady: this.config.deploy.continueReady,
       liveAtTrafficShift: options.liveAtTrafficShift ?? false,
       rollbackExpected: this.#stoppedWithRollback.has(deploymentId),
@@ -491,6 +575,15 @@ export class Harness {
       status: o.phase === 'traffic-shifted' ? 'TrafficShifted' : o.status,
       externalExecutionId: o.deploymentId,
       detail: o.summary,
+    });
+  }
+
+  /** Sets up the watch on the pipeline and deployment group in use (once; events or polling, said once). */
+  async #watchReleases(): Promise<void> {
+    await this.watch.start({
+      pipelineName: this.#pipeline.name,
+      applicationName: this.#names?.applicationName ?? this.config.applicationName,
+      deploymentGroupName: this.#names?.deploymentGroupName ?? this.config.deploymentGroupName,
     });
   }
 
@@ -540,6 +633,9 @@ export class Harness {
   ): Promise<FollowedDeployment> {
     const deploymentId = await this.deploymentOf(execution);
     const liveAtTrafficShift = options.liveAtTrafficShift ?? this.config.deploy.liveAtTrafficShift;
+    if (options.liveCheck) {
+      return this.#followWithLiveCheck(execution, deploymentId, liveAtTrafficShift, options.liveCheck);
+    }
     const outcome = await waitForDeployment(
       this.clients.codedeploy,
       deploymentId,
@@ -556,6 +652,54 @@ export class Harness {
       outcome.phase === 'traffic-shifted' ? 'InProgress' : 'Succeeded',
     );
     return { deploymentId, outcome, stage };
+  }
+
+  /**
+   * {@link followDeployment} with its live check started at the traffic shift (blue/green), overlapping blue's
+   * termination wait and the stage's end instead of following them: src/traffic/overlap.ts.
+   */
+  async #followWithLiveCheck(
+    execution: ExecutionRef,
+    deploymentId: string,
+    liveAtTrafficShift: boolean,
+    check: NonNullable<FollowDeploymentOptions['liveCheck']>,
+  ): Promise<FollowedDeployment> {
+    const shifted = await waitForDeployment(
+      this.clients.codedeploy,
+      deploymentId,
+      this.#deploymentWait(deploymentId, { execution, liveAtTrafficShift: true }),
+    );
+    const url = await this.url();
+    if (shifted.phase === 'traffic-shifted') {
+      this.#log(
+        `deployment ${deploymentId}: traffic shifted; live check of ${check.version} started beside blue's termination wait`,
+      );
+    }
+    const { value, live } = await liveWhileEnding({
+      live: (signal) =>
+        checkLive(url, check.version, {
+          ...this.#liveOptions(),
+          signal,
+          ...(check.seen ? { seen: check.seen } : {}),
+        }),
+      end: async () => {
+        const outcome =
+          shifted.phase === 'traffic-shifted' && !liveAtTrafficShift
+            ? await waitForDeployment(
+                this.clients.codedeploy,
+                deploymentId,
+                this.#deploymentWait(deploymentId, { execution }),
+              )
+            : shifted;
+        const stage = await this.waitForStage(
+          execution,
+          this.config.stages.deploy,
+          outcome.phase === 'traffic-shifted' ? 'InProgress' : 'Succeeded',
+        );
+        return { outcome, stage };
+      },
+    });
+    return { deploymentId, ...value, live };
   }
 
   /** Deployments created in the stack's deployment group since `since` (all pages). See `deploymentsSince`. */
@@ -651,14 +795,19 @@ export class Harness {
    * and the new version on every target, probing the load balancer throughout (unless `probe: false`).
    */
   async follow(push: PushResult, options: { probe?: boolean; approve?: boolean } = {}): Promise<Release> {
+    await this.#watchReleases();
     const probe = options.probe === false ? undefined : await this.startProbe();
     try {
       const execution = await this.findExecution(push);
       await this.waitForStage(execution, this.config.stages.source);
       await this.waitForStage(execution, this.config.stages.build);
       if (options.approve !== false) await this.approve(execution);
-      const { deploymentId, outcome } = await this.followDeployment(execution);
-      const live = await this.expectLive(push.version);
+      // The live check starts when traffic has shifted and counts the probe's answers (src/traffic/overlap.ts).
+      const followed = await this.followDeployment(execution, {
+        liveCheck: { version: push.version, ...(probe ? { seen: () => probe.samples } : {}) },
+      });
+      const { deploymentId, outcome } = followed;
+      const live = assertLive(followed.live as LiveResult);
       this.#currentVersion = push.version;
       this.#asFound?.released(push.commitId);
       return {
@@ -706,7 +855,7 @@ export class Harness {
               branch: src.branch,
               appDir: src.appDir,
               runId: this.config.runId,
-              auth: this.config.source.auth,
+              auth: gitAuthFor(this.config),
             },
           })
         : await this.push({ slowValidation: true });
@@ -806,14 +955,20 @@ export class Harness {
 
   /**
    * Result form of {@link Harness.teardown}: deletes everything the run created (reverse order, idempotent,
-   * retried, within `timeouts.teardown`) and reports what failed instead of throwing.
+   * retried, within `timeouts.teardown`, plus `timeouts.stack` when the run created a stack) and reports what
+   * failed instead of throwing.
    */
   async tryTeardown(): Promise<TeardownReport> {
     for (const probe of [...this.#probes]) await probe.stop();
     this.#probes.clear();
+    // The long poll ends before its queue is deleted (the ledger deletes rule and queue).
+    await this.watch.close();
     if (this.#asFound) this.#asFound.tearingDown = true;
     try {
-      return await this.ledger.tryTeardown({ timeoutMs: this.config.timeouts.teardown });
+      // A stack of the run gets its own deadline on top (`timeouts.stack`: its delete waits for CloudFormation).
+      const { teardown, stack } = this.config.timeouts;
+      const ownsStack = this.ledger.entries.some((e) => e.kind === 'stack');
+      return await this.ledger.tryTeardown({ timeoutMs: ownsStack ? teardown + stack : teardown });
     } finally {
       if (this.#asFound) this.#asFound.tearingDown = false;
     }
@@ -843,8 +998,20 @@ export class Harness {
    * live, the branch not holding the tree it was found with (see `checkOpenWork`).
    */
   async checkLeaks(): Promise<LeakReport> {
-    if (this.config.stack === 'ephemeral') return checkLeaks(this.clients, ...this.#leakScope());
-    return this.#asFound!.checkLeaks(this.#names?.deploymentGroupName ?? this.config.deploymentGroupName);
+    if (this.config.stack === 'ephemeral') {
+      const report = await checkLeaks(this.clients, ...this.#leakScope());
+      // The run's stack too, by its run tag: a stack left is a leak, whatever of its resources is gone.
+      const stacks = this.clients.cloudformation
+        ? await stackLeftovers(this.clients.cloudformation, this.#names?.runId ?? this.config.runId)
+        : [];
+      const leftovers = [...report.leftovers, ...stacks, ...(await this.watch.leftovers())];
+      return { clean: leftovers.length === 0, leftovers };
+    }
+    const found = await this.#asFound!.checkLeaks(
+      this.#names?.deploymentGroupName ?? this.config.deploymentGroupName,
+    );
+    const watched = await this.watch.leftovers();
+    return watched.length === 0 ? found : { clean: false, leftovers: [...found.leftovers, ...watched] };
   }
 
   /**

@@ -28,7 +28,15 @@ export type {
 } from './harness.ts';
 
 // Configuration and clients
-export { ENV_KEYS, HarnessConfigSchema, loadConfig, releaseTimeout } from './config.ts';
+export {
+  ENV_KEYS,
+  HarnessConfigSchema,
+  loadConfig,
+  MAX_DURATION_MS,
+  MAX_TIME_SCALE,
+  releaseTimeout,
+  sandboxTimeScale,
+} from './config.ts';
 export type { HarnessConfig, HarnessConfigInput, LoadConfigOptions } from './config.ts';
 export { createClients, DEFAULT_RETRY_POLICY, HarnessRetryStrategy } from './aws/clients.ts';
 export type { CreateClientsOptions, HarnessClients, RetryPolicy, RetryStats } from './aws/clients.ts';
@@ -145,7 +153,7 @@ export type { Outage, ProbeOptions, ProbeReport, TrafficProbe, VersionSpan } fro
 export type { Sample, SampleKind } from './traffic/sample.ts';
 
 // Stacks and teardown
-export { RUN_TAG, TEST_TARGET_TAG } from './stack/names.ts';
+export { isRunResourceName, RUN_ID_PATTERN, RUN_ID_RULE, RUN_TAG, TEST_TARGET_TAG } from './stack/names.ts';
 export type { StackNames } from './stack/names.ts';
 export type { DeployTarget, PipelineShape } from './stack/pipeline-shape.ts';
 export type { AdoptedStack } from './stack/existing-stack.ts';
@@ -157,4 +165,7 @@ export type { LeakCheckOptions, LeakReport, Leftover, RunTag } from './teardown/
 export { Guard } from './teardown/guard.ts';
 export type { GuardDecision, GuardedAction, GuardOptions, TagLookup } from './teardown/guard.ts';
 export { expectSwept, sweep } from './teardown/sweep.ts';
+export { narrowReport, runMatcher } from './teardown/sweep-match.ts';
 export type { SweepOptions, SweepReport } from './teardown/sweep.ts';
+export { BucketNotEmptiedError, emptyBucket, MAX_DELETE_BATCH } from './teardown/empty-bucket.ts';
+export type { EmptyBucketOptions, EmptyBucketReport, KeyFailure } from './teardown/empty-bucket.ts';

@@ -10,7 +10,7 @@
  * defineHarnessSteps({ summary: 'reports/summary.md' });
  * ```
  */
-import { type HarnessConfigInput, loadConfig, releaseTimeout } from '../src/config.ts';
+import { type HarnessConfigInput, loadConfig, releaseTimeout, sandboxTimeScale } from '../src/config.ts';
 import { stepDefiners } from './define.ts';
 import { defineFailureSteps } from './failure.steps.ts';
 import { defineHarnessHooks } from './hooks.ts';
@@ -30,7 +30,7 @@ export interface HarnessStepsOptions {
    * the config's own deadlines, so the harness's timeout, naming the last state it saw, fires first)
    */
   stepTimeoutMs?: number;
-  /** Time scale of the sandbox the steps start. @default HARNESS_TIME_SCALE, else 0.02 */
+  /** Time scale of the sandbox the steps start (0 < scale <= 1). @default HARNESS_TIME_SCALE, else 0.02 */
   timeScale?: number;
   /** Progress lines (stage changes as they happen). @default stderr when it is a terminal outside CI */
   log?: (line: string) => void;
@@ -88,7 +88,10 @@ export function defineHarnessSteps(options: HarnessStepsOptions = {}): void {
   const runSandbox = defineHarnessHooks({
     config,
     summary: options.summary,
-    timeScale: options.timeScale ?? Number(process.env.HARNESS_TIME_SCALE ?? 0.02),
+    timeScale:
+      options.timeScale === undefined
+        ? sandboxTimeScale(process.env.HARNESS_TIME_SCALE?.trim() || 0.02, 'HARNESS_TIME_SCALE')
+        : sandboxTimeScale(options.timeScale, 'defineHarnessSteps({ timeScale })'),
     hookTimeoutMs: timeout,
     log: options.log ?? (quiet ? undefined : (line: string) => process.stderr.write(`      ${line}\n`)),
     preflight:

@@ -1,7 +1,8 @@
 /**
  * SDK v3 clients for the harness. The only module that knows where AWS is: the sandbox target gets the
- * sandbox endpoint and fake static credentials, the aws target the SDK's default credential chain. Every client
- * built here retries with the harness's policy (`retry.ts`): every AWS call the library makes, in a wait or not.
+ * sandbox endpoint and the sandbox's credentials (`sandboxCredentials`, test/test by default), the aws target the
+ * SDK's default credential chain. Every client built here retries with the harness's policy (`retry.ts`): every
+ * AWS call the library makes, in a wait or not.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -11,7 +12,9 @@ import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { CodePipelineClient, type CodePipelineClientConfig } from '@aws-sdk/client-codepipeline';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { HarnessConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { explainDenialsOf } from './denied.ts';
@@ -36,9 +39,13 @@ export interface HarnessClients {
   s3?: S3Client;
   /** Creates and deletes the run's stack (`stack: ephemeral`) and finds a killed run's stacks; optional for callers. */
   cloudformation?: CloudFormationClient;
+  /** With `sqs`: the run's rule for AWS's state-change events (src/watch, setting `events`); optional for callers. */
+  events?: EventBridgeClient;
+  /** With `events`: the run's queue the rule delivers to, long-polled; optional for callers. */
+  sqs?: SQSClient;
 }
 
-/** Fake credentials for the sandbox: it checks nothing, but the SDK must sign. */
+/** The sandbox's default credentials (it accepts only its own: test/test unless started with others). */
 const SANDBOX_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /** Options of {@link createClients}. */
@@ -69,7 +76,8 @@ export interface CreateClientsOptions {
  * ```
  */
 export function createClients(
-  config: Pick<HarnessConfig, 'target' | 'region' | 'endpoint'>,
+  config: Pick<HarnessConfig, 'target' | 'region' | 'endpoint'> &
+    Partial<Pick<HarnessConfig, 'sandboxCredentials' | 'stack'>>,
   given: Partial<HarnessClients> = {},
   options: CreateClientsOptions = {},
 ): HarnessClients & {
@@ -78,6 +86,8 @@ export function createClients(
   logs: CloudWatchLogsClient;
   s3: S3Client;
   cloudformation: CloudFormationClient;
+  events: EventBridgeClient;
+  sqs: SQSClient;
 } {
   const missing = (
     [
@@ -90,6 +100,8 @@ export function createClients(
       'logs',
       's3',
       'cloudformation',
+      'events',
+      'sqs',
     ] as const
   ).some((k) => !given[k]);
   const retryStrategy = new HarnessRetryStrategy(options.retry) satisfies NonNullable<
@@ -106,11 +118,23 @@ export function createClients(
         { key: 'endpoint', source: 'default' },
       );
     }
-    settings = { ...settings, endpoint: config.endpoint, credentials: SANDBOX_CREDENTIALS };
+    // The sandbox's own credentials (sandboxCredentials), never the AWS_* ones of the environment.
+    const own = config.sandboxCredentials;
+    const credentials = own
+      ? { accessKeyId: own.accessKeyId, secretAccessKey: own.secretAccessKey }
+      : SANDBOX_CREDENTIALS;
+    settings = { ...settings, endpoint: config.endpoint, credentials };
   } else if (config.endpoint) {
     // An explicit endpoint on aws (VPC endpoint, another emulator) with the default credential chain.
     settings = { ...settings, endpoint: config.endpoint };
   }
+  // The same settings for clients whose config type differs from CodePipeline's (EventBridge, SQS).
+  const plain = {
+    region: settings.region,
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+    ...retry,
+  };
   const clients = {
     codepipeline: given.codepipeline ?? new CodePipelineClient(settings),
     codedeploy: given.codedeploy ?? new CodeDeployClient(settings),
@@ -120,6 +144,9 @@ export function createClients(
     codebuild: given.codebuild ?? new CodeBuildClient(settings),
     logs: given.logs ?? new CloudWatchLogsClient(settings),
     cloudformation: given.cloudformation ?? new CloudFormationClient(settings),
+    events: given.events ?? new EventBridgeClient(plain),
+    // With an endpoint (the sandbox) the SDK sends queue calls there, not to the queue URL's host.
+    sqs: given.sqs ?? new SQSClient(plain),
     // The sandbox serves S3 path-style only (`http://127.0.0.1:<port>/<bucket>/<key>`): no bucket subdomains.
     s3:
       given.s3 ??
@@ -133,7 +160,7 @@ export function createClients(
   };
   // Denials on the clients built here say which policy statement allows the refused action.
   for (const [name, client] of Object.entries(clients)) {
-    if (!given[name as keyof HarnessClients]) explainDenialsOf(client);
+    if (!given[name as keyof HarnessClients]) explainDenialsOf(client, config.stack);
   }
   return clients;
 }
@@ -149,4 +176,6 @@ export function destroyClients(clients: HarnessClients): void {
   clients.logs?.destroy();
   clients.s3?.destroy();
   clients.cloudformation?.destroy();
+  clients.events?.destroy();
+  clients.sqs?.destroy();
 }

@@ -105,13 +105,26 @@ function someNames(names: readonly string[], max = 10): string {
 // ---------------------------------------------------------------------------------------------------------------
 // 2. The sandbox
 
-/** The sandbox answers its health route at the endpoint. */
-export async function checkSandbox(endpoint: string, signal: AbortSignal): Promise<CheckOutcome> {
+/**
+ * The sandbox answers its health route at the endpoint, to a request signed with the run's sandbox credentials
+ * (`sandboxCredentials`): a sandbox started with other credentials is named here, before any API call fails.
+ */
+export async function checkSandbox(
+  endpoint: string,
+  signal: AbortSignal,
+  credentials: { accessKeyId: string; secretAccessKey: string } = {
+    accessKeyId: 'test',
+    secretAccessKey: 'test',
+  },
+): Promise<CheckOutcome> {
   const start = 'start it with `npx codepipeline-harness sandbox` or unset HARNESS_ENDPOINT';
   try {
-    const res = await request(new URL('/_sandbox/health', endpoint), { signal });
+    const url = new URL('/_sandbox/health', endpoint);
+    // Loaded here only: the doctor reaches the sandbox's module graph on the sandbox target alone.
+    const { signSandboxRequest } = await import('../sandbox/index.ts');
+    const res = await request(url, { signal, headers: await signSandboxRequest({ url }, { credentials }) });
     const text = await res.body.text();
-    let body: { status?: string; services?: string[] } = {};
+    let body: { status?: string; services?: string[]; __type?: string } = {};
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
@@ -119,6 +132,12 @@ export async function checkSandbox(endpoint: string, signal: AbortSignal): Promi
     }
     if (res.statusCode === 200 && body.status === 'ok') {
       return ok(`the sandbox answers at ${endpoint} (${(body.services ?? []).join(', ')})`);
+    }
+    if (res.statusCode === 403 && /Signature|ClientToken|Unrecognized/.test(body.__type ?? '')) {
+      return fail(
+        `the sandbox at ${endpoint} refuses the credentials of access key ${credentials.accessKeyId} (${body.__type})`,
+        'set HARNESS_SANDBOX_ACCESS_KEY_ID and HARNESS_SANDBOX_SECRET_ACCESS_KEY to the credentials the sandbox printed at start (or start it without --credentials for test/test)',
+      );
     }
     return fail(
       `something answers at ${endpoint}, but not as the sandbox (HTTP ${res.statusCode} on /_sandbox/health)`,

@@ -290,13 +290,14 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
           { ok: true, detail: 'no HARNESS_ENDPOINT: the run starts a sandbox of its own' },
           0,
         );
-        pass.skip(['credentials'], 'the sandbox takes fixed test credentials');
+        pass.skip(['credentials'], 'the run signs with the sandbox it starts');
         pass.skip(stackChecks, 'the run creates its own stack');
       }
       return report(config);
     }
     const endpoint = config.endpoint;
-    if (!(await pass.run('sandbox', where, (signal) => checkSandbox(endpoint, signal)))) {
+    const credentials = config.sandboxCredentials;
+    if (!(await pass.run('sandbox', where, (signal) => checkSandbox(endpoint, signal, credentials)))) {
       pass.skip(later, 'needs the sandbox');
       return report(config);
     }

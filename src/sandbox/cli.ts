@@ -1,6 +1,7 @@
 /**
- * `codepipeline-harness sandbox [--port N] [--time-scale X] [--data-dir DIR] [--faults FILE]`: runs the sandbox in
- * the foreground until SIGINT/SIGTERM/SIGHUP, printing the endpoint, the active faults and an example AWS CLI line.
+ * `codepipeline-harness sandbox [--port N] [--time-scale X] [--data-dir DIR] [--faults FILE] [--credentials C]`:
+ * runs the sandbox in the foreground until SIGINT/SIGTERM/SIGHUP, printing the endpoint, the active faults, the
+ * credentials to use (fresh ones with `--credentials random`) and an example AWS CLI line.
  *
  * @example
  * // src/cli.ts
@@ -8,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type ParsedSpec, readFaultSpec } from './faults.ts';
+import { randomCredentials, type SandboxCredentials } from './auth.ts';
 import { describeEnded, type Sandbox, startSandbox } from './index.ts';
 
 export interface SandboxCommandIo {
@@ -24,6 +26,7 @@ export interface SandboxCommandIo {
 }
 
 const USAGE = `Usage: codepipeline-harness sandbox [--port N] [--time-scale X] [--data-dir DIR] [--faults FILE]
+                                     [--credentials random|test]
 
 Runs a local CodePipeline, CodeDeploy, ELBv2, AutoScaling and CodeCommit on 127.0.0.1 until Ctrl-C.
 
@@ -35,6 +38,10 @@ Runs a local CodePipeline, CodeDeploy, ELBv2, AutoScaling and CodeCommit on 127.
                     PUT /_sandbox/faults takes, e.g. {"seed": 7, "rules": [{"type": "throttle", "rate": 0.3},
                     {"type": "error", "status": 503, "rate": 0.05}]}; inline JSON works too
                     default: $HARNESS_SANDBOX_FAULTS (a file or inline JSON), else none
+  --credentials C   the only credentials API calls, control routes and git may use: 'random' prints fresh
+                    ones as export lines to eval (the secret is printed there and nowhere else), 'test'
+                    is test/test; default: $HARNESS_SANDBOX_ACCESS_KEY_ID/$HARNESS_SANDBOX_SECRET_ACCESS_KEY
+                    when set, else test/test
   -h, --help        show this help
 `;
 
@@ -48,7 +55,14 @@ const USAGE_ERROR = 2;
 export async function runSandboxCommand(argv: readonly string[], io: SandboxCommandIo = {}): Promise<number> {
   const out = io.out ?? ((t: string) => void process.stdout.write(t));
   const err = io.err ?? ((t: string) => void process.stderr.write(t));
-  let values: { port?: string; 'time-scale'?: string; 'data-dir'?: string; faults?: string; help?: boolean };
+  let values: {
+    port?: string;
+    'time-scale'?: string;
+    'data-dir'?: string;
+    faults?: string;
+    credentials?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -57,6 +71,7 @@ export async function runSandboxCommand(argv: readonly string[], io: SandboxComm
         'time-scale': { type: 'string' },
         'data-dir': { type: 'string' },
         faults: { type: 'string' },
+        credentials: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -93,9 +108,21 @@ export async function runSandboxCommand(argv: readonly string[], io: SandboxComm
     }
   }
 
+  let credentials: SandboxCredentials | undefined;
+  if (values.credentials === 'random') credentials = randomCredentials();
+  else if (values.credentials === 'test') credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  else if (values.credentials !== undefined) {
+    err(
+      `sandbox: --credentials takes 'random' (fresh ones, printed as export lines) or 'test' (test/test), got '${values.credentials.slice(0, 40)}'; ` +
+        'to choose your own, set HARNESS_SANDBOX_ACCESS_KEY_ID and HARNESS_SANDBOX_SECRET_ACCESS_KEY instead (a secret on the command line is visible to every local user)\n',
+    );
+    return USAGE_ERROR;
+  }
+
   let sandbox: Sandbox;
   try {
     sandbox = await startSandbox({
+      ...(credentials ? { credentials } : {}),
       port,
       timeScale,
       dataDir: values['data-dir'],
@@ -118,8 +145,7 @@ export async function runSandboxCommand(argv: readonly string[], io: SandboxComm
         ? `Faults: ${active.rules.map(describeRule).join('; ')}${active.seed === undefined ? '' : ` (seed ${active.seed})`}` +
           `${values.faults === undefined ? ' from HARNESS_SANDBOX_FAULTS' : ''}; change them with PUT ${sandbox.endpoint}/_sandbox/faults\n`
         : '') +
-      `Try:  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${sandbox.runtime.region} ` +
-      `aws --endpoint-url ${sandbox.endpoint} codepipeline list-pipelines\n` +
+      credentialLines(sandbox, values.credentials === 'random') +
       `Stop with Ctrl-C.\n`,
   );
   io.onReady?.(sandbox);
@@ -145,6 +171,31 @@ export async function runSandboxCommand(argv: readonly string[], io: SandboxComm
     err(`sandbox: stopping failed: ${(error as Error).message}\n`);
     return 1;
   }
+}
+
+/**
+ * How to call the sandbox. Random credentials are printed once, as `export` lines a shell can eval (the harness
+ * reads the HARNESS_SANDBOX_* pair, the AWS CLI and SDKs the AWS_* one); credentials from the environment are
+ * never printed (the user has them); test/test is no secret.
+ */
+function credentialLines(sandbox: Sandbox, fresh: boolean): string {
+  const { accessKeyId, secretAccessKey } = sandbox.credentials;
+  const cli = `AWS_DEFAULT_REGION=${sandbox.runtime.region} aws --endpoint-url ${sandbox.endpoint} codepipeline list-pipelines`;
+  if (fresh) {
+    return (
+      'Credentials (only these are accepted; eval these lines in the shell that calls the sandbox):\n' +
+      `export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey}\n` +
+      `export HARNESS_SANDBOX_ACCESS_KEY_ID=${accessKeyId} HARNESS_SANDBOX_SECRET_ACCESS_KEY=${secretAccessKey}\n` +
+      `Try:  ${cli}\n`
+    );
+  }
+  if (accessKeyId === 'test' && secretAccessKey === 'test') {
+    return `Try:  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test ${cli}\n`;
+  }
+  return (
+    `Credentials: access key ${accessKeyId} from HARNESS_SANDBOX_ACCESS_KEY_ID (its secret from HARNESS_SANDBOX_SECRET_ACCESS_KEY)\n` +
+    `Try:  AWS_ACCESS_KEY_ID=$HARNESS_SANDBOX_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$HARNESS_SANDBOX_SECRET_ACCESS_KEY ${cli}\n`
+  );
 }
 
 /** `throttle 30% of codepipeline:*`, `error 503 5% of *:*`, `latency 200 ms 10% of elbv2:DescribeTargetHealth`. */

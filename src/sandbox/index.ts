@@ -1,7 +1,7 @@
 /**
- * The sandbox: a wire-compatible local CodePipeline, CodeDeploy, ELBv2, AutoScaling and CodeCommit, with the
- * CodeBuild builds and CloudWatch Logs streams of its pipelines' builds, on one edge port of 127.0.0.1, for the
- * AWS SDKs, the AWS CLI and git.
+ * The sandbox: a wire-compatible local CodePipeline, CodeDeploy, ELBv2, AutoScaling, CodeCommit, S3 and
+ * CloudFormation, with the CodeBuild builds and CloudWatch Logs streams of its pipelines' builds, on one edge port
+ * of 127.0.0.1, for the AWS SDKs, the AWS CLI and git.
  *
  * @example
  * import { startSandbox } from 'codepipeline-harness/sandbox';
@@ -13,16 +13,25 @@ import { mkdirSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { credentialScope } from './auth.ts';
+import {
+  assertCredentials,
+  credentialScope,
+  credentialsFromEnv,
+  DEFAULT_CREDENTIALS,
+  type SandboxCredentials,
+} from './auth.ts';
 import { Clock } from './clock.ts';
 import { controlRoute } from './control.ts';
 import { EventLog } from './events.ts';
 import { type FaultSpec, Faults, faultSpecFromEnv } from './faults.ts';
+import { type EndedGroup, endLeftovers } from './process-records.ts';
 import { ProcessTracker } from './processes.ts';
-import { Dispatcher } from './protocol/dispatch.ts';
+import { Dispatcher, looksJson } from './protocol/dispatch.ts';
 import { buildRegionServices, Regions, type SandboxServices } from './regions.ts';
+import { S3Service } from './s3/index.ts';
 import { EdgeServer } from './server.ts';
 import type { SandboxRuntime } from './types.ts';
+import { startWatchdog, type Watchdog } from './watchdog.ts';
 
 export type { FaultRule, FaultSpec, FaultStats, FaultsOptions, ParsedSpec } from './faults.ts';
 export {
@@ -37,8 +46,19 @@ export {
 export type { EventLog, SandboxEvent } from './events.ts';
 export type { SandboxRuntime, ServiceName } from './types.ts';
 export type { Clock } from './clock.ts';
-export type { ProcessTracker, TrackedGroup } from './processes.ts';
+export type { GroupLabel, ProcessTracker, ProcessTrackerOptions, TrackedGroup } from './processes.ts';
+export type { EndedGroup, GroupRecord, LeftoversReport, ProcessIdentity } from './process-records.ts';
+export { describeEnded, endLeftovers } from './process-records.ts';
 export type { SandboxServices } from './regions.ts';
+export type { SandboxCredentials, SandboxRequestToSign, SignSandboxOptions } from './auth.ts';
+export {
+  CREDENTIALS_ENV,
+  credentialsFromEnv,
+  DEFAULT_CREDENTIALS,
+  randomCredentials,
+  signSandboxRequest,
+} from './auth.ts';
+export type { RegionalS3 } from './s3/index.ts';
 export { isRegionName } from './regions.ts';
 
 /** The env var naming a file a sandbox appends its API call and fault counts to when it stops. */
@@ -70,8 +90,17 @@ export interface SandboxOptions {
    * @default 15000 (300 ms at time scale 0.02)
    */
   rollbackLinkDelayMs?: number;
-  /** Where repositories, instances and builds live. Kept on stop when given; a temp dir removed on stop otherwise. */
+  /**
+   * Where repositories, instances and builds live. Kept on stop when given; a temp dir removed on stop otherwise.
+   * Process groups are recorded under `<dataDir>/processes/` while they run; starting on a data dir first ends
+   * the groups a killed sandbox left there (`Sandbox.leftovers`).
+   */
   dataDir?: string;
+  /**
+   * Start a watchdog process that ends the sandbox's process groups if this process dies without stopping
+   * (SIGKILL, a crash); it exits when the sandbox stops. @default true
+   */
+  watchdog?: boolean;
   /** The one account id of every region. @default '000000000000' */
   accountId?: string;
   /**
@@ -82,12 +111,20 @@ export interface SandboxOptions {
   region?: string;
   /** Unexpected internal failures are reported here (the client already got a 500). @default console.error */
   onInternalError?: (error: unknown, where: string) => void;
+  /**
+   * The only credentials the sandbox accepts: every API call, control route and git request must be signed with
+   * them (AWS's errors otherwise).
+   * @default `HARNESS_SANDBOX_ACCESS_KEY_ID` / `HARNESS_SANDBOX_SECRET_ACCESS_KEY` of `env` when set, else test/test
+   */
+  credentials?: SandboxCredentials;
 }
 
 /** A running sandbox. */
 export interface Sandbox {
   /** `http://127.0.0.1:<port>`: give it to SDK clients (`endpoint`) and the CLI (`--endpoint-url`). */
   readonly endpoint: string;
+  /** What clients must sign with: SDK clients' `credentials`; the CLI's `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`. */
+  readonly credentials: SandboxCredentials;
   readonly port: number;
   /** The default region's runtime. */
   readonly runtime: SandboxRuntime;
@@ -103,6 +140,8 @@ export interface Sandbox {
   regions(): string[];
   /** The active fault injection (also at `/_sandbox/faults`). */
   readonly faults: Faults;
+  /** Process groups a killed sandbox had left in `dataDir`, ended before this one started (empty when none). */
+  readonly leftovers: readonly EndedGroup[];
   /**
    * Stops every service (reverse build order, the fleet last), ends every process group the sandbox
    * started, cancels its timers, closes the port and its connections and removes the temp data dir it
@@ -135,23 +174,40 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     clock.stop();
     throw error;
   }
+  let credentials: SandboxCredentials;
+  try {
+    credentials = options.credentials ?? credentialsFromEnv(env) ?? DEFAULT_CREDENTIALS;
+    assertCredentials(credentials, options.credentials ? 'credentials' : 'the sandbox credentials');
+  } catch (error) {
+    clock.stop();
+    throw error;
+  }
   const statsFile = env[STATS_ENV]?.trim() || undefined;
   const events = new EventLog();
-  const processes = new ProcessTracker();
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'cph-sandbox-')));
+  // What a killed sandbox left on this data dir (its apps still hold their ports) ends before anything starts.
+  const leftovers = ownsDataDir ? [] : (await endLeftovers(dataDir)).ended;
+  const processes = new ProcessTracker({ dataDir });
 
   let regions: Regions | undefined;
+  // One S3 for every region (bucket names are global); its route goes first: S3 paths are any bucket name.
+  let s3: S3Service | undefined;
   const server = new EdgeServer({
-    routes: () => (regions ? [regions.route()] : []),
+    routes: () => (regions ? [...(s3?.routes ?? []), regions.route()] : []),
     control: controlRoute({
       faults,
       events,
-      services: () => regions?.default.list ?? [],
+      services: () => [...(regions?.default.list ?? []), ...(s3 ? [s3] : [])],
       regions: () => regions?.all().map((r) => r.name) ?? [],
-      reset: async () => regions?.reset(),
+      reset: async () => {
+        await regions?.reset();
+        await s3?.reset();
+      },
     }),
     onError: onInternalError,
+    credentials,
+    gitRegions: () => regions?.all().map((r) => r.name) ?? [],
   });
 
   let boundPort: number;
@@ -165,7 +221,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const endpoint = `http://127.0.0.1:${boundPort}`;
   const accountId = options.accountId ?? '000000000000';
   const defaultRegion = options.region ?? 'us-east-1';
-  // Each region: its own data directory and URL prefix (the default region keeps the bare ones).
+  // Each region: its own data directory (the default region keeps the bare one) and URL prefix `/<region>` for
+  // its git and build-log URLs (a URL without one lands in the default region).
   const runtimeOf = (region: string): SandboxRuntime => {
     const own = region === defaultRegion;
     const regionDir = own ? dataDir : join(dataDir, 'regions', region);
@@ -177,26 +234,36 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       events,
       processes,
       dataDir: regionDir,
-      edgeUrl: () => (own ? endpoint : `${endpoint}/${region}`),
+      edgeUrl: () => `${endpoint}/${region}`,
       edgePort: () => boundPort,
     };
   };
 
+  let watchdog: Watchdog | undefined;
   try {
+    if (options.watchdog !== false) watchdog = startWatchdog({ dataDir, removeDataDir: ownsDataDir });
+    s3 = new S3Service(runtimeOf(defaultRegion), { onError: onInternalError, faults });
+    const shared = s3;
     const built = new Regions({
       defaultRegion,
       runtime: runtimeOf,
-      build: (runtime) =>
-        buildRegionServices(
-          runtime,
-          options.rollbackLinkDelayMs !== undefined ? { rollbackLinkDelayMs: options.rollbackLinkDelayMs } : {},
-        ),
+      build: (runtime, region) =>
+        buildRegionServices(runtime, {
+          region,
+          s3: shared,
+          ...(options.rollbackLinkDelayMs !== undefined
+            ? { rollbackLinkDelayMs: options.rollbackLinkDelayMs }
+            : {}),
+        }),
     });
     regions = built;
     server.dispatcher = new Dispatcher(built.default.list, {
       faults,
       context: (req) => ({
-        region: built.forRequest(credentialScope(req.headers, req.url)?.region).name,
+        region: built.forRequest(
+          credentialScope(req.headers, req.url)?.region,
+          looksJson(req.headers) ? 'json' : 'query',
+        ).name,
         accountId,
       }),
       serviceIn: (name, region) => {
@@ -223,7 +290,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // Close the port first so nothing new arrives while services wind down.
     await attempt('closing the edge port', () => server.close());
     await regions?.stop(attempt);
+    await attempt('stopping s3', () => s3?.stop());
     await attempt('ending process groups', () => processes.kill());
+    processes.close();
+    await attempt('stopping the watchdog', () => watchdog?.stop());
     clock.stop();
     if (statsFile)
       await attempt(`writing the API call counts to ${statsFile} (${STATS_ENV})`, async () => {
@@ -242,12 +312,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const all = regions!;
   return {
     endpoint,
+    credentials,
     port: boundPort,
     runtime: all.default.runtime,
     services: all.default.services,
     region: (name) => all.get(name).services,
     regions: () => all.all().map((r) => r.name),
     faults,
+    leftovers,
     stop: () => {
       stopping ??= shutdown();
       return stopping;

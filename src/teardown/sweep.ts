@@ -19,6 +19,8 @@ import { poll } from '../poll.ts';
 import { type LeakCheckOptions, type LeakReport, type Leftover, type RunTag, checkLeaks } from './leaks.ts';
 import { Ledger, type TeardownOptions, type TeardownReport } from './ledger.ts';
 import { narrowReport } from './sweep-match.ts';
+import { emptyBucket } from './empty-bucket.ts';
+import { sweepStacksOfRun } from '../stack/cloudformation/sweep.ts';
 
 export interface SweepOptions extends LeakCheckOptions, TeardownOptions {
   /** How long to wait for the deletions to show in a clean leak check. @default 600000 (ms, 10m) */
@@ -120,18 +122,28 @@ export async function sweep(
     return options.match ? narrowReport(report, options.match) : report;
   };
   const first = await scan();
+  // A killed ephemeral run's stacks (exact run tag) go first, each with the run's own stack teardown; then what
+  // they did not take with them.
+  const stacks = await sweepStacksOfRun(clients, runTag, {
+    dryRun: options.dryRun,
+    emptyBucket,
+    signal: options.signal,
+  });
+  const rest = stacks.found.length && !options.dryRun ? await scan() : first;
   if (options.dryRun) {
     const teardown = { deleted: [], alreadyGone: [], failed: [] };
-    return { found: first.leftovers, teardown, remaining: first.leftovers, dryRun: true };
+    const found = [...stacks.found, ...first.leftovers];
+    return { found, teardown, remaining: found, dryRun: true };
   }
   const ledger = new Ledger();
   for (const kind of ORDER) {
-    for (const item of first.leftovers.filter((l) => l.kind === kind)) {
+    for (const item of rest.leftovers.filter((l) => l.kind === kind)) {
       const remove = deleter(clients, item);
       if (remove) ledger.add({ kind: item.kind, id: item.id, delete: remove });
     }
   }
-  const teardown = await ledger.tryTeardown(options);
+  const swept = await ledger.tryTeardown(options);
+  const teardown = { ...swept, failed: [...stacks.failed, ...swept.failed] };
   let last: LeakReport;
   try {
     last = await poll(scan, {
@@ -145,7 +157,12 @@ export async function sweep(
     if (!(error instanceof WaitTimeoutError)) throw error;
     last = (error.lastState as LeakReport | undefined) ?? first;
   }
-  return { found: first.leftovers, teardown, remaining: last.leftovers, dryRun: false };
+  return {
+    found: [...stacks.found, ...first.leftovers],
+    teardown,
+    remaining: [...stacks.remaining, ...last.leftovers],
+    dryRun: false,
+  };
 }
 
 /**
