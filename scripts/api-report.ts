@@ -36,13 +36,16 @@ import {
 const knownInternal: Record<string, readonly string[]> = {
   './sandbox': [
     'AutoScalingService',
+    'CloudFormationService',
     'CodeBuildService',
     'CodeCommitService',
     'CodeDeployService',
     'CodePipelineService',
     'Elbv2Service',
+    'EventBridgeService',
     'Fleet',
     'LogsService',
+    'SqsService',
   ],
 };
 

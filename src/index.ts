@@ -83,6 +83,10 @@ export type {
   HarnessErrorOptions,
 } from './errors.ts';
 
+// Watching: AWS's events (EventBridge -> SQS) wake the waits; polling stays the safety net
+export { Watch } from './watch/index.ts';
+export type { EventsSetting, Watching, WatchOptions, WatchReport, WatchedPollOptions } from './watch/index.ts';
+
 // Waiting
 export { isTransientError, poll, StopPolling } from './poll.ts';
 export { attempt } from './attempt.ts';

@@ -49,6 +49,7 @@ export type { Clock } from './clock.ts';
 export type { GroupLabel, ProcessTracker, ProcessTrackerOptions, TrackedGroup } from './processes.ts';
 export type { EndedGroup, GroupRecord, LeftoversReport, ProcessIdentity } from './process-records.ts';
 export { describeEnded, endLeftovers } from './process-records.ts';
+export type { EndLeftoversOptions } from './process-records.ts';
 export type { SandboxServices } from './regions.ts';
 export type { SandboxCredentials, SandboxRequestToSign, SignSandboxOptions } from './auth.ts';
 export {
