@@ -85,7 +85,15 @@ export type {
 
 // Watching: AWS's events (EventBridge -> SQS) wake the waits; polling stays the safety net
 export { Watch } from './watch/index.ts';
-export type { EventsSetting, Watching, WatchOptions, WatchReport, WatchedPollOptions } from './watch/index.ts';
+export type {
+  ChannelTarget,
+  EventsSetting,
+  Watching,
+  WatchOptions,
+  WatchReport,
+  WatchTopic,
+  WatchedPollOptions,
+} from './watch/index.ts';
 
 // Waiting
 export { isTransientError, poll, StopPolling } from './poll.ts';
