@@ -1,5 +1,5 @@
 /**
- * Section 7: the acceptance suite's wall time, serial and with cucumber's `--parallel 2`, in one run on this
+ * Section 8: the acceptance suite's wall time, serial and with cucumber's `--parallel 2`, in one run on this
  * machine (the sandbox target: each worker its own sandbox and stack). Reports go to a temp dir (the
  * repository's reports/ are left alone); the machine's load average is recorded beside each run, since other
  * work on a 2-core machine changes what parallel can gain.
@@ -94,7 +94,7 @@ async function runSuite(
 
 export const suite: Section = {
   name: 'suite',
-  title: '7. Acceptance suite wall time on the sandbox: serial vs cucumber --parallel 2',
+  title: '8. Acceptance suite wall time on the sandbox: serial vs cucumber --parallel 2',
   budgetMs: 330_000,
   async run(context) {
     await mkdir(join(ROOT, 'temp'), { recursive: true });

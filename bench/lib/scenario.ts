@@ -225,34 +225,36 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       const pollers = new AbortController();
       const onAbort = () => pollers.abort();
       signal.addEventListener('abort', onAbort, { once: true });
-      const references: Promise<PollerRun[]> = options.references
-        ? tail
-            .waitFor(
-              // Deployment events carry no pipeline name: this is only sound with one stack on the sandbox,
-              // which is how the release section runs the references (scale runs without them).
-              (e) =>
-                e.seq > afterSeq &&
-                e.kind === 'deployment' &&
-                e.status === 'Created' &&
-                !(e.detail ?? '').startsWith('rollback'),
-              120_000,
-              pollers.signal,
-            )
-            .then((e) => {
-              const base = {
-                endpoint,
-                region,
-                deploymentId: e.deploymentId as string,
-                signal: pollers.signal,
-                maxWaitMs: 90_000,
-              };
-              return Promise.all([
-                sdkWaiter(base),
-                fixedIntervalPoller({ ...base, intervalMs: 15_000 }),
-                fixedIntervalPoller({ ...base, intervalMs: 10_000 }),
-              ]);
-            })
-        : Promise.resolve([]);
+      // The "before" releases measure the harness alone: the references have been measured on the others.
+      const references: Promise<PollerRun[]> =
+        options.references && !sequentialLive
+          ? tail
+              .waitFor(
+                // Deployment events carry no pipeline name: this is only sound with one stack on the sandbox,
+                // which is how the release section runs the references (scale runs without them).
+                (e) =>
+                  e.seq > afterSeq &&
+                  e.kind === 'deployment' &&
+                  e.status === 'Created' &&
+                  !(e.detail ?? '').startsWith('rollback'),
+                120_000,
+                pollers.signal,
+              )
+              .then((e) => {
+                const base = {
+                  endpoint,
+                  region,
+                  deploymentId: e.deploymentId as string,
+                  signal: pollers.signal,
+                  maxWaitMs: 90_000,
+                };
+                return Promise.all([
+                  sdkWaiter(base),
+                  fixedIntervalPoller({ ...base, intervalMs: 15_000 }),
+                  fixedIntervalPoller({ ...base, intervalMs: 10_000 }),
+                ]);
+              })
+          : Promise.resolve([]);
       let release: Release;
       try {
         const push = await harness.push();
