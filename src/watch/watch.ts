@@ -13,6 +13,7 @@
  * await watch.start({ pipelineName: 'cph-r1-pipeline', applicationName: 'cph-r1-app', deploymentGroupName: 'cph-r1-dg' });
  * await poll(probe, { timeout, isDone, ...watch.pollOptions({ deploymentId }, { min: 250, max: 5000 }) });
  */
+import { randomBytes } from 'node:crypto';
 import { DescribeRuleCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { AccessDeniedError, ConfigError } from '../errors.ts';
@@ -31,7 +32,7 @@ export interface WatchOptions {
   readonly clients: { readonly events?: EventBridgeClient | undefined; readonly sqs?: SQSClient | undefined };
   readonly ledger: Ledger;
   readonly runId: string;
-  /** The rule's and the queue's name. @default `cph-<run id>-events` */
+  /** The rule's and the queue's name. @default `cph-<run id>-<6 hex>-events`, new for each watch */
   readonly name?: string;
   readonly log?: (line: string) => void;
   /**
@@ -44,6 +45,8 @@ export interface WatchOptions {
 /** What the watch did, for reports and benches. */
 export interface WatchReport {
   readonly mode: 'events' | 'polling';
+  /** The name of the run's rule and queue, once the watch began making them. */
+  readonly name: string | undefined;
   /** Why the run polls (setting off, denied, lost), or undefined when events are on. */
   readonly reason: string | undefined;
   /** Distinct events received. */
@@ -103,6 +106,7 @@ export class Watch implements Watching {
   report(): WatchReport {
     return {
       mode: this.mode,
+      name: this.#created,
       reason: this.#channel
         ? undefined
         : (this.#reason ?? 'events were not set up (no release was followed)'),
@@ -149,7 +153,9 @@ export class Watch implements Watching {
       this.#fallBack('no EventBridge and SQS clients were given', undefined);
       return;
     }
-    const name = this.#options.name ?? `cph-${this.#options.runId}-events`;
+    // A name of its own each time: SQS refuses a queue name for 60 s after its queue was deleted
+    // (aws-semantics-events-auth-regions §3.7), and scenarios of one run follow each other faster than that.
+    const name = this.#options.name ?? `cph-${this.#options.runId}-${randomBytes(3).toString('hex')}-events`;
     this.#created = name;
     try {
       this.#channel = await openChannel({

@@ -88,17 +88,17 @@ describe('watching a release by events', () => {
     expect(reads['codedeploy:GetDeployment']).toBeLessThan(polledReads['codedeploy:GetDeployment']!);
     expect(total(reads)).toBeLessThan(total(polledReads));
 
-    const rules = await events.send(new ListRulesCommand({ NamePrefix: 'cph-evon-events' }));
-    expect(rules.Rules?.map((r) => [r.Name, r.State])).toEqual([['cph-evon-events', 'ENABLED']]);
+    const name = report.name!;
+    expect(name).toMatch(/^cph-evon-[0-9a-f]{6}-events$/);
+    const rules = await events.send(new ListRulesCommand({ NamePrefix: name }));
+    expect(rules.Rules?.map((r) => [r.Name, r.State])).toEqual([[name, 'ENABLED']]);
     const { teardown, leaks } = await harness.close();
     expect(teardown.deleted).toEqual(
-      expect.arrayContaining(['EventBridge rule cph-evon-events (run events)']),
+      expect.arrayContaining([`EventBridge rule ${name} (run events)`, `SQS queue ${name} (run events)`]),
     );
     expect(leaks.clean).toBe(true);
-    expect((await events.send(new ListRulesCommand({ NamePrefix: 'cph-evon-events' }))).Rules).toEqual([]);
-    expect(
-      (await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'cph-evon-events' }))).QueueUrls,
-    ).toBeUndefined();
+    expect((await events.send(new ListRulesCommand({ NamePrefix: name }))).Rules).toEqual([]);
+    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: name }))).QueueUrls).toBeUndefined();
   }, 180_000);
 
   it('with EventBridge denied, passes on polling and says so once', async () => {
@@ -115,7 +115,7 @@ describe('watching a release by events', () => {
     const report = harness.watch.report();
     expect(report.mode).toBe('polling');
     expect(report.reason).toMatch(
-      /setting up EventBridge rule and SQS queue cph-evdeny-events failed: access denied/,
+      /setting up EventBridge rule and SQS queue cph-evdeny-[0-9a-f]{6}-events failed: access denied/,
     );
     expect(report.reason).toMatch(/events:PutRule/);
     expect(log.filter((l) => l.startsWith('watching by polling')).length).toBe(1);
@@ -123,7 +123,7 @@ describe('watching a release by events', () => {
     const { leaks } = await harness.close();
     expect(leaks.clean).toBe(true);
     expect(
-      (await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'cph-evdeny-events' }))).QueueUrls,
+      (await sqs.send(new ListQueuesCommand({ QueueNamePrefix: report.name! }))).QueueUrls,
     ).toBeUndefined();
   }, 180_000);
 
@@ -132,7 +132,7 @@ describe('watching a release by events', () => {
     sandbox.faults.set([{ type: 'deny', service: 'sqs', operation: 'CreateQueue' }]);
     try {
       await expect(harness.ready()).rejects.toThrow(
-        /events are on \(events: on, HARNESS_EVENTS\) but setting up EventBridge rule and SQS queue cph-evreq-events failed: access denied.*sqs:CreateQueue.*HARNESS_EVENTS=auto/s,
+        /events are on \(events: on, HARNESS_EVENTS\) but setting up EventBridge rule and SQS queue cph-evreq-[0-9a-f]{6}-events failed: access denied.*sqs:CreateQueue.*HARNESS_EVENTS=auto/s,
       );
     } finally {
       sandbox.faults.set([]);

@@ -145,7 +145,8 @@ describe('a watch on the sandbox', () => {
         time: '2026-11-30T00:00:00Z',
         detail: { pipeline: 'web', 'execution-id': 'e1', state: 'STARTED' },
       });
-      const QueueUrl = `http://127.0.0.1:${sandbox.port}/000000000000/cph-w1-events`;
+      const QueueUrl = `http://127.0.0.1:${sandbox.port}/000000000000/${watch.report().name}`;
+      expect(watch.report().name).toMatch(/^cph-w1-[0-9a-f]{6}-events$/);
       await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body }));
       await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body }));
       expect(await waiting).toBe(2);
@@ -186,7 +187,7 @@ describe('a watch on the sandbox', () => {
     });
     expect(lines.filter((l) => l.startsWith('watching by polling'))).toHaveLength(1);
     expect(watch.describe()).toMatch(
-      /^polling: setting up EventBridge rule and SQS queue cph-w2-events failed: access denied/,
+      /^polling: setting up EventBridge rule and SQS queue cph-w2-[0-9a-f]{6}-events failed: access denied/,
     );
     // The queue made before the denial is in the ledger: teardown deletes it.
     expect(ledger.entries.map((e) => e.kind)).toEqual(['sqs-queue']);
@@ -206,7 +207,7 @@ describe('a watch on the sandbox', () => {
         }),
       );
       // Matching happens when the event is put: the run's rule did not match it, so nothing is delivered.
-      expect(sandbox.services.events.invocations('cph-w3-events')).toEqual({
+      expect(sandbox.services.events.invocations(watch.report().name!)).toEqual({
         matched: 0,
         delivered: 0,
         failed: 0,
