@@ -540,7 +540,7 @@ export class Harness {
       // (the termination wait that marks the shift begins after blue's last BlockTraffic, with no event of its own).
       ...this.watch.pollOptions(
         options.liveAtTrafficShift
-          ? { deploymentId, instances: true, followUpMs: [250, 1000, 3000] }
+          ? { deploymentId, instances: true, followUpMs: [300, 1500] }
           : { deploymentId },
         this.#interval(),
       ),

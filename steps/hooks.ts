@@ -54,6 +54,8 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
   const { config } = settings;
   const target = config.target;
   const summaries: ScenarioSummary[] = [];
+  /** How the scenarios noticed changes (events, or polling and why), with how many did: said once in the report. */
+  const watching = new Map<string, number>();
   let sandbox: Sandbox | undefined;
   let preflightFailed = false;
   // In cucumber's --parallel, each worker (a thread that loads this file again) runs as <run id>-w<n> with a
@@ -118,7 +120,7 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
       mkdirSync(dirname(settings.summary), { recursive: true });
       // A worker's rows wait beside the summary for the coordinator, which writes the one summary of the run.
       if (worker) writeSummaryPart(settings.summary, runId, summaries);
-      else writeFileSync(settings.summary, summaryMarkdown(config, summaries));
+      else writeFileSync(settings.summary, summaryMarkdown(config, summaries, [], watching));
     }
   });
 
@@ -150,6 +152,12 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
     if (failed) await attachFailureEvidence(scenario).catch(note('attach the failure evidence'));
     if (scenario.probe && !scenario.probeReport)
       await scenario.stopProbe().catch(note('stop the traffic probe'));
+    const watch = scenario.harness.watch.report();
+    const how =
+      watch.mode === 'events'
+        ? "events (the run's EventBridge rule → SQS queue)"
+        : `polling: ${watch.reason}`;
+    watching.set(how, (watching.get(how) ?? 0) + 1);
     const { teardown, leaks } = await scenario.harness.close();
     await scenario.attachJson('teardown', { teardown, leaks });
     summaries.push({
@@ -270,6 +278,7 @@ function summaryMarkdown(
   config: HarnessConfig,
   rows: readonly ScenarioSummary[],
   workerRuns: readonly string[] = [],
+  watching: ReadonlyMap<string, number> = new Map(),
 ): string {
   const passed = rows.filter((r) => r.status === Status.PASSED).length;
   const parallel = workerRuns.length > 0;
@@ -288,6 +297,12 @@ function summaryMarkdown(
         : `| ${r.name} | ${r.status} | ${r.seconds.toFixed(1)} | ${r.note} |`,
     ),
     '',
+    ...(watching.size > 0
+      ? [
+          `How changes were noticed: ${[...watching].map(([how, n]) => `${how} (${n} scenario${n === 1 ? '' : 's'})`).join('; ')}.`,
+          '',
+        ]
+      : []),
     'Details and evidence: cucumber-report.html. Machine-readable: cucumber-junit.xml, cucumber-messages.ndjson.',
     '',
   ];

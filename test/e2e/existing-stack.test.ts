@@ -53,6 +53,8 @@ const IAM_PREFIX: Record<string, string> = {
   CodeCommitClient: 'codecommit',
   CodeBuildClient: 'codebuild',
   CloudWatchLogsClient: 'logs',
+  EventBridgeClient: 'events',
+  SQSClient: 'sqs',
 };
 
 /** Records the IAM action of every command the harness's clients send. */
