@@ -91,6 +91,8 @@ export class Watch implements Watching {
   #stats: ChannelStats | undefined;
   /** The name of the rule and queue, once the setup began creating them. */
   #created: string | undefined;
+  /** The channel was opened (events were on at some point). */
+  #opened = false;
 
   constructor(options: WatchOptions) {
     this.#options = options;
@@ -102,14 +104,16 @@ export class Watch implements Watching {
     return this.#channel ? 'events' : 'polling';
   }
 
-  /** What the watch did so far. */
+  /**
+   * What the watch did so far: `events` when the channel was open and never lost (closing it at teardown does not
+   * count), else `polling` with the reason.
+   */
   report(): WatchReport {
+    const events = this.#opened && this.#reason === undefined;
     return {
-      mode: this.mode,
+      mode: events ? 'events' : 'polling',
       name: this.#created,
-      reason: this.#channel
-        ? undefined
-        : (this.#reason ?? 'events were not set up (no release was followed)'),
+      reason: events ? undefined : (this.#reason ?? 'events were not set up (no release was followed)'),
       events: this.#seq,
       duplicates: this.#stats?.duplicates ?? 0,
       wakes: this.#wakes,
@@ -121,7 +125,7 @@ export class Watch implements Watching {
   describe(): string {
     const r = this.report();
     return r.mode === 'events'
-      ? `events: EventBridge rule ${this.#channel!.ruleName} → SQS queue ${this.#channel!.ruleName} (${r.events} events, ${r.duplicates} duplicates dropped, ${r.wakes} waits woken)`
+      ? `events: EventBridge rule ${r.name} → SQS queue ${r.name} (${r.events} events, ${r.duplicates} duplicates dropped, ${r.wakes} waits woken)`
       : `polling: ${r.reason}`;
   }
 
@@ -173,6 +177,7 @@ export class Watch implements Watching {
         },
       });
       this.#stats = this.#channel.stats;
+      this.#opened = true;
       this.#options.log?.(
         `watching by events: EventBridge rule ${name} → SQS queue ${name}; polling stays as the safety net`,
       );
@@ -304,7 +309,6 @@ export class Watch implements Watching {
   async close(): Promise<void> {
     const channel = this.#channel;
     this.#channel = undefined;
-    if (this.#reason === undefined && channel) this.#reason = 'the watch was closed';
     for (const waiter of [...this.#waiters]) waiter.wake();
     await channel?.close();
   }
