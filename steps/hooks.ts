@@ -76,7 +76,10 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
   AfterAll({ on: coordinator }, () => {
     const merged = settings.summary ? mergeSummaryParts(settings.summary, config.runId) : undefined;
     if (!settings.summary || !merged) return;
-    writeFileSync(settings.summary, summaryMarkdown(config, merged.rows, merged.workerRuns));
+    // How each worker's scenarios noticed changes, counted over all of them.
+    const how = new Map<string, number>();
+    for (const r of merged.rows) if (r.watched) how.set(r.watched, (how.get(r.watched) ?? 0) + 1);
+    writeFileSync(settings.summary, summaryMarkdown(config, merged.rows, merged.workerRuns, how));
   });
 
   BeforeAll({ timeout: settings.hookTimeoutMs }, async () => {
@@ -162,6 +165,7 @@ export function defineHarnessHooks(settings: HookSettings): () => Sandbox | unde
     await scenario.attachJson('teardown', { teardown, leaks });
     summaries.push({
       runId,
+      watched: how,
       startedAt: scenario.startedAt,
       name: pickle.name,
       status: result?.status ?? 'UNKNOWN',

@@ -71,6 +71,8 @@ export interface ScenarioSummary {
   startedAt: number;
   /** The run id it ran under (a worker's own in a parallel run). */
   runId: string;
+  /** How it noticed changes (events, or polling and why), for the summary's count over the whole run. */
+  watched?: string;
 }
 
 /** Where worker `workerRun` of the run keeps its summary rows until the coordinator merges them. */

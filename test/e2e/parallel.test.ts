@@ -111,6 +111,8 @@ describe('cucumber --parallel 2', () => {
     const summary = readFileSync(join(reports, 'summary.md'), 'utf8');
     expect(summary).toContain(`Run id: \`${base}\`, in 2 parallel workers`);
     expect(summary).toContain('2 scenarios: 2 passed, 0 not passed');
+    // How the scenarios noticed changes, counted over both workers' scenarios.
+    expect(summary).toMatch(/How changes were noticed: .*\(2 scenarios\)\./);
     expect(summary).toMatch(
       new RegExp(`Rejecting the approval.*\\| PASSED \\| [\\d.]+ \\| ${base}-w\\d \\|`),
     );
