@@ -845,6 +845,7 @@ export class Harness {
     const src = this.source;
     const shape = await this.pipelineShape();
     if (kind === 'bad-revision') await this.#beforePush(src);
+    await this.#watchReleases();
     const push =
       kind === 'bad-revision'
         ? await pushUnhealthyRevision({

@@ -93,6 +93,8 @@ export class Watch implements Watching {
   #created: string | undefined;
   /** The channel was opened (events were on at some point). */
   #opened = false;
+  /** {@link Watch.close} was called: no channel is opened any more. */
+  #closed = false;
 
   constructor(options: WatchOptions) {
     this.#options = options;
@@ -135,7 +137,8 @@ export class Watch implements Watching {
    * says why once in the log; with `on` it throws.
    */
   async start(target: ChannelTarget): Promise<void> {
-    if (this.#options.setting === 'off') return;
+    // Closed: teardown has begun (a release it follows to restore a branch polls; nothing new is created).
+    if (this.#options.setting === 'off' || this.#closed) return;
     if (this.#starting) {
       await this.#starting;
       if (this.#channel && !sameTarget(this.#target, target)) {
@@ -305,8 +308,12 @@ export class Watch implements Watching {
     return out;
   }
 
-  /** Stops receiving (rule and queue are deleted by the ledger's teardown). Idempotent. */
+  /**
+   * Stops receiving (rule and queue are deleted by the ledger's teardown) and opens no channel any more: what
+   * teardown follows (a branch restored and released) polls. Idempotent.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
     const channel = this.#channel;
     this.#channel = undefined;
     for (const waiter of [...this.#waiters]) waiter.wake();

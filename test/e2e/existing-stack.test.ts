@@ -146,11 +146,15 @@ describe('a stack the run did not create (stack: existing)', () => {
       const push = await harness.push();
       waiting = await harness.findExecution(push);
       await harness.waitForStage(waiting, 'Approval', 'InProgress');
-      // Before teardown the leak check, by id, sees what the run holds open: its execution and the branch.
+      // Before teardown the leak check, by id, sees what the run holds open: its execution, the branch, and the
+      // EventBridge rule and SQS queue it watches the release through.
       const open = await harness.checkLeaks();
+      const watched = harness.watch.report().name;
       expect(open.leftovers.map((l) => `${l.kind} ${l.id}`)).toEqual([
         `execution ${waiting.pipelineExecutionId}`,
         expect.stringMatching(/^branch .*#main$/),
+        `events-rule ${watched}`,
+        `sqs-queue ${watched}`,
       ]);
       // The scenario fails here: nobody approves.
     });
