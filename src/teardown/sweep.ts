@@ -1,8 +1,9 @@
 /**
  * `sweep`: cleans up after a run that was killed before its own teardown. Finds the run's resources with the
- * leak check (tag / name prefix / `CodeDeploy_*` copies), keeps those `match` accepts (the exact run: see
- * `runMatcher`), deletes them through a Ledger in dependency order (pipeline → application → load balancer →
- * target group → auto scaling group → repository), then waits until a fresh leak check comes back clean
+ * leak check (tag / name prefix / `CodeDeploy_*` copies) and the run's event channels (`cph-<run>-<hex>-events`
+ * rules and queues), keeps those `match` accepts (the exact run: see `runMatcher`), deletes them through a Ledger
+ * in dependency order (pipeline → application → load balancer → target group → auto scaling group → repository →
+ * events rule → queue), then waits until a fresh leak check comes back clean
  * (deletions on AWS are asynchronous). `dryRun` lists what it would delete and deletes nothing.
  */
 import { DeleteAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
@@ -21,6 +22,7 @@ import { Ledger, type TeardownOptions, type TeardownReport } from './ledger.ts';
 import { narrowReport } from './sweep-match.ts';
 import { emptyBucket } from './empty-bucket.ts';
 import { sweepStacksOfRun } from '../stack/cloudformation/sweep.ts';
+import { channelsOfRun, deleteChannelPart } from '../watch/sweep.ts';
 
 export interface SweepOptions extends LeakCheckOptions, TeardownOptions {
   /** How long to wait for the deletions to show in a clean leak check. @default 600000 (ms, 10m) */
@@ -46,6 +48,8 @@ export interface SweepReport {
 
 /** Creation order; teardown runs it backwards. Deployment groups go with their application. */
 const ORDER: Leftover['kind'][] = [
+  'sqs-queue',
+  'events-rule',
   'repository',
   'auto-scaling-group',
   'target-group',
@@ -96,6 +100,9 @@ function deleter(
               .then(done)
         : undefined;
     }
+    case 'events-rule':
+    case 'sqs-queue':
+      return (abortSignal) => deleteChannelPart(clients, item, abortSignal);
     default:
       return undefined;
   }
@@ -118,7 +125,13 @@ export async function sweep(
   options: SweepOptions = {},
 ): Promise<SweepReport> {
   const scan = async () => {
-    const report = await checkLeaks(clients, runTag, options);
+    const found = await checkLeaks(clients, runTag, options);
+    // The run's event channels (EventBridge rule, SQS queue): by their exact names, so only with the run's id.
+    const channels = runTag ? await channelsOfRun(clients, runTag.value, options.signal) : [];
+    const report = {
+      clean: found.clean && channels.length === 0,
+      leftovers: [...found.leftovers, ...channels],
+    };
     return options.match ? narrowReport(report, options.match) : report;
   };
   const first = await scan();

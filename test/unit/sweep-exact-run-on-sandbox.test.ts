@@ -1,7 +1,7 @@
 /**
  * `codepipeline-harness sweep --run ci` (the real CLI) touches run `ci` only: three runs whose ids share a prefix
  * (`ci`, `ci-2`, `ci-nightly`) leave the same kinds of resources (names `cph-<run>-*`, the run tag, a blue/green
- * `CodeDeploy_*` copy), and `--dry-run` lists exactly run `ci`'s and deletes nothing; the real sweep then deletes
+ * `CodeDeploy_*` copy, the EventBridge rule and SQS queue of the run's event channel), and `--dry-run` lists exactly run `ci`'s and deletes nothing; the real sweep then deletes
  * exactly those and leaves the other two runs whole.
  */
 import { execFile } from 'node:child_process';
@@ -11,6 +11,8 @@ import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { CreateRepositoryCommand } from '@aws-sdk/client-codecommit';
 import { CreateApplicationCommand, CreateDeploymentGroupCommand } from '@aws-sdk/client-codedeploy';
 import { CreatePipelineCommand } from '@aws-sdk/client-codepipeline';
+import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import {
   CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
@@ -21,6 +23,7 @@ import { loadConfig } from '../../src/config.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { RUN_TAG, stackNames } from '../../src/stack/names.ts';
 import { checkLeaks, type Leftover } from '../../src/teardown/leaks.ts';
+import { channelsOfRun } from '../../src/watch/sweep.ts';
 import { approvalStage, declarePipeline, sourceStage } from '../sandbox/helpers/pipeline.ts';
 
 const RUNS = ['ci', 'ci-2', 'ci-nightly'] as const;
@@ -64,6 +67,18 @@ async function leaveRun(
       autoScalingGroups: [n.autoScalingGroupName],
     }),
   );
+  // The run's event channel, as `Watch` makes it: a queue, and a rule sending to it.
+  const channel = `${n.prefix}-a1b2c3-events`;
+  const { QueueUrl } = await clients.sqs!.send(new CreateQueueCommand({ QueueName: channel }));
+  const { Attributes } = await clients.sqs!.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  await clients.events!.send(
+    new PutRuleCommand({ Name: channel, EventPattern: JSON.stringify({ source: ['aws.codepipeline'] }) }),
+  );
+  await clients.events!.send(
+    new PutTargetsCommand({ Rule: channel, Targets: [{ Id: 'run-queue', Arn: Attributes!.QueueArn! }] }),
+  );
   await clients.codepipeline.send(
     new CreatePipelineCommand({
       pipeline: declarePipeline(n.pipelineName, [
@@ -89,8 +104,7 @@ async function resourcesOf(clients: HarnessClients, runId: string): Promise<stri
     l.id.startsWith(`CodeDeploy_${n.deploymentGroupName}_`) ||
     l.id.includes(`/${n.targetGroupName}/`) ||
     l.id.includes(`/${n.loadBalancerName}/`);
-  return report.leftovers
-    .filter(exact)
+  return [...report.leftovers.filter(exact), ...(await channelsOfRun(clients, runId))]
     .map((l) => `${l.kind} ${l.id}`)
     .sort();
 }
@@ -124,7 +138,7 @@ describe('sweep --run matches the exact run', () => {
   });
 
   it('--dry-run lists exactly run ci and deletes nothing', async () => {
-    expect(before.get('ci')).toHaveLength(8);
+    expect(before.get('ci')).toHaveLength(10);
     const { stdout } = await sweepCli(sandbox.endpoint, '--run', 'ci', '--dry-run');
     const listed = stdout
       .split('\n')
@@ -132,14 +146,14 @@ describe('sweep --run matches the exact run', () => {
       .map((l) => l.replace(/^would delete\s+/, ''))
       .sort();
     expect(listed).toEqual(before.get('ci')!);
-    expect(stdout).toContain('sweep of run ci (dry run): 8 resource(s) would be deleted, nothing was');
+    expect(stdout).toContain('sweep of run ci (dry run): 10 resource(s) would be deleted, nothing was');
     expect(stdout).not.toMatch(/cph-ci-2-|cph-ci-nightly-/);
     for (const run of RUNS) expect(await resourcesOf(clients, run)).toEqual(before.get(run));
   }, 60_000);
 
   it('deletes run ci and leaves ci-2 and ci-nightly whole', async () => {
     const { stdout } = await sweepCli(sandbox.endpoint, '--run', 'ci');
-    expect(stdout).toContain('sweep of run ci: 8 resource(s) removed, nothing left');
+    expect(stdout).toContain('sweep of run ci: 10 resource(s) removed, nothing left');
     expect(stdout).not.toMatch(/cph-ci-2-|cph-ci-nightly-/);
     expect(await resourcesOf(clients, 'ci')).toEqual([]);
     expect(await resourcesOf(clients, 'ci-2')).toEqual(before.get('ci-2'));
