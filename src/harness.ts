@@ -36,7 +36,7 @@ import { poll } from './poll.ts';
 import { gitAuthFor } from './source/git.ts';
 import { type PushResult, pushRevision } from './source/push.ts';
 import { RUN_TAG, type StackNames, stackNames } from './stack/names.ts';
-import type { SandboxStack, SandboxStackOptions } from './stack/sandbox-stack.ts';
+import type { ProvisionedStack, StackOptions } from './stack/stack.ts';
 import { createEphemeralStack } from './stack/cloudformation/create.ts';
 import { stackLeftovers } from './stack/cloudformation/sweep.ts';
 import { emptyBucket } from './teardown/empty-bucket.ts';
@@ -163,7 +163,7 @@ export class Harness {
   readonly watch: Watch;
   #pipeline: Pipeline;
   #names: StackNames | undefined;
-  #stack: SandboxStack | undefined;
+  #stack: ProvisionedStack | undefined;
   #shape: Promise<PipelineShape> | undefined;
   /** Stack `existing`: the undo of everything the run does to it. */
   readonly #asFound: AsFound | undefined;
@@ -281,7 +281,7 @@ export class Harness {
    */
   async provision(
     options: Pick<
-      SandboxStackOptions,
+      StackOptions,
       'deploymentType' | 'executionMode' | 'instances' | 'deploymentConfigName' | 'blueTerminationMinutes'
     > = {},
   ): Promise<Release> {
@@ -329,10 +329,10 @@ export class Harness {
   async #createStack(
     names: StackNames,
     chosen: Pick<
-      SandboxStackOptions,
+      StackOptions,
       'deploymentType' | 'executionMode' | 'instances' | 'deploymentConfigName' | 'blueTerminationMinutes'
     >,
-  ): Promise<SandboxStack> {
+  ): Promise<ProvisionedStack> {
     const { cloudformation } = this.clients;
     if (!cloudformation) {
       throw new HarnessError(

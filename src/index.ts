@@ -169,7 +169,7 @@ export { isRunResourceName, RUN_ID_PATTERN, RUN_ID_RULE, RUN_TAG, TEST_TARGET_TA
 export type { StackNames } from './stack/names.ts';
 export type { DeployTarget, PipelineShape } from './stack/pipeline-shape.ts';
 export type { AdoptedStack } from './stack/existing-stack.ts';
-export type { LedgerLike, SandboxStackOptions } from './stack/sandbox-stack.ts';
+export type { LedgerLike, StackOptions } from './stack/stack.ts';
 export { Ledger } from './teardown/ledger.ts';
 export type { LedgerEntry, TeardownOptions, TeardownReport } from './teardown/ledger.ts';
 export { expectNoLeaks, checkLeaks } from './teardown/leaks.ts';

@@ -6,7 +6,7 @@
 #
 #   test/existing-stack/build-team-stack.sh <endpoint> <out-env-file>
 #
-# The stack is shaped unlike the harness's sample stack (src/stack/sandbox-stack.ts), the way a team might
+# The stack is shaped unlike the harness's sample stack (sample-app/infra/capstone.yaml), the way a team might
 # have built theirs:
 #   pipeline   orders-release, V2, executionMode QUEUED, tagged codepipeline-harness:test-target=true
 #   stages     Checkout (FetchSource) -> UnitTests (RunUnitTests) -> QA-Gate (QA-Signoff) -> DeployBlueGreen (BlueGreenRollout)

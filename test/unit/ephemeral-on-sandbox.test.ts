@@ -122,8 +122,11 @@ describe('an ephemeral stack on the sandbox', () => {
       ).toHaveLength(1);
     } finally {
       const closed = await harness.close();
-      // Teardown deleted blue/green's copy before the stack, and left nothing.
+      // Teardown deleted the run's event channel, then blue/green's copy before the stack, and left nothing.
+      const channel = `${harness.names?.prefix}-[0-9a-f]{6}-events \\(run events\\)`;
       expect(closed.teardown.deleted).toEqual([
+        expect.stringMatching(new RegExp(`^EventBridge rule ${channel}$`)),
+        expect.stringMatching(new RegExp(`^SQS queue ${channel}$`)),
         `blue/green of ${harness.names?.deploymentGroupName} (its CodeDeploy_* fleets)`,
         `stack ${harness.names?.prefix}`,
       ]);

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { loadAwsServiceSpec } from '@aws-cdk/aws-service-spec';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument, type Tags } from 'yaml';
+import { loadConfig } from '../../src/config.ts';
 import { RUN_TAG, stackNames, TEST_TARGET_TAG } from '../../src/stack/names.ts';
-import { pipelineDeclaration } from '../../src/stack/sandbox-stack.ts';
 
 const TEMPLATE_PATH = join(import.meta.dirname, '..', '..', 'sample-app', 'infra', 'capstone.yaml');
 
@@ -572,7 +572,7 @@ describe('capstone.yaml against what the harness expects', () => {
     ).toBeLessThanOrEqual(32);
   });
 
-  it('declares the stages and actions of the sandbox stack: Source, BuildAndTest, Approval (ManualApproval), Deploy', () => {
+  it("declares the stages and actions the harness's default config names: Source, BuildAndTest, Approval (ManualApproval), Deploy", () => {
     const pipeline = props(only('AWS::CodePipeline::Pipeline'));
     expect(pipeline.PipelineType).toBe('V2');
     expect(pipeline.ExecutionMode).toEqual({ Ref: 'ExecutionMode' });
@@ -586,11 +586,13 @@ describe('capstone.yaml against what the harness expects', () => {
         return [...new Set(variants.map((a) => `${a.Name} (${(a.ActionTypeId as JsonObject).Category})`))];
       }),
     }));
-    const sandbox = pipelineDeclaration(stackNames('r7k2q'), 'SUPERSEDED').stages?.map((stage) => ({
-      name: stage.name,
-      actions: stage.actions?.map((a) => `${a.name} (${a.actionTypeId?.category})`),
-    }));
-    expect(declared).toEqual(sandbox);
+    const { stages: named, approvalActionName } = loadConfig({ env: {} });
+    expect(declared).toEqual([
+      { name: named.source, actions: ['Source (Source)'] },
+      { name: named.build, actions: ['BuildAndTest (Build)'] },
+      { name: named.approval, actions: [`${approvalActionName} (Approval)`] },
+      { name: named.deploy, actions: ['Deploy (Deploy)'] },
+    ]);
   });
 
   it('starts the pipeline on a push as AWS recommends: an EventBridge rule for CodeCommit, DetectChanges for CodeConnections', () => {

@@ -6,7 +6,7 @@
  */
 import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { IntervalOptions } from '../../poll.ts';
-import type { LedgerLike } from '../sandbox-stack.ts';
+import type { LedgerLike } from '../stack.ts';
 import { RUN_TAG, type StackNames, TEST_TARGET_TAG } from '../names.ts';
 import { switchToBlueGreen } from './blue-green.ts';
 import { describeEphemeralStack, type EphemeralStack } from './outputs.ts';

@@ -6,10 +6,10 @@
 import type { Output } from '@aws-sdk/client-cloudformation';
 import { HarnessError } from '../../errors.ts';
 import type { StackNames } from '../names.ts';
-import type { SandboxStack } from '../sandbox-stack.ts';
+import type { ProvisionedStack } from '../stack.ts';
 
 /** A stack created from the capstone template: what the harness needs of it, from its outputs. */
-export interface EphemeralStack extends SandboxStack {
+export interface EphemeralStack extends ProvisionedStack {
   /** The stack's ARN: the only way to read it once deleted. */
   readonly stackId: string;
   readonly stackName: string;

@@ -1,7 +1,7 @@
 /**
  * Stage builders for the runbook's pipeline shape (Source/CodeCommit → BuildAndTest/CodeBuild →
  * Approval/Manual → Deploy/CodeDeploy), so tests state only what differs between their pipelines.
- * The harness's own stack uses `pipelineDeclaration()` (src/stack/sandbox-stack.ts); these are for tests
+ * The harness's own stack is the capstone template (sample-app/infra/capstone.yaml); these are for tests
  * that name their resources freely.
  *
  * @example
