@@ -81,7 +81,7 @@ export function parseDenial(message: string): { principal?: string; action?: str
 }
 
 /** The IAM service prefix of each SDK client this package builds, by the client's name. */
-const IAM_PREFIX: Readonly<Record<string, string>> = {
+export const IAM_PREFIX: Readonly<Record<string, string>> = {
   CodePipelineClient: 'codepipeline',
   CodeDeployClient: 'codedeploy',
   ElasticLoadBalancingV2Client: 'elasticloadbalancing',
@@ -91,7 +91,21 @@ const IAM_PREFIX: Readonly<Record<string, string>> = {
   CloudWatchLogsClient: 'logs',
   CloudFormationClient: 'cloudformation',
   S3Client: 's3',
+  EventBridgeClient: 'events',
+  SQSClient: 'sqs',
 };
+
+/**
+ * The IAM action of an SDK call, from the client's and the command's names (what the SDK's middleware context
+ * holds): `CodeDeployClient` + `StopDeploymentCommand` → `codedeploy:StopDeployment`.
+ *
+ * @example
+ * iamAction('SQSClient', 'ReceiveMessageCommand'); // 'sqs:ReceiveMessage'
+ */
+export function iamAction(clientName: string | undefined, commandName: string | undefined): string {
+  const prefix = IAM_PREFIX[clientName ?? ''] ?? clientName ?? '?';
+  return `${prefix}:${(commandName ?? '?').replace(/Command$/, '')}`;
+}
 
 /** The call that was refused, as the SDK names it. */
 export interface RefusedCall {

@@ -11,7 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { accessDenied } from './denials.ts';
+
 import { ServiceError } from './protocol/errors.ts';
+import { seededRandom } from './random.ts';
 import type { ServiceName } from './types.ts';
 
 export const FaultRuleSchema = z
@@ -179,18 +181,6 @@ export interface FaultStats {
   byOperation: Record<string, { calls: number; throttled: number; errors: number }>;
 }
 
-/** mulberry32: a tiny seeded PRNG, enough to make fault sequences reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface FaultsOptions {
   /** How latency is waited (the sandbox passes its clock so stop() cancels the wait). @default setTimeout */
   sleep?: (ms: number) => Promise<void>;
@@ -216,7 +206,7 @@ export class Faults {
   set(spec: unknown): ParsedSpec {
     const parsed = parseFaultSpec(spec);
     this.#spec = parsed;
-    this.#random = parsed.seed === undefined ? Math.random : seeded(parsed.seed);
+    this.#random = parsed.seed === undefined ? Math.random : seededRandom(parsed.seed);
     return this.get();
   }
 

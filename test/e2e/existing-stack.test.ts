@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExecutionRef, GuardRefusedError, Harness, type HarnessConfigInput } from '../../src/index.ts';
 import { createClients, destroyClients } from '../../src/aws/clients.ts';
+import { iamAction } from '../../src/aws/denied.ts';
 import { loadConfig } from '../../src/config.ts';
 import { runDoctor } from '../../src/doctor/index.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
@@ -45,25 +46,13 @@ afterAll(async () => {
 
 /** Every AWS command the runs sent, as IAM names them (`codepipeline:GetPipeline`). */
 const sent = new Set<string>();
-const IAM_PREFIX: Record<string, string> = {
-  CodePipelineClient: 'codepipeline',
-  CodeDeployClient: 'codedeploy',
-  ElasticLoadBalancingV2Client: 'elasticloadbalancing',
-  AutoScalingClient: 'autoscaling',
-  CodeCommitClient: 'codecommit',
-  CodeBuildClient: 'codebuild',
-  CloudWatchLogsClient: 'logs',
-  EventBridgeClient: 'events',
-  SQSClient: 'sqs',
-};
 
 /** Records the IAM action of every command the harness's clients send. */
 function recordCommands(clients: object): void {
   for (const client of Object.values(clients) as { middlewareStack?: AnyClient['middlewareStack'] }[]) {
     client.middlewareStack?.add(
       (next, context) => (args) => {
-        const prefix = IAM_PREFIX[context.clientName ?? ''] ?? context.clientName ?? '?';
-        sent.add(`${prefix}:${(context.commandName ?? '?').replace(/Command$/, '')}`);
+        sent.add(iamAction(context.clientName, context.commandName));
         return next(args);
       },
       { step: 'initialize', name: 'recordIamAction' },

@@ -8,21 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, MAX_DURATION_MS, releaseTimeout, sandboxTimeScale } from '../../src/config.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { configError } from './helpers/config-error.ts';
 import { Harness } from '../../src/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'harness-config-bounds-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 /** Whether anything reached Object.prototype (the whole process would see it). */
 function polluted(): string[] {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { configError } from './helpers/config-error.ts';
 import { Harness } from '../../src/harness.ts';
 import { isRunResourceName, newRunId, RUN_ID_PATTERN, stackNames } from '../../src/stack/names.ts';
 import type { Leftover } from '../../src/teardown/leaks.ts';
@@ -20,16 +20,6 @@ import { runMatcher } from '../../src/teardown/sweep-match.ts';
 const root = join(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'harness-run-id-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('the run id rule', () => {
   it('refuses an id that cannot name resources, naming the key, the value, the rule and an example', () => {

@@ -45,18 +45,6 @@ export function checkDeliverySettings(settings: DeliverySettings): void {
     throw new RangeError(`delivery seed must be an integer, got ${settings.seed}`);
 }
 
-/** mulberry32: small, fast and good enough to spread delays; one stream per seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The plan for one event to one target: the AWS-ms delay of each copy (one, or two when duplicated). */
 export function plan(settings: DeliverySettings, random: () => number): number[] {
   const [min, max] = settings.delayMs;

@@ -21,13 +21,8 @@ import type { CodePipelineService } from '../codepipeline/index.ts';
 import type { SandboxEvent } from '../events.ts';
 import { ServiceError } from '../protocol/errors.ts';
 import type { Handlers, Operation, OutputOf, SandboxRuntime, SandboxService } from '../types.ts';
-import {
-  checkDeliverySettings,
-  type DeliverySettings,
-  defaultDeliverySettings,
-  plan,
-  seededRandom,
-} from './delivery.ts';
+import { checkDeliverySettings, type DeliverySettings, defaultDeliverySettings, plan } from './delivery.ts';
+import { seededRandom } from '../random.ts';
 import { type EventPattern, matches, parsePattern } from './pattern.ts';
 import { allowsEventBridge } from './policy.ts';
 import { type AwsEvent, awsEvent } from './shapes.ts';
