@@ -359,8 +359,32 @@ describe('SigV4 on the API (default credentials test/test)', () => {
       method: 'POST',
       headers: { 'content-type': JSON_TYPE, 'x-amz-target': 'CodePipeline_20150709.ListPipelines' },
       body: '{}',
+      service: 'codepipeline',
     });
     expect((await rawRequest(sb.sandbox.endpoint, { headers: local, body: '{}' })).status).toBe(200);
+  });
+
+  it('refuses a request signed for another service, as AWS words it per protocol', async () => {
+    const json = await rawRequest(sb.sandbox.endpoint, {
+      headers: { 'content-type': JSON_TYPE, 'x-amz-target': 'CodePipeline_20150709.ListPipelines' },
+      body: '{}',
+      signingService: 'codedeploy',
+    });
+    expect(json.status).toBe(400);
+    expect(jsonBody(json.body)).toMatchObject({
+      __type: 'InvalidSignatureException',
+      message: "Credential should be scoped to correct service: 'codepipeline'. ",
+    });
+    const query = await rawRequest(sb.sandbox.endpoint, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: 'Action=DescribeLoadBalancers&Version=2015-12-01',
+      signingService: 'codepipeline',
+    });
+    expect(query.status).toBe(403);
+    expect(query.body).toContain('<Code>SignatureDoesNotMatch</Code>');
+    expect(query.body).toMatch(
+      /Credential should be scoped to correct service: (&apos;|')elasticloadbalancing/,
+    );
   });
 
   it('lets a load balancer Host reach its listeners only, never the API or the control routes', async () => {

@@ -97,7 +97,9 @@ describe('codepipeline-harness sandbox --faults', () => {
     expect(missing.code).toBe(2);
     expect(missing.err).toContain(`--faults: cannot read the fault spec file ${join(dir, 'nope.yaml')}`);
     const throttleAfter = await runWith(['--faults', '[{"type": "throttle", "phase": "response"}]']);
-    expect(throttleAfter.err).toContain('rules.0.phase: a throttle or a denial happens before the request is handled');
+    expect(throttleAfter.err).toContain(
+      'rules.0.phase: a throttle or a denial happens before the request is handled',
+    );
   });
 });
 
@@ -147,6 +149,7 @@ describe('HARNESS_SANDBOX_FAULTS and HARNESS_SANDBOX_STATS', () => {
             'x-amz-target': 'CodePipeline_20150709.ListPipelines',
           },
           body: '{}',
+          signingService: 'codepipeline',
         });
       expect((await call()).status).toBe(400);
       await started.stop();

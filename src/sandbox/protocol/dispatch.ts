@@ -70,6 +70,18 @@ export function edgeError(
   return looksJson(headers) ? jsonError(error, requestId) : queryError(error, requestId);
 }
 
+/**
+ * AWS's answer to a request signed for another service: `InvalidSignatureException` (400) from JSON services,
+ * `SignatureDoesNotMatch` (403) from Query ones, "Credential should be scoped to correct service: '<name>'."
+ */
+function wrongService(signingName: string, protocol: 'json' | 'query'): ServiceError {
+  const [code, status] =
+    protocol === 'json' ? ['InvalidSignatureException', 400] : ['SignatureDoesNotMatch', 403];
+  return new ServiceError(code, `Credential should be scoped to correct service: '${signingName}'. `, {
+    status,
+  });
+}
+
 export interface DispatcherOptions {
   readonly faults?: Faults;
   /** Who calls and where the call lands (region from the credential scope); may throw a `ServiceError`. */
@@ -234,6 +246,10 @@ export class Dispatcher {
     const { service: routed, model, codec } = binding;
     let service = routed;
     try {
+      // The scope names the service the request was signed for (aws-semantics-events-auth-regions §4.2).
+      const signedFor = credentialScope(req.headers, req.url)?.service;
+      if (signedFor !== undefined && signedFor !== model.metadata.endpointPrefix)
+        throw wrongService(model.metadata.endpointPrefix, codec.protocol);
       // Faults first: AWS throttles at the front door, before it looks at the input.
       await this.#options.faults?.apply(service.name, codec.protocol, operation);
       const context = this.#options.context(req);

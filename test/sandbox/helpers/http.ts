@@ -32,7 +32,8 @@ export interface RawRequest {
 export async function rawRequest(endpoint: string, req: RawRequest = {}): Promise<RawResponse> {
   const timeout = req.timeoutMs ?? 10_000;
   const method = req.method ?? 'POST';
-  const sign = !req.unsigned && !Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
+  const sign =
+    !req.unsigned && !Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
   const headers = sign
     ? await signedHeaders(endpoint, {
         method,
@@ -52,15 +53,35 @@ export async function rawRequest(endpoint: string, req: RawRequest = {}): Promis
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 
-/** A JSON 1.1 call: `jsonCall(endpoint, 'CodePipeline_20150709.ListPipelines', {})`. */
+/** The SigV4 signing name of each JSON target prefix: a request is signed for its own service, as the SDKs do. */
+const JSON_SIGNING: Readonly<Record<string, string>> = {
+  CodePipeline_20150709: 'codepipeline',
+  CodeDeploy_20141006: 'codedeploy',
+  CodeCommit_20150413: 'codecommit',
+  CodeBuild_20161006: 'codebuild',
+  Logs_20140328: 'logs',
+  AWSEvents: 'events',
+  AmazonSQS: 'sqs',
+};
+
+/** The signing name of each Query API version. */
+const QUERY_SIGNING: Readonly<Record<string, string>> = {
+  '2015-12-01': 'elasticloadbalancing',
+  '2011-01-01': 'autoscaling',
+  '2010-05-15': 'cloudformation',
+};
+
+/** A JSON 1.1 call: `jsonCall(endpoint, 'CodePipeline_20150709.ListPipelines', {})`, signed for its service. */
 export function jsonCall(endpoint: string, target: string, body: unknown): Promise<RawResponse> {
+  const signing = JSON_SIGNING[target.slice(0, Math.max(0, target.lastIndexOf('.')))];
   return rawRequest(endpoint, {
     headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
     body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...(signing ? { signingService: signing } : {}),
   });
 }
 
-/** A Query call: `queryCall(endpoint, { Action: 'DescribeLoadBalancers', Version: '2015-12-01' })`. */
+/** A Query call: `queryCall(endpoint, { Action: 'DescribeLoadBalancers', Version: '2015-12-01' })`, signed for the service of its Version unless `signingService` says otherwise. */
 export function queryCall(
   endpoint: string,
   params: Record<string, string>,
@@ -69,9 +90,10 @@ export function queryCall(
   const headers: Record<string, string> = {
     'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
   };
+  const signing = signingService ?? QUERY_SIGNING[params.Version ?? ''];
   return rawRequest(endpoint, {
     headers,
     body: new URLSearchParams(params).toString(),
-    ...(signingService ? { signingService } : {}),
+    ...(signing ? { signingService: signing } : {}),
   });
 }
