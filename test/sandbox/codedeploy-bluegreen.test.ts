@@ -26,6 +26,7 @@ import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balanc
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { awsCli } from './helpers/aws-cli.ts';
+import { lifecycleEventRunning } from './helpers/lifecycle.ts';
 import { createLoadBalancer, type LbReply, viaLb } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
@@ -287,11 +288,8 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
     const blueGroup = await currentGroup();
     const p = probe(sb.sandbox.port, dns);
     const id = await deploy('slow');
-    const deadline = Date.now() + 30_000;
-    while (!sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await new Promise((r) => setTimeout(r, 500)); // green is in BeforeInstall (sleep 3)
+    // Green is copied and runs BeforeInstall (sleep 3): stop it there.
+    await lifecycleEventRunning(cd(), id, 'BeforeInstall');
     const stop = await cd().send(new StopDeploymentCommand({ deploymentId: id, autoRollbackEnabled: true }));
     expect(stop.status).toBe('Pending');
     const stopped = await wait(id);

@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCli } from './helpers/aws-cli.ts';
+import { lifecycleEventRunning } from './helpers/lifecycle.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
@@ -272,7 +273,8 @@ describe('CodeDeploy in-place deployments', () => {
       name: 'DeploymentLimitExceededException',
       message: `The Deployment Group 'web-inplace' already has an active Deployment '${id}'`,
     });
-    await new Promise((r) => setTimeout(r, 500));
+    // Mid-way: the first instance runs its slow BeforeInstall.
+    await lifecycleEventRunning(sb.clients.codedeploy, id, 'BeforeInstall');
     const stop = await sb.clients.codedeploy.send(
       new StopDeploymentCommand({ deploymentId: id, autoRollbackEnabled: true }),
     );
