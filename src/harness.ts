@@ -1050,7 +1050,7 @@ export interface CloseReport {
 }
 
 /** The health switch on, with ValidateService waiting first (see sample-app/scripts/validate_service.sh). */
-const SLOW_VALIDATION = '{ "healthy": true, "validateDelaySeconds": 4 }\n';
+const SLOW_VALIDATION = '{ "healthy": true, "validateDelaySeconds": 10 }\n';
 
 /** A unit test that fails, for the build gate: the buildspec's `node --test` must stop the release. */
 const FAILING_TEST = `import { test } from 'node:test';
