@@ -8,7 +8,6 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { poll } from '../../src/poll.ts';
@@ -20,6 +19,7 @@ import {
   readRecords,
   recordsDir,
 } from '../../src/sandbox/process-records.ts';
+import { lineOf } from '../sandbox/helpers/child-lines.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const node = process.execPath;
@@ -45,32 +45,6 @@ afterEach(async () => {
   seen.clear();
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true, maxRetries: 3 });
 });
-
-/** Resolves the first stdout line of `child` matching `pattern`; rejects at the deadline or if it exits first. */
-function lineOf(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  let output = '';
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output: ${output}`)),
-      timeoutMs,
-    );
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      output += `${line}\n`;
-      const m = pattern.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`exited (${code ?? signal}) before printing ${pattern}; output: ${output}`));
-    });
-  });
-}
 
 async function sigkill(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));

@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,6 +24,7 @@ import {
   selfIdentity,
 } from '../../src/sandbox/process-records.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
+import { lineOf } from './helpers/child-lines.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const sandboxEntry = pathToFileURL(join(root, 'src', 'sandbox', 'index.ts')).href;
@@ -69,29 +69,6 @@ async function tempDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'cph-processes-'));
   dirs.push(d);
   return d;
-}
-
-/** Resolves the first stdout line matching `pattern` (rejects at the deadline or when the child exits first). */
-function lineOf(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
-  let seen = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output: ${seen}`)),
-      timeoutMs,
-    );
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      seen += `${line}\n`;
-      const m = pattern.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`exited (${code ?? signal}) before printing ${pattern}; output: ${seen}`));
-    });
-  });
 }
 
 /** A process group serving HTTP on `port` from a background child of its leader (like an app a hook started). */
