@@ -44,6 +44,45 @@ export interface EventOutcome {
 const LOG_TAIL_BYTES = 4096;
 /** After SIGTERM on a timed-out script's group, how long before SIGKILL. */
 const KILL_GRACE_MS = 2000;
+/** After a script exits: how long its pipes may stay silent before a background process is taken to hold them. */
+const PIPE_QUIET_MS = 100;
+/** After a script exits: the longest its output is read for. */
+const PIPE_DRAIN_MAX_MS = 5000;
+
+/**
+ * Resolves once the script's pipes have ended, or (a process it left running in the background holds them) once
+ * they have been quiet for {@link PIPE_QUIET_MS} while not paused for the log file, at most
+ * {@link PIPE_DRAIN_MAX_MS}.
+ */
+function drained(streams: readonly (Readable | null)[], paused: ReadonlySet<Readable>): Promise<void> {
+  const open = streams.filter((s): s is Readable => s !== null && !s.readableEnded && !s.destroyed);
+  if (open.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    let quiet: NodeJS.Timeout | undefined;
+    const finish = () => {
+      clearTimeout(quiet);
+      clearTimeout(cap);
+      for (const s of open) {
+        s.off('data', arm);
+        s.off('end', onEnd);
+      }
+      resolve();
+    };
+    function arm() {
+      clearTimeout(quiet);
+      quiet = setTimeout(() => (paused.size > 0 ? arm() : finish()), PIPE_QUIET_MS);
+    }
+    const onEnd = () => {
+      if (open.every((s) => s.readableEnded)) finish();
+    };
+    const cap = setTimeout(finish, PIPE_DRAIN_MAX_MS);
+    for (const s of open) {
+      s.on('data', arm);
+      s.once('end', onEnd);
+    }
+    arm();
+  });
+}
 
 function success(logTail = ''): EventOutcome {
   return { ok: true, diagnostics: { errorCode: 'Success', scriptName: '', message: 'Succeeded', logTail } };
@@ -436,7 +475,9 @@ export class Agent {
       const until = Date.now() + KILL_GRACE_MS + 3000;
       while (ProcessTracker.alive(pgid) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
     }
-    await new Promise((r) => setImmediate(r));
+    // What the script wrote before it exited is still in its pipes (or in a stream paused while scripts.log catches
+    // up): read it to the end, so the logTail ends with the script's last line.
+    await drained([child.stdout, child.stderr], paused);
     child.stdout?.destroy();
     child.stderr?.destroy();
     const dropped = tail.dropped - droppedBefore;
