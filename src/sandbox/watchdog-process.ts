@@ -5,7 +5,8 @@
  * recorded under its data dir, writes what it ended to `<dataDir>/processes/watchdog.log`, removes a temporary data
  * dir, and exits. A sandbox that stops normally writes `stop` first: the watchdog exits without doing anything else.
  *
- * While it watches, `<dataDir>/processes/watchdog.json` names it (pid, start time, its sandbox).
+ * While it watches, and until it has finished with the data dir, `<dataDir>/processes/watchdog.json` names it (pid,
+ * start time, its sandbox).
  *
  * Usage: node watchdog-process.js <dataDir> <sandbox pid> <sandbox start time|-> [--remove-data-dir]
  */
@@ -40,9 +41,13 @@ async function finish(why: string): Promise<void> {
   if (finishing) return;
   finishing = true;
   clearInterval(check);
-  forgetSelf();
-  if (stopRequested) process.exit(0);
+  if (stopRequested) {
+    forgetSelf();
+    process.exit(0);
+  }
   const { ended } = await endLeftovers(dataDir!, { sandbox });
+  // `watchdog.json` names this process until its work under the data dir is done (whoever waits for it to
+  // finish, a test removing the dir or a sweep, reads it there).
   if (flag === '--remove-data-dir') {
     rmSync(dataDir!, { recursive: true, force: true, maxRetries: 3 });
   } else if (ended.length > 0) {
@@ -53,6 +58,7 @@ async function finish(why: string): Promise<void> {
         ended.map((e) => `  ${describeEnded(e)}\n`).join(''),
     );
   }
+  forgetSelf();
   process.exit(0);
 }
 
