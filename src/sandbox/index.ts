@@ -22,16 +22,15 @@ import {
 } from './auth.ts';
 import { Clock } from './clock.ts';
 import { controlRoute } from './control.ts';
+import { DeferredWatchdog, WATCHDOG_DELAY_MS, WatchedProcessTracker } from './deferred-watchdog.ts';
 import { EventLog } from './events.ts';
 import { type FaultSpec, Faults, faultSpecFromEnv } from './faults.ts';
 import { type EndedGroup, endLeftovers } from './process-records.ts';
-import { ProcessTracker } from './processes.ts';
 import { Dispatcher, looksJson } from './protocol/dispatch.ts';
 import { buildRegionServices, Regions, type SandboxServices } from './regions.ts';
 import { S3Service } from './s3/index.ts';
 import { EdgeServer } from './server.ts';
 import type { SandboxRuntime } from './types.ts';
-import { startWatchdog, type Watchdog } from './watchdog.ts';
 
 export type { FaultRule, FaultSpec, FaultStats, FaultsOptions, ParsedSpec } from './faults.ts';
 export {
@@ -189,7 +188,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'cph-sandbox-')));
   // What a killed sandbox left on this data dir (its apps still hold their ports) ends before anything starts.
   const leftovers = ownsDataDir ? [] : (await endLeftovers(dataDir)).ended;
-  const processes = new ProcessTracker({ dataDir });
+  // The watchdog starts before the first process group (what it guards), else shortly after the sandbox listens:
+  // not while the sandbox loads and answers its first call (deferred-watchdog.ts).
+  const watchdog =
+    options.watchdog === false ? undefined : new DeferredWatchdog({ dataDir, removeDataDir: ownsDataDir });
+  const processes = new WatchedProcessTracker({ dataDir }, () => watchdog?.start());
 
   let regions: Regions | undefined;
   // One S3 for every region (bucket names are global); its route goes first: S3 paths are any bucket name.
@@ -240,9 +243,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
   };
 
-  let watchdog: Watchdog | undefined;
   try {
-    if (options.watchdog !== false) watchdog = startWatchdog({ dataDir, removeDataDir: ownsDataDir });
+    watchdog?.startAfter(WATCHDOG_DELAY_MS, (error) => onInternalError(error, 'starting the watchdog'));
     s3 = new S3Service(runtimeOf(defaultRegion), { onError: onInternalError, faults });
     const shared = s3;
     const built = new Regions({

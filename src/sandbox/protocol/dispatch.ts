@@ -14,7 +14,7 @@ import type { Faults } from '../faults.ts';
 import type { RequestContext, SandboxService, ServiceName } from '../types.ts';
 import { ServiceError } from './errors.ts';
 import { JsonCodec, jsonError } from './json.ts';
-import { type ServiceModel, serviceModel } from './model.ts';
+import { type ServiceModel, type ServiceRouting, serviceModel, serviceRouting } from './model.ts';
 import { QueryCodec, QueryParams, queryError } from './query.ts';
 import { validateInput } from './validate.ts';
 import { type ApiRequest, type ApiResponse, type Codec, header } from './wire.ts';
@@ -24,6 +24,33 @@ export interface ServiceBinding {
   readonly service: SandboxService;
   readonly model: ServiceModel;
   readonly codec: Codec;
+}
+
+/**
+ * A {@link ServiceBinding} whose model and codec are made on first use: a sandbox starts without reading any
+ * service model, and the first call to a service reads that one model (a broken model then fails that call with
+ * a 500, never the start).
+ */
+class LazyBinding implements ServiceBinding {
+  readonly service: SandboxService;
+  readonly routing: ServiceRouting;
+  #model: ServiceModel | undefined;
+  #codec: Codec | undefined;
+
+  constructor(service: SandboxService, routing: ServiceRouting) {
+    this.service = service;
+    this.routing = routing;
+  }
+
+  get model(): ServiceModel {
+    this.#model ??= serviceModel(this.service.name);
+    return this.#model;
+  }
+
+  get codec(): Codec {
+    this.#codec ??= this.routing.protocol === 'json' ? new JsonCodec(this.model) : new QueryCodec(this.model);
+    return this.#codec;
+  }
 }
 
 /** The SigV4 signing names of the Query services (credential scope) → the sandbox service. */
@@ -96,25 +123,45 @@ export interface DispatcherOptions {
 }
 
 export class Dispatcher {
-  readonly #byTarget = new Map<string, ServiceBinding>();
-  readonly #query = new Map<ServiceName, ServiceBinding>();
+  readonly #byTarget = new Map<string, LazyBinding>();
+  readonly #query = new Map<ServiceName, LazyBinding>();
   readonly #options: DispatcherOptions;
 
   constructor(services: readonly SandboxService[], options: DispatcherOptions) {
     this.#options = options;
     for (const service of services) {
-      const model = serviceModel(service.name);
-      if (model.metadata.protocol === 'json') {
-        this.#byTarget.set(model.metadata.targetPrefix!, { service, model, codec: new JsonCodec(model) });
+      const routing = serviceRouting(service.name);
+      if (routing.protocol === 'json') {
+        this.#byTarget.set(routing.targetPrefix!, new LazyBinding(service, routing));
       } else {
-        this.#query.set(service.name, { service, model, codec: new QueryCodec(model) });
+        this.#query.set(service.name, new LazyBinding(service, routing));
       }
     }
   }
 
-  /** Answers one API request; never throws. */
+  /**
+   * Answers one API request; never throws: what fails outside a service's handler (a service model that cannot
+   * be read on its first call) is an `InternalFailure` (500) in the request's protocol.
+   */
   async handle(req: ApiRequest): Promise<ApiResponse> {
     const requestId = randomUUID();
+    try {
+      return await this.#route(req, requestId);
+    } catch (error) {
+      this.#options.onInternalError?.(error, 'dispatch');
+      return edgeError(
+        req.headers,
+        new ServiceError(
+          'InternalFailure',
+          `The sandbox failed: ${(error as Error)?.message ?? String(error)}`,
+          { status: 500 },
+        ),
+        requestId,
+      );
+    }
+  }
+
+  async #route(req: ApiRequest, requestId: string): Promise<ApiResponse> {
     const target = header(req.headers, 'x-amz-target');
     if (target !== undefined) return this.#json(req, target, requestId);
     const contentType = header(req.headers, 'content-type') ?? '';
@@ -182,17 +229,16 @@ export class Dispatcher {
     return this.#call(binding, operation, req, requestId);
   }
 
-  #queryBinding(req: ApiRequest, params: QueryParams, action: string): ServiceBinding | undefined {
+  #queryBinding(req: ApiRequest, params: QueryParams, action: string): LazyBinding | undefined {
     const scope = credentialScope(req.headers);
     const signed = scope ? QUERY_SIGNING_NAMES[scope.service] : undefined;
     if (signed && this.#query.has(signed)) return this.#query.get(signed);
     const version = params.get('Version');
     const candidates = [...this.#query.values()];
+    // A request signed for no Query service: its Version, else (models read now) which model has the Action.
     return (
-      candidates.find(
-        (b) => b.model.metadata.apiVersion === version && Object.hasOwn(b.model.operations, action),
-      ) ??
-      candidates.find((b) => b.model.metadata.apiVersion === version) ??
+      candidates.find((b) => b.routing.apiVersion === version && Object.hasOwn(b.model.operations, action)) ??
+      candidates.find((b) => b.routing.apiVersion === version) ??
       candidates.find((b) => Object.hasOwn(b.model.operations, action))
     );
   }

@@ -85,6 +85,41 @@ export const SERVICE_NAMES: readonly ServiceName[] = [
   'codepipeline',
 ];
 
+/**
+ * What the dispatcher routes a request by, before it knows the service: the protocol, the JSON `X-Amz-Target`
+ * prefix, the Query `Version`. The same values as the models' `metadata` (a test holds them equal); kept here so
+ * a starting sandbox routes without reading any model: a model (100 KB+ of JSON) is read by the first call to its
+ * service.
+ */
+export interface ServiceRouting {
+  readonly protocol: 'json' | 'query';
+  /** JSON services: the `X-Amz-Target` prefix (`CodePipeline_20150709`). */
+  readonly targetPrefix?: string;
+  readonly apiVersion: string;
+}
+
+/** {@link ServiceRouting} of every service that has a model here. */
+export const SERVICE_ROUTING: Readonly<Partial<Record<ServiceName, ServiceRouting>>> = {
+  autoscaling: { protocol: 'query', apiVersion: '2011-01-01' },
+  cloudformation: { protocol: 'query', apiVersion: '2010-05-15' },
+  codebuild: { protocol: 'json', targetPrefix: 'CodeBuild_20161006', apiVersion: '2016-10-06' },
+  codecommit: { protocol: 'json', targetPrefix: 'CodeCommit_20150413', apiVersion: '2015-04-13' },
+  codedeploy: { protocol: 'json', targetPrefix: 'CodeDeploy_20141006', apiVersion: '2014-10-06' },
+  codepipeline: { protocol: 'json', targetPrefix: 'CodePipeline_20150709', apiVersion: '2015-07-09' },
+  elbv2: { protocol: 'query', apiVersion: '2015-12-01' },
+  events: { protocol: 'json', targetPrefix: 'AWSEvents', apiVersion: '2015-10-07' },
+  logs: { protocol: 'json', targetPrefix: 'Logs_20140328', apiVersion: '2014-03-28' },
+  sqs: { protocol: 'json', targetPrefix: 'AmazonSQS', apiVersion: '2012-11-05' },
+};
+
+/** How requests reach `service`: from {@link SERVICE_ROUTING}, else from its model (read now). */
+export function serviceRouting(service: ServiceName): ServiceRouting {
+  const known = SERVICE_ROUTING[service];
+  if (known) return known;
+  const { protocol, targetPrefix, apiVersion } = serviceModel(service).metadata;
+  return { protocol, apiVersion, ...(targetPrefix !== undefined ? { targetPrefix } : {}) };
+}
+
 const cache = new Map<ServiceName, ServiceModel>();
 
 /** The model of one service (loaded once). Throws naming the file when it is missing or broken. */
