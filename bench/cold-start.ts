@@ -107,6 +107,24 @@ async function repeat(
   return times;
 }
 
+/** Runs each of `runs` rounds of every measure in turn; resolves their times, in the order given. */
+async function alternate(
+  context: SectionContext,
+  runs: number,
+  measures: readonly (readonly [label: string, fn: () => Promise<number>])[],
+): Promise<number[][]> {
+  const times = measures.map((): number[] => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [index, [label, fn]] of measures.entries()) {
+      throwIfOver(context.signal, label);
+      times[index]!.push(await fn());
+    }
+  }
+  for (const [index, [label]] of measures.entries())
+    context.log(`${label}: median ${fmt(median(times[index]!))} ms over ${runs}`);
+  return times;
+}
+
 export const coldStart: Section = {
   name: 'cold-start',
   title: '1. Cold start: start -> first answered API call (CodePipeline ListPipelines)',
@@ -133,18 +151,13 @@ export const coldStart: Section = {
       // One untimed start each fills the warm cache (what the first start of an install does).
       await sandboxProcess(bin.cli, warm);
       await sandboxProcess(CLI, warm);
-      results['sandbox (process: built bin, node dist/src/cli.js sandbox)'] = await repeat(
-        context,
-        'sandbox process, built bin',
-        processRuns,
-        () => sandboxProcess(bin.cli, warm),
-      );
-      results['sandbox (process: dev path, node src/cli.ts sandbox)'] = await repeat(
-        context,
-        'sandbox process, dev path',
-        processRuns,
-        () => sandboxProcess(CLI, warm),
-      );
+      // Alternated run by run, so a change in the machine's load during the section weighs on both alike.
+      const [built, dev] = await alternate(context, processRuns, [
+        ['sandbox process, built bin', () => sandboxProcess(bin.cli, warm)],
+        ['sandbox process, dev path', () => sandboxProcess(CLI, warm)],
+      ]);
+      results['sandbox (process: built bin, node dist/src/cli.js sandbox)'] = built!;
+      results['sandbox (process: dev path, node src/cli.ts sandbox)'] = dev!;
       let fresh = 0;
       results['sandbox (process: dev path, first start, empty compile cache)'] = await repeat(
         context,

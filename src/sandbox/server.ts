@@ -8,7 +8,7 @@
  * server keeps serving; `close()` ends keep-alive connections too, so the port is free the moment it resolves.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -27,6 +27,11 @@ import { ServiceError } from './protocol/errors.ts';
 import { queryError } from './protocol/query.ts';
 import type { ApiResponse } from './protocol/wire.ts';
 import type { HttpRoute } from './types.ts';
+
+// Not `import { createServer } from 'node:http'`: the ESM view of node:http reads every export, and its lazy
+// `WebSocket`/`CloseEvent`/`MessageEvent` getters load Node's bundled undici, ~20 ms of a cold start. The
+// saving is realised once no module the sandbox loads at start imports node:http as ESM.
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** 10 MiB: far above any API request the five services take (pipeline declarations are < 1 MiB). */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
