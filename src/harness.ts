@@ -544,6 +544,7 @@ export class Harness {
           : { deploymentId },
         this.#interval(),
       ),
+      watch: this.watch,
       continueReady: this.config.deploy.continueReady,
       liveAtTrafficShift: options.liveAtTrafficShift ?? false,
       rollbackExpected: this.#stoppedWithRollback.has(deploymentId),

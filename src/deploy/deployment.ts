@@ -10,7 +10,9 @@ import {
   paginateListDeployments,
 } from '@aws-sdk/client-codedeploy';
 import { type Attempt, attempt } from '../attempt.ts';
-import { GetPipelineStateCommand, ListActionExecutionsCommand } from '@aws-sdk/client-codepipeline';
+import { ListActionExecutionsCommand } from '@aws-sdk/client-codepipeline';
+import { FreshReads } from '../watch/fresh.ts';
+import type { Watching } from '../watch/index.ts';
 import {
   type DeploymentErrorInfo,
   DeploymentFailedError,
@@ -27,6 +29,7 @@ import {
   TERMINAL_EXECUTION,
   observeStage,
   pollingOf,
+  readPipelineState,
   terminalError,
 } from '../pipeline/observe.ts';
 import { describeTargets } from './progress.ts';
@@ -70,17 +73,21 @@ export async function deploymentOf(
       const o = await observeStage(ctx, execution, stage, signal);
       const fromState = o.ours ? o.actions.find((a) => wanted(a.name, a.externalExecutionId)) : undefined;
       if (fromState) return { deploymentId: fromState.externalExecutionId, o };
-      const out = await ctx.codepipeline.send(
-        new ListActionExecutionsCommand({
-          pipelineName: ctx.pipelineName,
-          filter: { pipelineExecutionId: id },
-        }),
-        { abortSignal: signal },
-      );
-      const detail = (out.actionExecutionDetails ?? []).find(
-        (d) => d.stageName === stage && wanted(d.actionName, d.output?.executionResult?.externalExecutionId),
-      );
-      if (detail) return { deploymentId: detail.output?.executionResult?.externalExecutionId, o };
+      // Only when a newer execution shows in the stage may ours have left it with its deployment started.
+      if (!o.ours && !o.notYet && !o.inbound) {
+        const out = await ctx.codepipeline.send(
+          new ListActionExecutionsCommand({
+            pipelineName: ctx.pipelineName,
+            filter: { pipelineExecutionId: id },
+          }),
+          { abortSignal: signal },
+        );
+        const detail = (out.actionExecutionDetails ?? []).find(
+          (d) =>
+            d.stageName === stage && wanted(d.actionName, d.output?.executionResult?.externalExecutionId),
+        );
+        if (detail) return { deploymentId: detail.output?.executionResult?.externalExecutionId, o };
+      }
       if (TERMINAL_EXECUTION.has(o.executionStatus) || o.executionStatus === 'Succeeded') {
         if (o.executionStatus === 'Succeeded') {
           throw new StopPolling(
@@ -107,7 +114,7 @@ export async function deploymentOf(
 
 /** Reads the deployment id straight from GetPipelineState (no wait), for callers that already know it started. */
 export async function currentDeploymentOf(ctx: PipelineContext, stage: string): Promise<string | undefined> {
-  const state = await ctx.codepipeline.send(new GetPipelineStateCommand({ name: ctx.pipelineName }));
+  const state = await readPipelineState(ctx);
   const actions = state.stageStates?.find((s) => s.stageName === stage)?.actionStates ?? [];
   return actions.map((a) => a.latestExecution?.externalExecutionId).find((e) => e && DEPLOYMENT_ID.test(e));
 }
@@ -205,7 +212,14 @@ export interface WaitForDeploymentOptions {
    * @default 120000 (ms, 2m)
    */
   rollbackLinkTimeout?: number;
+  /**
+   * The run's watch: a GetDeployment answer received under 100 ms ago with no event since is reused (a wait that
+   * starts as another ends reads nothing new). @default none: every look reads
+   */
+  watch?: Watching | undefined;
 }
+
+const deploymentReads = new FreshReads<DeploymentInfo>();
 
 /** Deployment statuses that are final (every other one may still change). */
 export const FINAL_DEPLOYMENT: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Stopped']);
@@ -338,11 +352,17 @@ export async function waitForDeploymentEnd(
   const stopped = options.rollbackExpected === true;
   let continued = false;
   const probe = async ({ signal }: { signal: AbortSignal }): Promise<DeploymentObservation> => {
-    const info =
-      (await codedeploy.send(new GetDeploymentCommand({ deploymentId }), { abortSignal: signal }))
-        .deploymentInfo ?? {};
+    const info = await deploymentReads.read(
+      codedeploy,
+      deploymentId,
+      options.watch,
+      async () =>
+        (await codedeploy.send(new GetDeploymentCommand({ deploymentId }), { abortSignal: signal }))
+          .deploymentInfo ?? {},
+    );
     if (options.continueReady && !continued && info.status === 'Ready') {
       await continueReady(codedeploy, deploymentId, signal);
+      deploymentReads.forget(codedeploy, deploymentId);
       continued = true;
     }
     return {

@@ -22,8 +22,10 @@ import {
   type StageObservation,
   TERMINAL_EXECUTION,
   describeStage,
+  forgetPipelineState,
   observeStage,
   pollingOf,
+  readPipelineState,
   terminalError,
 } from './observe.ts';
 
@@ -51,7 +53,7 @@ export interface ApprovalResult {
   confirmedFromState?: boolean;
 }
 
-/** Ours and open? Then read the token (only then, and only from this one fresh GetPipelineState). */
+/** Ours and open? Then read the token (only then, and only from a fresh GetPipelineState). */
 function openForUs(o: StageObservation, action: string): boolean {
   return o.ours && o.actions.some((a) => a.name === action && a.approvalOpen);
 }
@@ -62,7 +64,8 @@ async function tokenFor(
   stage: string,
   action: string,
 ): Promise<{ token: string; actionExecutionId: string | undefined } | undefined> {
-  const state = await ctx.codepipeline.send(new GetPipelineStateCommand({ name: ctx.pipelineName }));
+  // The answer the observation that found the request open was read from, when it is that fresh.
+  const state = await readPipelineState(ctx);
   const s = state.stageStates?.find((x) => x.stageName === stage);
   if (s?.latestExecution?.pipelineExecutionId !== execution.pipelineExecutionId) return undefined;
   const latest = s.actionStates?.find((a) => a.actionName === action)?.latestExecution;
@@ -243,8 +246,10 @@ async function answer(
         token: open.token,
       }),
     );
+    forgetPipelineState(ctx);
     return answered(out.approvedAt);
   } catch (error) {
+    forgetPipelineState(ctx);
     const name = (error as { name?: string }).name ?? '';
     if (name === 'InvalidApprovalTokenException' || name === 'ApprovalAlreadyCompletedException') {
       // Answered, expired or replaced since we read the token, or our own earlier attempt landed and only its

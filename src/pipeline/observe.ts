@@ -1,11 +1,13 @@
 /**
- * Reading one execution's view of a pipeline: execution status (GetPipelineExecution) plus one stage of
- * GetPipelineState, reduced to what the harness reasons about. Approval tokens never enter an observation.
+ * Reading one execution's view of a pipeline: one stage of GetPipelineState plus the execution status (read with
+ * GetPipelineExecution when the state cannot tell it), reduced to what the harness reasons about. Approval tokens
+ * never enter an observation.
  */
 import {
   type CodePipelineClient,
   GetPipelineExecutionCommand,
   GetPipelineStateCommand,
+  type GetPipelineStateCommandOutput,
   ListActionExecutionsCommand,
   ListPipelineExecutionsCommand,
   type PipelineExecutionSummary,
@@ -23,6 +25,7 @@ import {
   HarnessError,
 } from '../errors.ts';
 import type { IntervalOptions } from '../poll.ts';
+import { FreshReads } from '../watch/fresh.ts';
 import type { WatchedPollOptions, Watching, WatchTopic } from '../watch/index.ts';
 import { describeBuildLog, isBuildId, readBuildLog } from './build-log.ts';
 import type { Timeline } from './timeline.ts';
@@ -82,6 +85,8 @@ export interface StageObservation {
   /** The stage's latest execution id and status (whoever it is). */
   stageExecutionId?: string | undefined;
   stageStatus?: string | undefined;
+  /** GetPipelineState shows our execution running in an earlier stage: it has not reached this one yet. */
+  notYet?: boolean | undefined;
   /** Our execution waiting in front of the stage (inbound), if so. */
   inbound?: string | undefined;
   /**
@@ -118,7 +123,51 @@ export function notFound(ctx: PipelineContext, error: unknown, executionId?: str
   return error;
 }
 
-/** Fetches the execution status and one stage's state; records transitions on the timeline. */
+const pipelineStates = new FreshReads<GetPipelineStateCommandOutput>();
+
+/**
+ * GetPipelineState of the context's pipeline; an answer received under 100 ms ago with no event since is reused
+ * (src/watch/fresh.ts): consecutive waits do not read the same state twice.
+ */
+export function readPipelineState(
+  ctx: PipelineContext,
+  signal?: AbortSignal,
+): Promise<GetPipelineStateCommandOutput> {
+  return pipelineStates.read(ctx.codepipeline, ctx.pipelineName, ctx.watch, () =>
+    ctx.codepipeline.send(new GetPipelineStateCommand({ name: ctx.pipelineName }), { abortSignal: signal }),
+  );
+}
+
+/** Forgets the last GetPipelineState answer of the context's pipeline (after a write of ours that changes it). */
+export function forgetPipelineState(ctx: PipelineContext): void {
+  pipelineStates.forget(ctx.codepipeline, ctx.pipelineName);
+}
+
+/**
+ * Where GetPipelineState shows our execution running: the stage whose latest execution is ours and
+ * `InProgress` or `Stopping`, or in front of which ours waits (inbound). Undefined when no stage shows it so.
+ */
+function runningIn(stages: readonly StageState[], id: string): { stage: string; status: string } | undefined {
+  for (const s of stages) {
+    const latest = s.latestExecution;
+    if (
+      latest?.pipelineExecutionId === id &&
+      (latest.status === 'InProgress' || latest.status === 'Stopping')
+    )
+      return { stage: s.stageName ?? '?', status: latest.status };
+    const inbound = [s.inboundExecution, ...(s.inboundExecutions ?? [])].find(
+      (e) => e?.pipelineExecutionId === id && e.status === 'InProgress',
+    );
+    if (inbound) return { stage: s.stageName ?? '?', status: 'InProgress' };
+  }
+  return undefined;
+}
+
+/**
+ * Fetches one stage's state and the execution status; records transitions on the timeline. The execution status
+ * is read (GetPipelineExecution) only when GetPipelineState cannot tell it: while a stage shows ours `InProgress`
+ * (or `Stopping`) the execution is too (aws-semantics §2.4), so a release in progress costs one read per look.
+ */
 export async function observeStage(
   ctx: PipelineContext,
   execution: ExecutionRef,
@@ -129,25 +178,26 @@ export async function observeStage(
   let executionStatus: string;
   let statusSummary: string | undefined;
   let stageStates: StageState[];
+  let running: { stage: string; status: string } | undefined;
   try {
-    const [exec, state] = await Promise.all([
-      ctx.codepipeline.send(
+    stageStates = (await readPipelineState(ctx, signal)).stageStates ?? [];
+    running = runningIn(stageStates, id);
+    if (running) executionStatus = running.status;
+    else {
+      const exec = await ctx.codepipeline.send(
         new GetPipelineExecutionCommand({ pipelineName: ctx.pipelineName, pipelineExecutionId: id }),
-        {
-          abortSignal: signal,
-        },
-      ),
-      ctx.codepipeline.send(new GetPipelineStateCommand({ name: ctx.pipelineName }), { abortSignal: signal }),
-    ]);
-    executionStatus = exec.pipelineExecution?.status ?? 'Unknown';
-    statusSummary = exec.pipelineExecution?.statusSummary;
-    stageStates = state.stageStates ?? [];
+        { abortSignal: signal },
+      );
+      executionStatus = exec.pipelineExecution?.status ?? 'Unknown';
+      statusSummary = exec.pipelineExecution?.statusSummary;
+    }
   } catch (error) {
     throw notFound(ctx, error, id);
   }
   ctx.timeline?.record({ pipelineExecutionId: id, status: executionStatus, detail: statusSummary });
   recordStages(ctx, id, stageStates);
-  const stage = stageStates.find((s) => s.stageName === stageName);
+  const index = stageStates.findIndex((s) => s.stageName === stageName);
+  const stage = stageStates[index];
   if (!stage) {
     const names = stageStates.map((s) => s.stageName).join(', ');
     throw new HarnessError(
@@ -158,9 +208,11 @@ export async function observeStage(
   const inbound = [stage.inboundExecution, ...(stage.inboundExecutions ?? [])].find(
     (e) => e?.pipelineExecutionId === id,
   );
+  // Ours still runs in an earlier stage: it has not reached this one.
+  const ahead = running !== undefined && stageStates.findIndex((s) => s.stageName === running.stage) < index;
   // Once ours has left the stage a newer execution may show there: ask for our own actions of it.
   const ourStageStatus =
-    ours || inbound
+    ours || inbound || ahead
       ? undefined
       : await ourRunOfStage(ctx, id, stageName, stage.actionStates?.length ?? 1, signal);
   return {
@@ -169,6 +221,7 @@ export async function observeStage(
     statusSummary,
     stage: stageName,
     ours,
+    notYet: ahead,
     ourStageStatus,
     stageExecutionId: stage.latestExecution?.pipelineExecutionId,
     stageStatus: stage.latestExecution?.status,

@@ -83,22 +83,22 @@ export async function pushRevision(options: PushOptions): Promise<PushResult> {
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     });
     const clone = join(scratch, 'repo');
-    const heads = await git.run(
-      ['ls-remote', '--heads', options.repoUrl, branch],
-      scratch,
-      `git ls-remote ${where}`,
-    );
-    if (!heads) {
-      throw new SourcePushError(
-        `branch ${branch} does not exist in ${where}; push the app there first or fix source.branch (HARNESS_SOURCE_BRANCH)`,
-        '',
-      );
-    }
-    await git.run(
-      ['clone', '--quiet', '--depth', '1', '--branch', branch, options.repoUrl, clone],
-      scratch,
-      `git clone ${where}`,
-    );
+    await git
+      .run(
+        ['clone', '--quiet', '--depth', '1', '--branch', branch, options.repoUrl, clone],
+        scratch,
+        `git clone ${where}`,
+      )
+      .catch((error: unknown) => {
+        // git: "fatal: Remote branch <b> not found in upstream origin" (one round trip fewer than asking first).
+        if (error instanceof SourcePushError && /Remote branch .* not found/.test(error.stderr)) {
+          throw new SourcePushError(
+            `branch ${branch} does not exist in ${where}; push the app there first or fix source.branch (HARNESS_SOURCE_BRANCH)`,
+            error.stderr,
+          );
+        }
+        throw error;
+      });
     const app = join(clone, options.appDir ?? '');
     if (!existsSync(app)) {
       throw new SourcePushError(

@@ -15,7 +15,10 @@ export interface WatchTopic {
   /** Action events too (`Action Execution State Change`): an approval's token, a deploy action's deployment id. @default true */
   readonly actions?: boolean;
   readonly deploymentId?: string;
-  /** Also the deployment's instance events (`Instance State-change Notification`). @default false */
+  /**
+   * Also the deployment's instance events (`Instance State-change Notification`) that end an instance's part
+   * (any state but `START`: an instance starting changes nothing a deployment wait reads). @default false
+   */
   readonly instances?: boolean;
   /**
    * Any deployment event of the run's deployment group (the rule matches only that group): a deploy action's
@@ -90,9 +93,8 @@ export function concerns(topic: WatchTopic, event: WatchedEvent): boolean {
   }
   if (event.source === 'aws.codedeploy' && topic.deploymentId !== undefined) {
     if (d.deploymentId !== topic.deploymentId) return false;
-    return (
-      topic.instances === true || event['detail-type'] === 'CodeDeploy Deployment State-change Notification'
-    );
+    if (event['detail-type'] === 'CodeDeploy Deployment State-change Notification') return true;
+    return topic.instances === true && d.state !== 'START';
   }
   return false;
 }

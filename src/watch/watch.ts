@@ -37,7 +37,9 @@ export interface WatchOptions {
   readonly log?: (line: string) => void;
   /**
    * How long a wake waits for more events before it lets the wait read (events of one change come in bursts:
-   * stage SUCCEEDED, next stage STARTED, action STARTED), in ms. @default 50
+   * stage SUCCEEDED, next stage STARTED, action STARTED; one ReceiveMessage answers up to ten at once), in ms.
+   * Events of one change delivered apart (AWS delivers each on its own, up to seconds late) are not worth waiting
+   * for: a read per delivery costs less than holding every wake. @default 20
    */
   readonly settleMs?: number;
 }
@@ -67,6 +69,8 @@ interface Waiter {
 /** What a wait needs of the watch (the pipeline and deploy waits take it in their context). */
 export interface Watching {
   pollOptions(topic: WatchTopic, base: IntervalOptions | undefined): WatchedPollOptions;
+  /** Events received so far (0 while polling): an answer read before the last event may be out of date. */
+  eventsReceived(): number;
 }
 
 /** The part of a poll's options the watch decides. */
@@ -213,6 +217,10 @@ export class Watch implements Watching {
     this.#options.log?.(`event: ${describeEvent(event)}`);
   }
 
+  eventsReceived(): number {
+    return this.#seq;
+  }
+
   /**
    * The poll options of a wait on `topic`: without events, the interval as given and no wake; with events, a wake
    * on every event that concerns the topic and the interval slowed to a safety net: from `base.max` (at most
@@ -239,7 +247,7 @@ export class Watch implements Watching {
    */
   #waker(topic: WatchTopic): (signal: AbortSignal) => Promise<void> {
     let seen = this.#seq;
-    const settle = this.#options.settleMs ?? 50;
+    const settle = this.#options.settleMs ?? 20;
     const followUps = topic.followUpMs ?? [];
     /** When the last event of this topic came (ms, performance clock), and how many follow-ups were made since. */
     let lastEventAt: number | undefined;

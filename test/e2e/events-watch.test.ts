@@ -41,12 +41,33 @@ async function readsDuring(fn: () => Promise<unknown>): Promise<Record<string, n
   return Object.fromEntries(ops.map((op) => [op, (after[op]?.calls ?? 0) - (before[op]?.calls ?? 0)]));
 }
 
-/** A release whose ValidateService waits 4 s first: a stretch of a deployment where nothing changes. */
+/** A release whose ValidateService waits 10 s first: a stretch of a deployment where nothing changes. */
 async function slowRelease(harness: Harness) {
   return harness.follow(await harness.push({ slowValidation: true }), { probe: false });
 }
 
-const total = (reads: Record<string, number>) => Object.values(reads).reduce((a, b) => a + b, 0);
+/**
+ * The GetDeployment calls the harness made while ValidateService ran on every green instance (from the last one's
+ * start to the first one's end: nothing changes then, and no event comes), during `fn`.
+ */
+async function quietReads(harness: Harness, fn: () => Promise<{ deploymentId: string }>): Promise<number> {
+  const at: number[] = [];
+  harness.clients.codedeploy.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'GetDeploymentCommand') at.push(Date.now());
+      return next(args);
+    },
+    { step: 'initialize', name: 'quietReadsRecorder' },
+  );
+  const { deploymentId } = await fn();
+  const validations = (await harness.lifecycleEvents(deploymentId))
+    .filter((t) => t.label !== 'Blue')
+    .map((t) => t.events.find((e) => e.name === 'ValidateService')!);
+  const from = Math.max(...validations.map((e) => e.startTime!.getTime()));
+  const to = Math.min(...validations.map((e) => e.endTime!.getTime()));
+  expect(to - from).toBeGreaterThan(5000);
+  return at.filter((t) => t > from && t < to).length;
+}
 
 async function start(runId: string, config: { events?: 'auto' | 'on' | 'off' } = {}, log?: string[]) {
   const harness = await Harness.start({
@@ -60,11 +81,16 @@ async function start(runId: string, config: { events?: 'auto' | 'on' | 'off' } =
 
 describe('watching a release by events', () => {
   let polledReads: Record<string, number>;
+  let polledQuiet: number;
 
   it('with events off, polls (the baseline)', async () => {
     const harness = await start('evoff', { events: 'off' });
     await harness.ready();
-    polledReads = await readsDuring(() => slowRelease(harness));
+    polledReads = await readsDuring(async () => {
+      polledQuiet = await quietReads(harness, () => slowRelease(harness));
+    });
+    // Polling reads on through the quiet stretch (its interval grows to 5 s).
+    expect(polledQuiet).toBeGreaterThanOrEqual(3);
     expect(harness.watch.report()).toMatchObject({ mode: 'polling', events: 0, wakes: 0 });
     expect(harness.watch.describe()).toBe('polling: events are off (events: off, HARNESS_EVENTS)');
     await harness.close();
@@ -77,16 +103,21 @@ describe('watching a release by events', () => {
     const harness = await start('evon', {}, log);
 
     await harness.ready();
-    const reads = await readsDuring(() => slowRelease(harness));
+    let quiet = 0;
+    const reads = await readsDuring(async () => {
+      quiet = await quietReads(harness, () => slowRelease(harness));
+    });
     const report = harness.watch.report();
     expect(report.mode).toBe('events');
     expect(report.events).toBeGreaterThan(5);
     expect(report.wakes).toBeGreaterThan(0);
     expect(log.filter((l) => l.startsWith('watching by events')).length).toBe(1);
-    // The same release, fewer reads: while ValidateService takes its 4 s nothing changes and no event comes, so
-    // the deployment wait sleeps on its safety-net interval instead of polling.
-    expect(reads['codedeploy:GetDeployment']).toBeLessThan(polledReads['codedeploy:GetDeployment']!);
-    expect(total(reads)).toBeLessThan(total(polledReads));
+    // The same release, fewer reads: while ValidateService takes its 10 s nothing changes and no event comes, so
+    // the deployment wait sleeps on its safety-net interval (5 s, growing) instead of polling.
+    expect(quiet).toBeLessThanOrEqual(2);
+    expect(quiet).toBeLessThan(polledQuiet);
+    // Everywhere else an event wakes the wait and one read confirms it: no more reads than polling made.
+    expect(reads['codedeploy:GetDeployment']).toBeLessThanOrEqual(polledReads['codedeploy:GetDeployment']!);
 
     const name = report.name!;
     expect(name).toMatch(/^cph-evon-[0-9a-f]{6}-events$/);

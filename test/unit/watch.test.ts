@@ -65,7 +65,7 @@ describe('which events concern a wait', () => {
     expect(concerns({ pipeline: 'api' }, stage)).toBe(false);
   });
 
-  it('matches a deployment wait on deployment events, and on instance events only when asked', () => {
+  it('matches a deployment wait on deployment events, and on instance events that end an instance part only when asked', () => {
     const deployment = event('CodeDeploy Deployment State-change Notification', {
       deploymentId: 'd-1',
       state: 'START',
@@ -74,6 +74,9 @@ describe('which events concern a wait', () => {
     expect(concerns({ deploymentId: 'd-1' }, instance)).toBe(false);
     expect(concerns({ deploymentId: 'd-1', instances: true }, instance)).toBe(true);
     expect(concerns({ deploymentId: 'd-2', instances: true }, instance)).toBe(false);
+    // An instance starting changes nothing a deployment wait reads.
+    const starting = { ...instance, detail: { ...instance.detail, state: 'START' } };
+    expect(concerns({ deploymentId: 'd-1', instances: true }, starting)).toBe(false);
   });
 
   it('reads only EventBridge events from the queue (anything else is not an event)', () => {
