@@ -22,7 +22,7 @@ import {
 } from './auth.ts';
 import { Clock } from './clock.ts';
 import { controlRoute } from './control.ts';
-import { DeferredWatchdog, WATCHDOG_DELAY_MS, WatchedProcessTracker } from './deferred-watchdog.ts';
+import { DeferredWatchdog, WATCHDOG_DELAY_MS, WatchedProcessTracker } from './watchdog-deferred.ts';
 import { EventLog } from './events.ts';
 import { type FaultSpec, Faults, faultSpecFromEnv } from './faults.ts';
 import { type EndedGroup, endLeftovers } from './process-records.ts';
@@ -189,7 +189,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   // What a killed sandbox left on this data dir (its apps still hold their ports) ends before anything starts.
   const leftovers = ownsDataDir ? [] : (await endLeftovers(dataDir)).ended;
   // The watchdog starts before the first process group (what it guards), else shortly after the sandbox listens:
-  // not while the sandbox loads and answers its first call (deferred-watchdog.ts).
+  // not while the sandbox loads and answers its first call (watchdog-deferred.ts).
   const watchdog =
     options.watchdog === false ? undefined : new DeferredWatchdog({ dataDir, removeDataDir: ownsDataDir });
   const processes = new WatchedProcessTracker({ dataDir }, () => watchdog?.start());
