@@ -8,80 +8,61 @@
  * await faults.apply('codepipeline', 'json', 'GetPipelineState'); // throws a ServiceError half of the time
  */
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { accessDenied } from './denials.ts';
-
+import type * as FaultSchemas from './fault-schema.ts';
 import { ServiceError } from './protocol/errors.ts';
 import { seededRandom } from './random.ts';
 import type { ServiceName } from './types.ts';
 
-export const FaultRuleSchema = z
-  .object({
-    /** Service the rule applies to, or `*`. */
-    service: z
-      .enum([
-        'codepipeline',
-        'codedeploy',
-        'elbv2',
-        'autoscaling',
-        'codecommit',
-        'codebuild',
-        'logs',
-        'cloudformation',
-        's3',
-        'events',
-        'sqs',
-        '*',
-      ])
-      .default('*'),
-    /** Operation name as in the model (`GetPipelineState`), or `*`. */
-    operation: z.string().min(1, 'operation must be an operation name or "*"').default('*'),
-    /**
-     * `throttle`: the service's throttling error; `error`: a 5xx; `latency`: wait `latencyMs` first; `deny`: the
-     * call is refused as IAM refuses an action no policy allows (`AccessDeniedException` 400 on JSON services,
-     * `AccessDenied` 403 on Query ones, "User: ... is not authorized to perform: <svc>:<Action> on resource: <arn>
-     * because no identity-based policy allows the <svc>:<Action> action").
-     */
-    type: z.enum(['throttle', 'error', 'latency', 'deny']),
-    /** Probability per request, 0..1. */
-    rate: z.number().min(0, 'rate must be between 0 and 1').max(1, 'rate must be between 0 and 1').default(1),
-    /** For `error`: 500 (InternalFailure) or 503 (ServiceUnavailable). */
-    status: z.union([z.literal(500), z.literal(503)]).default(500),
-    /** For `latency`: milliseconds added before the request is handled (at most 60 s). */
-    latencyMs: z.number().int().min(0).max(60_000, 'latencyMs must be at most 60000 (60 s)').default(0),
-    /**
-     * When the fault strikes. `request` (the default): at the front door, before the request is handled, as AWS
-     * throttles. `response`: after the request was handled, so its effect lands and the caller gets the 5xx
-     * (or the latency) instead of the answer: a lost response, as when a call commits and the connection or
-     * the front end fails on the way back. Not for `throttle`.
-     */
-    phase: z.enum(['request', 'response']).optional(),
-  })
-  .strict()
-  .refine((r) => r.type !== 'latency' || r.latencyMs > 0, {
-    message: 'a latency rule needs latencyMs > 0',
-    path: ['latencyMs'],
-  })
-  .refine((r) => (r.type !== 'throttle' && r.type !== 'deny') || r.phase !== 'response', {
-    message:
-      'a throttle or a denial happens before the request is handled: phase "response" is for error and latency rules',
-    path: ['phase'],
+// zod loads when a spec is first validated, not with the sandbox (~30 ms of a cold start, and most starts take
+// no spec). `require` of the ES module (Node >= 22.12) keeps `Faults.set()` synchronous; its file has this
+// module's extension (.ts on the dev path, .js built).
+let schemas: typeof FaultSchemas | undefined;
+function faultSchemas(): typeof FaultSchemas {
+  schemas ??= createRequire(import.meta.url)(
+    `./fault-schema${extname(import.meta.filename)}`,
+  ) as typeof FaultSchemas;
+  return schemas;
+}
+
+/**
+ * Stands for a schema of fault-schema.ts and loads it on first use: every property, `in`, `instanceof` and key
+ * listing are the schema's own, so it parses, composes and converts (`z.toJSONSchema`) as the schema does.
+ */
+function loadedOnUse<T extends object>(schema: () => T): T {
+  return new Proxy({} as T, {
+    get: (_, key) => Reflect.get(schema(), key),
+    set: (_, key, value) => Reflect.set(schema(), key, value),
+    has: (_, key) => Reflect.has(schema(), key),
+    ownKeys: () => Reflect.ownKeys(schema()),
+    // Reported configurable: the stand-in itself holds none of the schema's properties (a Proxy invariant).
+    getOwnPropertyDescriptor: (_, key) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(schema(), key);
+      return descriptor && { ...descriptor, configurable: true };
+    },
+    getPrototypeOf: () => Reflect.getPrototypeOf(schema()),
   });
+}
 
-export const FaultSpecSchema = z
-  .object({
-    /** Makes which requests fail reproducible. */
-    seed: z.number().int().optional(),
-    rules: z.array(FaultRuleSchema).default([]),
-  })
-  .strict();
+/** One rule: which calls (service, operation), what happens to them (type) and how often (rate). */
+export const FaultRuleSchema: typeof FaultSchemas.FaultRuleSchema = loadedOnUse(
+  () => faultSchemas().FaultRuleSchema,
+);
 
-export type FaultRule = z.input<typeof FaultRuleSchema>;
+/** A spec: its rules and an optional seed. */
+export const FaultSpecSchema: typeof FaultSchemas.FaultSpecSchema = loadedOnUse(
+  () => faultSchemas().FaultSpecSchema,
+);
+
+export type FaultRule = z.input<typeof FaultSchemas.FaultRuleSchema>;
 /** What `startSandbox({ faults })` and `PUT /_sandbox/faults` accept: `{ seed?, rules: [...] }` or just the rules. */
-export type FaultSpec = z.input<typeof FaultSpecSchema> | FaultRule[];
+export type FaultSpec = z.input<typeof FaultSchemas.FaultSpecSchema> | FaultRule[];
 /** A fault spec as validated, defaults filled in (`Faults.get()`). */
-export type ParsedSpec = z.output<typeof FaultSpecSchema>;
+export type ParsedSpec = z.output<typeof FaultSchemas.FaultSpecSchema>;
 
 /** Thrown for a fault spec that does not validate; the message lists every problem with its path. */
 export class FaultSpecError extends Error {
@@ -93,7 +74,9 @@ export class FaultSpecError extends Error {
 
 /** Validates a fault spec, throwing a {@link FaultSpecError} that names each wrong field. */
 export function parseFaultSpec(spec: unknown): ParsedSpec {
-  const result = FaultSpecSchema.safeParse(Array.isArray(spec) ? { rules: spec } : (spec ?? {}));
+  const result = faultSchemas().FaultSpecSchema.safeParse(
+    Array.isArray(spec) ? { rules: spec } : (spec ?? {}),
+  );
   if (result.success) return result.data;
   const problems = result.error.issues.map(
     (i) => `${i.path.length ? i.path.join('.') : '(spec)'}: ${i.message}`,
@@ -210,8 +193,10 @@ export class Faults {
     return this.get();
   }
 
+  /** No rules (what `set({ rules: [] })` leaves, without loading the schema). */
   clear(): void {
-    this.set({ rules: [] });
+    this.#spec = { rules: [] };
+    this.#random = Math.random;
   }
 
   /** Counts since the sandbox started (or `resetStats()`): every API call, and what was injected into them. */

@@ -5,9 +5,13 @@
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
  * (aws-semantics 4.5).
  */
-import { request } from 'node:http';
 import type { Clock } from '../clock.ts';
 import type { Elbv2Store, HealthCheckSettings, TargetGroupRecord, TargetRecord } from './store.ts';
+
+// Not `import { request } from 'node:http'`: the ESM view of node:http reads every export, and its lazy
+// `WebSocket`/`CloseEvent`/`MessageEvent` getters load Node's bundled undici, ~20 ms of a cold start (this module
+// loads with the sandbox, as server.ts does).
+const { request } = process.getBuiltinModule('node:http');
 
 /** Where a target really listens (127.0.0.1 and the instance's port, for a local instance). */
 export interface TargetAddress {

@@ -8,17 +8,16 @@
  * `x-sandbox-listener-port` request header when given, else the listener on port 80, else the lowest port.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  Agent,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  request,
-  type ServerResponse,
-} from 'node:http';
+import type { Agent, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { HttpRoute, SandboxRuntime } from '../types.ts';
 import type { TargetAddress } from './health.ts';
 import type { Action, Elbv2Store, ListenerRecord, TargetGroupRecord, TargetRecord } from './store.ts';
 import type { TargetManager } from './targets.ts';
+
+// Not `import { Agent, request } from 'node:http'`: the ESM view of node:http reads every export, and its lazy
+// `WebSocket`/`CloseEvent`/`MessageEvent` getters load Node's bundled undici, ~20 ms of a cold start (this module
+// loads with the sandbox, as server.ts does).
+const http = process.getBuiltinModule('node:http');
 
 /** Request header that picks a listener by port when a load balancer has several (sandbox-only). */
 export const LISTENER_PORT_HEADER = 'x-sandbox-listener-port';
@@ -202,7 +201,7 @@ export class LoadBalancerProxy implements HttpRoute {
     const key = `${address.host}:${address.port}`;
     let agent = this.#agents.get(key);
     if (!agent) {
-      agent = new Agent({ keepAlive: true, maxSockets: 128 });
+      agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
       this.#agents.set(key, agent);
     }
     return agent;
@@ -235,7 +234,7 @@ export class LoadBalancerProxy implements HttpRoute {
       () => timedOut.abort(new Error('target timed out')),
       () => {},
     );
-    const upstream = request({
+    const upstream = http.request({
       host: address.host,
       port: address.port,
       method: req.method,
