@@ -105,7 +105,7 @@ export const events: Section = {
       data: f,
       notes: [
         "events on: the waits are woken by the run's own EventBridge rule → SQS queue and confirm each event with one " +
-          'read; their poll interval becomes a 5-15 s safety net. The sandbox delivers events as AWS promises: late ' +
+          'read; their poll interval becomes a 10-30 s safety net. The sandbox delivers events as AWS promises: late ' +
           '(300-1500 AWS ms, time-scaled), 5% twice, in no promised order.',
         'Detection latency is measured at the harness read that shows a change; with events that read follows the ' +
           'event (delivery delay + a 20 ms settle for bursts), without them the next poll tick.',

@@ -534,13 +534,16 @@ export class Harness {
     deploymentId: string,
     options: { execution?: ExecutionRef; liveAtTrafficShift?: boolean; rollbackLinkTimeout?: number } = {},
   ): WaitForDeploymentOptions {
+    // No instance pending or in progress any more (from the last GetDeployment): the termination wait is next.
+    let instancesDone = false;
     return {
       timeout: this.config.timeouts.deploy,
-      // With the live check at the traffic shift: woken by instance events, and read again shortly after them
-      // (the termination wait that marks the shift begins after blue's last BlockTraffic, with no event of its own).
+      // With the live check at the traffic shift: woken by instance events, and once every instance has done its
+      // part read again shortly after them (the termination wait that marks the shift begins after blue's last
+      // BlockTraffic, with no event of its own).
       ...this.watch.pollOptions(
         options.liveAtTrafficShift
-          ? { deploymentId, instances: true, followUpMs: [300, 1500] }
+          ? { deploymentId, instances: true, followUpMs: [300, 1500], followUpIf: () => instancesDone }
           : { deploymentId },
         this.#interval(),
       ),
@@ -551,7 +554,12 @@ export class Harness {
       ...(options.rollbackLinkTimeout !== undefined
         ? { rollbackLinkTimeout: options.rollbackLinkTimeout }
         : {}),
-      onChange: (_status, o) => this.#deploymentChanged(o, options.execution),
+      onChange: (_status, o) => {
+        const overview = o.info.deploymentOverview;
+        const busy = (overview?.Pending ?? 0) + (overview?.InProgress ?? 0);
+        instancesDone = overview !== undefined && busy === 0 && (overview.Succeeded ?? 0) > 0;
+        this.#deploymentChanged(o, options.execution);
+      },
     };
   }
 

@@ -32,6 +32,12 @@ export interface WatchTopic {
    * @default none
    */
   readonly followUpMs?: readonly number[];
+  /**
+   * Make the follow-up reads only while this holds, asked when the wait parks again after the read an event woke
+   * (the deployment wait: once no instance is pending or in progress, the termination wait is next).
+   * @default always
+   */
+  readonly followUpIf?: (() => boolean) | undefined;
 }
 
 /** The part of an EventBridge event the watch reads (§1.1). */

@@ -223,9 +223,10 @@ export class Watch implements Watching {
 
   /**
    * The poll options of a wait on `topic`: without events, the interval as given and no wake; with events, a wake
-   * on every event that concerns the topic and the interval slowed to a safety net: from `base.max` (at most
-   * 5 s) growing to 15 s (or `base.max` when that is slower). Options taken while events are on keep the slower
-   * interval if the channel is lost during that wait; the next wait polls at the base interval again.
+   * on every event that concerns the topic and the interval slowed to a safety net for an event that never
+   * comes: from twice `base.max` (at most 10 s) growing to 30 s (or `base.max` when that is slower). Options
+   * taken while events are on keep the slower interval if the channel is lost during that wait (the channel's
+   * loss wakes it at once); the next wait polls at the base interval again.
    */
   pollOptions(topic: WatchTopic, base: IntervalOptions | undefined): WatchedPollOptions {
     if (!this.#channel) return { interval: base };
@@ -234,8 +235,8 @@ export class Watch implements Watching {
     return {
       interval: {
         ...base,
-        min: Math.max(min, Math.min(max, 5000)),
-        max: Math.max(max, 15_000),
+        min: Math.max(min, Math.min(2 * max, 10_000)),
+        max: Math.max(max, 30_000),
       },
       wake: this.#waker(topic),
     };
@@ -286,7 +287,7 @@ export class Watch implements Watching {
         seen = this.#seq;
         this.#waiters.add(waiter);
         const next = followUps[followed];
-        if (lastEventAt !== undefined && next !== undefined) {
+        if (lastEventAt !== undefined && next !== undefined && (topic.followUpIf?.() ?? true)) {
           followed += 1;
           followTimer = setTimeout(done, Math.max(0, lastEventAt + next - performance.now()));
         }

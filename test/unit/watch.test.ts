@@ -135,7 +135,7 @@ describe('a watch on the sandbox', () => {
       expect(watch.mode).toBe('events');
       const options = watch.pollOptions({ pipeline: 'web' }, { min: 250, max: 5000 });
       // The safety net: slower than the base interval while events are on.
-      expect(options.interval).toMatchObject({ min: 5000, max: 15_000 });
+      expect(options.interval).toMatchObject({ min: 10_000, max: 30_000 });
       let reads = 0;
       const started = performance.now();
       const waiting = poll(() => ++reads, { timeout: 60_000, isDone: (n) => n >= 2, ...options });
@@ -165,6 +165,62 @@ describe('a watch on the sandbox', () => {
     }
     expect(await watch.leftovers()).toEqual([]);
     expect(lines.filter((l) => l.startsWith('watching by events'))).toHaveLength(1);
+  });
+
+  it('reads again after an event at its follow-up times only while followUpIf holds', async () => {
+    const ledger = new Ledger();
+    const watch = new Watch({ setting: 'on', clients: { events, sqs }, ledger, runId: 'w4' });
+    try {
+      await watch.start({ pipelineName: 'web', applicationName: 'app', deploymentGroupName: 'dg' });
+      const QueueUrl = `http://127.0.0.1:${sandbox.port}/000000000000/${watch.report().name}`;
+      const send = (state: string) =>
+        sqs.send(
+          new SendMessageCommand({
+            QueueUrl,
+            MessageBody: JSON.stringify({
+              version: '0',
+              id: crypto.randomUUID(),
+              'detail-type': 'CodeDeploy Instance State-change Notification',
+              source: 'aws.codedeploy',
+              time: '2026-11-30T00:00:00Z',
+              detail: { deploymentId: 'd-1', instanceId: 'i-1', state },
+            }),
+          }),
+        );
+      const run = async (instancesDone: boolean) => {
+        let asked = 0;
+        const { wake } = watch.pollOptions(
+          {
+            deploymentId: 'd-1',
+            instances: true,
+            followUpMs: [0],
+            followUpIf: () => {
+              asked += 1;
+              return instancesDone;
+            },
+          },
+          { min: 250, max: 5000 },
+        );
+        const signal = new AbortController().signal;
+        const first = wake!(signal);
+        await send('SUCCESS');
+        await first;
+        const wakes = watch.report().wakes;
+        // Parked again after its read: a follow-up (due at once) or the next event ends the wait.
+        const second = wake!(signal);
+        if (!instancesDone) await send('SUCCESS');
+        await second;
+        expect(asked).toBe(1);
+        return watch.report().wakes - wakes;
+      };
+      // Instances still busy: no follow-up, only the next event wakes it.
+      expect(await run(false)).toBe(1);
+      // Every instance done: the follow-up read comes with no event.
+      expect(await run(true)).toBe(0);
+    } finally {
+      await watch.close();
+      expect((await ledger.tryTeardown()).failed).toEqual([]);
+    }
   });
 
   it('falls back to polling when EventBridge is denied (auto), saying why once, and leaves no queue', async () => {
