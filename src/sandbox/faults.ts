@@ -49,20 +49,16 @@ function loadedOnUse<T extends object>(schema: () => T): T {
 }
 
 /** One rule: which calls (service, operation), what happens to them (type) and how often (rate). */
-export const FaultRuleSchema: typeof FaultSchemas.FaultRuleSchema = loadedOnUse(
-  () => faultSchemas().FaultRuleSchema,
-);
+export const FaultRuleSchema = loadedOnUse(() => faultSchemas().FaultRuleSchema);
 
 /** A spec: its rules and an optional seed. */
-export const FaultSpecSchema: typeof FaultSchemas.FaultSpecSchema = loadedOnUse(
-  () => faultSchemas().FaultSpecSchema,
-);
+export const FaultSpecSchema = loadedOnUse(() => faultSchemas().FaultSpecSchema);
 
-export type FaultRule = z.input<typeof FaultSchemas.FaultRuleSchema>;
+export type FaultRule = z.input<typeof FaultRuleSchema>;
 /** What `startSandbox({ faults })` and `PUT /_sandbox/faults` accept: `{ seed?, rules: [...] }` or just the rules. */
-export type FaultSpec = z.input<typeof FaultSchemas.FaultSpecSchema> | FaultRule[];
+export type FaultSpec = z.input<typeof FaultSpecSchema> | FaultRule[];
 /** A fault spec as validated, defaults filled in (`Faults.get()`). */
-export type ParsedSpec = z.output<typeof FaultSchemas.FaultSpecSchema>;
+export type ParsedSpec = z.output<typeof FaultSpecSchema>;
 
 /** Thrown for a fault spec that does not validate; the message lists every problem with its path. */
 export class FaultSpecError extends Error {
