@@ -77,6 +77,49 @@ async function observe(
   return observation;
 }
 
+/** What {@link pollStack} needs to know of one wait. */
+interface StackWait {
+  /** The end state, for the timeout message: `stack <name> to be <what>`. */
+  what: 'created' | 'deleted';
+  /** The status that ends the wait. */
+  doneStatus: string;
+  /** Called on each round's observation; throws `StopPolling` to end the wait on a failure. */
+  check: (seen: StackObservation, context: { tail: StackEventTail; log: (line: string) => void }) => void;
+}
+
+/**
+ * The poll both waits share: each round reads the stack's status and prints its new events, `check` stops it on
+ * a failure, it ends at `doneStatus`, and each status change is logged. Returns the last observation and the
+ * tail (whose `events` explain what happened).
+ */
+async function pollStack(
+  cloudformation: CloudFormationClient,
+  stackId: string,
+  options: WaitForStackOptions,
+  wait: StackWait,
+): Promise<{ seen: StackObservation; tail: StackEventTail }> {
+  const tail = options.tail ?? new StackEventTail(cloudformation, stackId);
+  const log = options.log ?? (() => {});
+  const seen = await poll(
+    async ({ signal }) => {
+      const observation = await observe(cloudformation, stackId, tail, signal, log);
+      wait.check(observation, { tail, log });
+      return observation;
+    },
+    {
+      timeout: options.timeout,
+      what: `stack ${options.stackName} to be ${wait.what}`,
+      describe: (s) => s.status,
+      isDone: (s) => s.status === wait.doneStatus,
+      expectChange: true,
+      ...(options.interval ? { interval: options.interval } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onChange: (change) => log(`stack ${options.stackName} → ${change.summary}`),
+    },
+  );
+  return { seen, tail };
+}
+
 /**
  * Waits for a `CreateStack` to reach `CREATE_COMPLETE`, printing the stack's events as they come.
  *
@@ -94,12 +137,11 @@ export async function waitForStackCreate(
   stackId: string,
   options: WaitForStackOptions,
 ): Promise<StackObservation> {
-  const tail = options.tail ?? new StackEventTail(cloudformation, stackId);
-  const log = options.log ?? (() => {});
   let rollingBack = false;
-  return poll(
-    async ({ signal }) => {
-      const seen = await observe(cloudformation, stackId, tail, signal, log);
+  const { seen: created } = await pollStack(cloudformation, stackId, options, {
+    what: 'created',
+    doneStatus: 'CREATE_COMPLETE',
+    check: (seen, { tail, log }) => {
       if (seen.status === 'ROLLBACK_IN_PROGRESS' && !rollingBack) {
         rollingBack = true;
         const first = createFailures(tail.events)[0];
@@ -109,19 +151,9 @@ export async function waitForStackCreate(
       }
       if (CREATE_FAILED.has(seen.status))
         throw new StopPolling(createError(options.stackName, seen, tail.events));
-      return seen;
     },
-    {
-      timeout: options.timeout,
-      what: `stack ${options.stackName} to be created`,
-      describe: (s) => s.status,
-      isDone: (s) => s.status === 'CREATE_COMPLETE',
-      expectChange: true,
-      ...(options.interval ? { interval: options.interval } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      onChange: (change) => log(`stack ${options.stackName} → ${change.summary}`),
-    },
-  );
+  });
+  return created;
 }
 
 function createError(stackName: string, seen: StackObservation, events: StackEvent[]): StackOperationError {
@@ -157,31 +189,19 @@ export async function waitForStackDelete(
   stackId: string,
   options: WaitForStackOptions,
 ): Promise<StackObservation> {
-  const tail = options.tail ?? new StackEventTail(cloudformation, stackId);
-  const log = options.log ?? (() => {});
   let deleting = false;
-  const done = await poll(
-    async ({ signal }) => {
-      const seen = await observe(cloudformation, stackId, tail, signal, log);
+  const { seen: done, tail } = await pollStack(cloudformation, stackId, options, {
+    what: 'deleted',
+    doneStatus: 'DELETE_COMPLETE',
+    check: (seen, { tail }) => {
       if (seen.status.startsWith('DELETE_')) deleting = true;
       // A delete CloudFormation refused puts the stack back where it was (an export in use, §2.9).
       const refused = deleting && !seen.status.startsWith('DELETE_') && !seen.status.endsWith('_IN_PROGRESS');
       if (seen.status === 'DELETE_FAILED' || refused) {
         throw new StopPolling(deleteError(options.stackName, seen, tail.events));
       }
-      return seen;
     },
-    {
-      timeout: options.timeout,
-      what: `stack ${options.stackName} to be deleted`,
-      describe: (s) => s.status,
-      isDone: (s) => s.status === 'DELETE_COMPLETE',
-      expectChange: true,
-      ...(options.interval ? { interval: options.interval } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      onChange: (change) => log(`stack ${options.stackName} → ${change.summary}`),
-    },
-  );
+  });
   const { retained } = deleteLeftovers(tail.events);
   if (retained.length) {
     throw new StackOperationError(
