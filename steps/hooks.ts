@@ -257,7 +257,7 @@ function runMarkdown(config: HarnessConfig, workerRuns: readonly string[] = []):
   if (workerRuns.length > 0) {
     const ids = workerRuns.map((r) => `\`${r}\``).join(', ');
     return config.stack === 'ephemeral'
-      ? `Run id: \`${config.runId}\`, in ${workerRuns.length} parallel workers, each with its own stack: ${ids} (a killed run is cleaned up with \`codepipeline-harness sweep --run <id>\` for each).`
+      ? `Run id: \`${config.runId}\`, in ${workerRuns.length} parallel workers, each with its own stack: ${ids} (a killed run is cleaned up with \`codepipeline-harness sweep ${workerRuns.map((r) => `--run ${r}`).join(' ')}\`).`
       : `Run id: \`${config.runId}\`, ${workerRuns.length} workers (${ids}) taking turns: the existing stack has one pipeline, so its scenarios ran one at a time.`;
   }
   return config.stack === 'ephemeral'

@@ -12,7 +12,7 @@ import { RUN_TAG, stackNames } from '../stack/names.ts';
 import { sweep } from './sweep.ts';
 import { runMatcher } from './sweep-match.ts';
 
-const USAGE = `Usage: codepipeline-harness sweep --run <run id> [--dry-run] [--endpoint URL] [--region R] [--target sandbox|aws]
+const USAGE = `Usage: codepipeline-harness sweep --run <run id> [--run <run id> ...] [--dry-run] [--endpoint URL] [--region R] [--target sandbox|aws]
        codepipeline-harness sweep --data-dir DIR
 
 Deletes every resource of a run that was killed before its teardown: resources tagged exactly
@@ -20,7 +20,8 @@ ${RUN_TAG}=<run id> or named exactly cph-<run id>-<repo|pipeline|build|app|dg|al
 CodeDeploy_cph-<run id>-dg_* auto scaling groups blue/green made (so --run ci never touches runs ci-2 or
 ci-nightly). Then lists what is left.
 
-  --run ID          the run id (in resource names cph-<id>-..., and in the ${RUN_TAG} tag)
+  --run ID          the run id (in resource names cph-<id>-..., and in the ${RUN_TAG} tag); repeat it for
+                    several runs, e.g. the workers of a killed --parallel run (--run ci-w0 --run ci-w1)
   --dry-run         list what would be deleted, delete nothing
   --endpoint URL    the sandbox endpoint (or HARNESS_ENDPOINT)
   --region R        AWS region (or HARNESS_REGION)
@@ -32,7 +33,7 @@ ci-nightly). Then lists what is left.
 
 export async function runSweepCommand(argv: readonly string[]): Promise<number> {
   let values: {
-    run?: string;
+    run?: string[];
     endpoint?: string;
     region?: string;
     target?: string;
@@ -44,7 +45,7 @@ export async function runSweepCommand(argv: readonly string[]): Promise<number> 
     ({ values } = parseArgs({
       args: [...argv],
       options: {
-        run: { type: 'string' },
+        run: { type: 'string', multiple: true },
         endpoint: { type: 'string' },
         region: { type: 'string' },
         target: { type: 'string' },
@@ -68,19 +69,20 @@ export async function runSweepCommand(argv: readonly string[]): Promise<number> 
     );
     return 2;
   }
+  const runs = [...new Set(values.run ?? [])];
+  let named: ReturnType<typeof stackNames>[];
+  try {
+    named = runs.map((run) => stackNames(run));
+  } catch (error) {
+    process.stderr.write(`codepipeline-harness sweep: ${(error as Error).message}\n`);
+    return 2;
+  }
   const dataDirCode = values['data-dir'] === undefined ? 0 : await sweepDataDir(values['data-dir']);
-  if (!values.run && values['data-dir'] !== undefined) return dataDirCode;
-  if (!values.run) {
+  if (runs.length === 0 && values['data-dir'] !== undefined) return dataDirCode;
+  if (runs.length === 0) {
     process.stderr.write(
       `codepipeline-harness sweep: --run is required (the id of the run to clean up)\n\n${USAGE}`,
     );
-    return 2;
-  }
-  let names: ReturnType<typeof stackNames>;
-  try {
-    names = stackNames(values.run);
-  } catch (error) {
-    process.stderr.write(`codepipeline-harness sweep: ${(error as Error).message}\n`);
     return 2;
   }
   let clients: ReturnType<typeof createClients>;
@@ -103,39 +105,52 @@ export async function runSweepCommand(argv: readonly string[]): Promise<number> 
     return 2;
   }
   try {
-    const report = await sweep(
-      clients,
-      { key: RUN_TAG, value: names.runId },
-      {
-        namePrefix: `${names.prefix}-`,
-        deploymentGroups: [names.deploymentGroupName],
-        match: runMatcher(names.runId),
-        dryRun: values['dry-run'] === true,
-        // HARNESS_TIMEOUT_TEARDOWN: a hung delete is aborted and reported, never waited for.
-        timeoutMs: teardownMs,
-      },
-    );
-    if (report.dryRun) {
-      for (const item of report.found) process.stdout.write(`would delete  ${item.kind} ${item.id}\n`);
-      process.stdout.write(
-        `sweep of run ${names.runId} (dry run): ${report.found.length} resource(s) would be deleted, nothing was\n`,
-      );
-      return dataDirCode;
-    }
-    for (const item of report.found) process.stdout.write(`found   ${item.kind} ${item.id}\n`);
-    for (const f of report.teardown.failed) process.stdout.write(`FAILED  ${f.kind} ${f.id}: ${f.reason}\n`);
-    if (report.remaining.length) {
-      for (const item of report.remaining) process.stdout.write(`LEFT    ${item.kind} ${item.id}\n`);
-      process.stdout.write(`sweep of run ${names.runId}: ${report.remaining.length} resource(s) left\n`);
-      return 1;
-    }
-    process.stdout.write(
-      `sweep of run ${names.runId}: ${report.found.length} resource(s) removed, nothing left\n`,
-    );
-    return dataDirCode;
+    let code = dataDirCode;
+    // One run after the other: each run's own leak check decides its line, the worst decides the exit code.
+    for (const names of named) code = Math.max(code, await sweepRun(clients, names, values, teardownMs));
+    return code;
   } finally {
     destroyClients(clients);
   }
+}
+
+/** Sweeps one run and prints what it found, failed and left; 1 when something is left, else 0. */
+async function sweepRun(
+  clients: ReturnType<typeof createClients>,
+  names: ReturnType<typeof stackNames>,
+  values: { 'dry-run'?: boolean },
+  teardownMs: number,
+): Promise<number> {
+  const report = await sweep(
+    clients,
+    { key: RUN_TAG, value: names.runId },
+    {
+      namePrefix: `${names.prefix}-`,
+      deploymentGroups: [names.deploymentGroupName],
+      match: runMatcher(names.runId),
+      dryRun: values['dry-run'] === true,
+      // HARNESS_TIMEOUT_TEARDOWN: a hung delete is aborted and reported, never waited for.
+      timeoutMs: teardownMs,
+    },
+  );
+  if (report.dryRun) {
+    for (const item of report.found) process.stdout.write(`would delete  ${item.kind} ${item.id}\n`);
+    process.stdout.write(
+      `sweep of run ${names.runId} (dry run): ${report.found.length} resource(s) would be deleted, nothing was\n`,
+    );
+    return 0;
+  }
+  for (const item of report.found) process.stdout.write(`found   ${item.kind} ${item.id}\n`);
+  for (const f of report.teardown.failed) process.stdout.write(`FAILED  ${f.kind} ${f.id}: ${f.reason}\n`);
+  if (report.remaining.length) {
+    for (const item of report.remaining) process.stdout.write(`LEFT    ${item.kind} ${item.id}\n`);
+    process.stdout.write(`sweep of run ${names.runId}: ${report.remaining.length} resource(s) left\n`);
+    return 1;
+  }
+  process.stdout.write(
+    `sweep of run ${names.runId}: ${report.found.length} resource(s) removed, nothing left\n`,
+  );
+  return 0;
 }
 
 /** `--data-dir`: ends what a killed sandbox left running (src/sandbox/process-records.ts); 1 when something is left. */

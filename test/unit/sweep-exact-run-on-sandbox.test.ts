@@ -160,6 +160,18 @@ describe('sweep --run matches the exact run', () => {
     expect(await resourcesOf(clients, 'ci-nightly')).toEqual(before.get('ci-nightly'));
   }, 90_000);
 
+  it('sweeps several runs in one call (the workers of a killed --parallel run), each by its exact id', async () => {
+    const { stdout } = await sweepCli(sandbox.endpoint, '--run', 'ci-2', '--run', 'ci-nightly');
+    for (const run of ['ci-2', 'ci-nightly']) {
+      expect(before.get(run)!.length).toBeGreaterThan(0);
+      expect(stdout).toContain(
+        `sweep of run ${run}: ${before.get(run)!.length} resource(s) removed, nothing left`,
+      );
+    }
+    expect(await resourcesOf(clients, 'ci-2')).toEqual([]);
+    expect(await resourcesOf(clients, 'ci-nightly')).toEqual([]);
+  }, 120_000);
+
   it('refuses a run id that breaks the rule, saying the rule', async () => {
     const error = await sweepCli(sandbox.endpoint, '--run', 'CI_2').catch(
       (e: { code: number; stderr: string }) => e,
