@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { signSandboxRequest } from '../../src/sandbox/auth.ts';
+import { signSandboxRequest } from '../../src/sandbox/auth/index.ts';
 import type { SandboxEvent } from '../../src/sandbox/events.ts';
 import { firstCallAnswered } from './moto.ts';
 import { freePort } from './ports.ts';

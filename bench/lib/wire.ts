@@ -9,7 +9,7 @@
  * await wire.close();
  */
 import { Pool } from 'undici';
-import { signSandboxRequest } from '../../src/sandbox/auth.ts';
+import { signSandboxRequest } from '../../src/sandbox/auth/index.ts';
 
 export type SigningService =
   | 'codepipeline'

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type ParsedSpec, readFaultSpec } from './faults.ts';
-import { randomCredentials, type SandboxCredentials } from './auth.ts';
+import { randomCredentials, type SandboxCredentials } from './auth/index.ts';
 import { describeEnded, type Sandbox, startSandbox } from './index.ts';
 
 export interface SandboxCommandIo {

@@ -19,7 +19,7 @@ import {
   credentialsFromEnv,
   DEFAULT_CREDENTIALS,
   type SandboxCredentials,
-} from './auth.ts';
+} from './auth/index.ts';
 import { Clock } from './clock.ts';
 import { controlRoute } from './control.ts';
 import { DeferredWatchdog, WATCHDOG_DELAY_MS, WatchedProcessTracker } from './watchdog-deferred.ts';
@@ -50,14 +50,14 @@ export type { EndedGroup, GroupRecord, LeftoversReport, ProcessIdentity } from '
 export { describeEnded, endLeftovers } from './process-records.ts';
 export type { EndLeftoversOptions } from './process-records.ts';
 export type { SandboxServices } from './regions.ts';
-export type { SandboxCredentials, SandboxRequestToSign, SignSandboxOptions } from './auth.ts';
+export type { SandboxCredentials, SandboxRequestToSign, SignSandboxOptions } from './auth/index.ts';
 export {
   CREDENTIALS_ENV,
   credentialsFromEnv,
   DEFAULT_CREDENTIALS,
   randomCredentials,
   signSandboxRequest,
-} from './auth.ts';
+} from './auth/index.ts';
 export type { RegionalS3 } from './s3/index.ts';
 export { isRegionName } from './regions.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The sandbox's one edge port on 127.0.0.1. Order per request: the `Host` allow-list (auth.ts), then who is
+ * The sandbox's one edge port on 127.0.0.1. Order per request: the `Host` allow-list (auth/), then who is
  * calling — nobody for a load balancer's listener (a public ALB), Basic git credentials for git smart HTTP,
  * a SigV4 signature with the sandbox's credentials for everything else — and only then service routes (git,
  * the load-balancer data plane, build logs), `/_sandbox/*` control routes, AWS API dispatch. Faults come after
@@ -21,7 +21,7 @@ import {
   type SandboxCredentials,
   verifyGitCredentials,
   verifySignature,
-} from './auth.ts';
+} from './auth/index.ts';
 import { type Dispatcher, edgeError, looksJson } from './protocol/dispatch.ts';
 import { ServiceError } from './protocol/errors.ts';
 import { queryError } from './protocol/query.ts';

@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients, destroyClients } from '../../src/aws/clients.ts';
 import { loadConfig } from '../../src/config.ts';
 import { commitAndPush, gitAuthFor, gitSession } from '../../src/source/git.ts';
-import { checkHost } from '../../src/sandbox/auth.ts';
+import { checkHost } from '../../src/sandbox/auth/index.ts';
 import { runSandboxCommand } from '../../src/sandbox/cli.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { awsCli } from './helpers/aws-cli.ts';

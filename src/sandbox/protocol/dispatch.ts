@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { credentialScope } from '../auth.ts';
+import { credentialScope } from '../auth/index.ts';
 import type { Faults } from '../faults.ts';
 import type { RequestContext, SandboxService, ServiceName } from '../types.ts';
 import { ServiceError } from './errors.ts';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { credentialScope } from '../auth.ts';
+import { credentialScope } from '../auth/index.ts';
 import { ServiceError } from '../protocol/errors.ts';
 import type { Faults } from '../faults.ts';
 import type { HttpRoute } from '../types.ts';

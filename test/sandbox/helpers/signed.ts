@@ -7,7 +7,7 @@
  * const log = await (await signedFetch(action.externalExecutionUrl!)).text();
  */
 import { request } from 'undici';
-import { type SandboxCredentials, signSandboxRequest } from '../../../src/sandbox/auth.ts';
+import { type SandboxCredentials, signSandboxRequest } from '../../../src/sandbox/auth/index.ts';
 
 export interface SignedRequest {
   /** @default 'GET' */
