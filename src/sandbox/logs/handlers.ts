@@ -11,11 +11,13 @@
  * Input errors are `InvalidParameterException` (the only validation error the model lists), missing
  * groups and streams `ResourceNotFoundException` with AWS's wording (§5.3).
  */
+import type * as Sdk from '@aws-sdk/client-cloudwatch-logs';
 import { ServiceError } from '../protocol/errors.ts';
 import { serviceModel } from '../protocol/model.ts';
 import { validateInput } from '../protocol/validate.ts';
-import type { Handler } from '../types.ts';
+import type { Validated } from '../types.ts';
 import { compileFilter } from './filter.ts';
+import type { LogsHandlers, LogsOperations, LogsOutput } from './operations.ts';
 import type { LogEventRecord, LogGroupRecord, LogStore, LogStreamRecord } from './store.ts';
 
 /** GetLogEvents/FilterLogEvents return at most this many bytes of events per page (message + 26 per event). */
@@ -29,35 +31,18 @@ export interface LogsHandlerDeps {
   store: LogStore;
 }
 
-interface GetLogEventsInput {
-  logGroupName?: string;
-  logGroupIdentifier?: string;
-  logStreamName: string;
-  startTime?: number;
-  endTime?: number;
-  nextToken?: string;
-  limit?: number;
-  startFromHead?: boolean;
-}
-
-interface FilterLogEventsInput {
-  logGroupName?: string;
-  logGroupIdentifier?: string;
-  logStreamNames?: string[];
-  logStreamNamePrefix?: string;
-  startTime?: number;
-  endTime?: number;
-  filterPattern?: string;
-  nextToken?: string;
-  limit?: number;
-}
+type GetLogEventsInput = Validated<Sdk.GetLogEventsRequest>;
 
 function invalid(message: string): ServiceError {
   return new ServiceError('InvalidParameterException', message);
 }
 
-/** Model validation answered as CloudWatch Logs does: `InvalidParameterException` with Coral's wording. */
-function validated<T>(operation: string, input: T): T {
+/**
+ * Model validation answered as CloudWatch Logs does: `InvalidParameterException` with Coral's wording. The
+ * input as sent becomes the {@link Validated} input here, as the edge server's validation does it for the
+ * services that leave it to the server.
+ */
+function validated<T extends object>(operation: keyof LogsOperations, input: T): Validated<T> {
   const model = serviceModel('logs');
   try {
     validateInput(model, model.operations[operation]!.input!.shape, input as Record<string, unknown>, 'json');
@@ -65,13 +50,13 @@ function validated<T>(operation: string, input: T): T {
     if (error instanceof ServiceError && error.code === 'ValidationException') throw invalid(error.message);
     throw error;
   }
-  return input;
+  return input as Validated<T>;
 }
 
 /** `logGroupName` or `logGroupIdentifier` (a name or a log group ARN, with or without `:*`): exactly one. */
 function groupOf(
   store: LogStore,
-  input: { logGroupName?: string; logGroupIdentifier?: string },
+  input: Pick<GetLogEventsInput, 'logGroupName' | 'logGroupIdentifier'>,
 ): LogGroupRecord {
   const { logGroupName, logGroupIdentifier } = input;
   if (logGroupName !== undefined && logGroupIdentifier !== undefined) {
@@ -101,7 +86,7 @@ function size(event: LogEventRecord): number {
  * `q` returns events before `q` (oldest first) and the backward token at the first. Nothing returned in the
  * direction read = that direction's token is the one sent (AWS's end-of-stream signal).
  */
-export function logEventsPage(stream: LogStreamRecord, input: GetLogEventsInput) {
+export function logEventsPage(stream: LogStreamRecord, input: GetLogEventsInput): LogsOutput<'GetLogEvents'> {
   const events = stream.events;
   const n = events.length;
   const limit = input.limit ?? DEFAULT_LIMIT;
@@ -140,10 +125,17 @@ export function logEventsPage(stream: LogStreamRecord, input: GetLogEventsInput)
   return { events: out.reverse(), nextForwardToken: token('f', position), nextBackwardToken: token('b', i) };
 }
 
-export function createHandlers(deps: LogsHandlerDeps): Record<string, Handler> {
+/**
+ * The operation table of the service. Leaving out an operation of {@link LogsOperations} is a compile error.
+ *
+ * @example
+ * const handlers = createHandlers({ store });
+ * handlers.GetLogEvents({ logGroupName: '/aws/codebuild/web', logStreamName: 'b1c2…' }, ctx);
+ */
+export function createHandlers(deps: LogsHandlerDeps): LogsHandlers<keyof LogsOperations> {
   const { store } = deps;
   return {
-    GetLogEvents(raw: GetLogEventsInput) {
+    GetLogEvents(raw: Sdk.GetLogEventsRequest): LogsOutput<'GetLogEvents'> {
       const input = validated('GetLogEvents', raw);
       const group = groupOf(store, input);
       const stream = group.streams.get(input.logStreamName);
@@ -152,7 +144,7 @@ export function createHandlers(deps: LogsHandlerDeps): Record<string, Handler> {
       return logEventsPage(stream, input);
     },
 
-    FilterLogEvents(raw: FilterLogEventsInput) {
+    FilterLogEvents(raw: Sdk.FilterLogEventsRequest): LogsOutput<'FilterLogEvents'> {
       const input = validated('FilterLogEvents', raw);
       const group = groupOf(store, input);
       if (input.logStreamNames !== undefined && input.logStreamNamePrefix !== undefined) {

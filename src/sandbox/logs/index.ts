@@ -8,7 +8,7 @@
  * logs.append('/aws/codebuild/web', 'b1c2…', ['[Container] 2026/01/22 23:28:03.574 Entering phase BUILD\n']);
  * logs.handlers.GetLogEvents({ logGroupName: '/aws/codebuild/web', logStreamName: 'b1c2…' }, ctx);
  */
-import type { Handler, SandboxRuntime, SandboxService } from '../types.ts';
+import type { SandboxRuntime, SandboxService } from '../types.ts';
 import { createHandlers } from './handlers.ts';
 import { LogStore, type LogStreamRecord } from './store.ts';
 
@@ -21,7 +21,7 @@ export class LogsService implements SandboxService {
   readonly name = 'logs' as const;
   readonly runtime: SandboxRuntime;
   readonly store = new LogStore();
-  readonly handlers: Readonly<Record<string, Handler>>;
+  readonly handlers: ReturnType<typeof createHandlers>;
 
   constructor(runtime: SandboxRuntime) {
     this.runtime = runtime;
