@@ -1,10 +1,14 @@
 /**
- * CodeCommit API handlers (subset): Create/Get/Delete/List/BatchGetRepositories, GetBranch, ListBranches.
+ * CodeCommit API handlers (subset): Create/Get/Delete/List/BatchGetRepositories, GetBranch, ListBranches,
+ * typed by the SDK's input and output types ({@link CodeCommitOperations}).
  * CodeCommit validates names itself and answers its own exceptions (`RepositoryNameRequiredException`,
- * `InvalidRepositoryNameException`) rather than a generic ValidationException, so these handlers check.
+ * `InvalidRepositoryNameException`) rather than a generic ValidationException, so these handlers check: each
+ * takes the SDK input as sent (the edge server does not validate it), wider than the validated input the
+ * table declares.
  */
+import type * as Sdk from '@aws-sdk/client-codecommit';
 import { ServiceError } from '../protocol/errors.ts';
-import type { Handler } from '../types.ts';
+import type { Handlers, Operation, OutputOf } from '../types.ts';
 import type { CodeCommitService } from './index.ts';
 import type { RepositoryRecord } from './store.ts';
 
@@ -27,7 +31,29 @@ export function checkRepositoryName(name: unknown): string {
   return name;
 }
 
-export function createHandlers(service: CodeCommitService): Record<string, Handler> {
+/** The CodeCommit operations the sandbox serves; an operation of the model absent here answers `NotImplemented`. */
+export interface CodeCommitOperations {
+  CreateRepository: Operation<Sdk.CreateRepositoryInput, Sdk.CreateRepositoryOutput>;
+  GetRepository: Operation<Sdk.GetRepositoryInput, Sdk.GetRepositoryOutput>;
+  DeleteRepository: Operation<Sdk.DeleteRepositoryInput, Sdk.DeleteRepositoryOutput>;
+  ListRepositories: Operation<Sdk.ListRepositoriesInput, Sdk.ListRepositoriesOutput>;
+  BatchGetRepositories: Operation<Sdk.BatchGetRepositoriesInput, Sdk.BatchGetRepositoriesOutput>;
+  GetBranch: Operation<Sdk.GetBranchInput, Sdk.GetBranchOutput>;
+  ListBranches: Operation<Sdk.ListBranchesInput, Sdk.ListBranchesOutput>;
+}
+
+/** An operation's output type, for the handlers' declared return types (see {@link OutputOf}). */
+type Output<K extends keyof CodeCommitOperations> = OutputOf<CodeCommitOperations, K>;
+
+/**
+ * The operation table of the service. Leaving out an operation of {@link CodeCommitOperations} is a compile
+ * error.
+ *
+ * @example
+ * const handlers = createHandlers(codecommit);
+ * await handlers.GetBranch({ repositoryName: 'web', branchName: 'main' }, ctx);
+ */
+export function createHandlers(service: CodeCommitService): Handlers<CodeCommitOperations> {
   const metadata = (r: RepositoryRecord) => service.metadata(r);
   const existing = (name: unknown): RepositoryRecord => {
     const n = checkRepositoryName(name);
@@ -37,11 +63,7 @@ export function createHandlers(service: CodeCommitService): Record<string, Handl
   };
 
   return {
-    async CreateRepository(input: {
-      repositoryName?: string;
-      repositoryDescription?: string;
-      tags?: Record<string, string>;
-    }) {
+    async CreateRepository(input: Sdk.CreateRepositoryInput): Promise<Output<'CreateRepository'>> {
       const record = await service.createRepository(checkRepositoryName(input.repositoryName), {
         description: input.repositoryDescription,
         tags: input.tags,
@@ -49,17 +71,17 @@ export function createHandlers(service: CodeCommitService): Record<string, Handl
       return { repositoryMetadata: metadata(record) };
     },
 
-    GetRepository(input: { repositoryName?: string }) {
+    GetRepository(input: Sdk.GetRepositoryInput): Output<'GetRepository'> {
       return { repositoryMetadata: metadata(existing(input.repositoryName)) };
     },
 
-    async DeleteRepository(input: { repositoryName?: string }) {
+    async DeleteRepository(input: Sdk.DeleteRepositoryInput): Promise<Output<'DeleteRepository'>> {
       // AWS: deleting a repository that does not exist succeeds with no repositoryId.
       const record = await service.deleteRepository(checkRepositoryName(input.repositoryName));
       return record ? { repositoryId: record.repositoryId } : {};
     },
 
-    ListRepositories(input: { sortBy?: string; order?: string }) {
+    ListRepositories(input: Sdk.ListRepositoriesInput): Output<'ListRepositories'> {
       if (
         input.sortBy !== undefined &&
         input.sortBy !== 'repositoryName' &&
@@ -89,7 +111,7 @@ export function createHandlers(service: CodeCommitService): Record<string, Handl
       };
     },
 
-    BatchGetRepositories(input: { repositoryNames?: string[] }) {
+    BatchGetRepositories(input: Sdk.BatchGetRepositoriesInput): Output<'BatchGetRepositories'> {
       const names = input.repositoryNames ?? [];
       if (names.length === 0) {
         throw new ServiceError(
@@ -113,7 +135,7 @@ export function createHandlers(service: CodeCommitService): Record<string, Handl
       return { repositories, repositoriesNotFound };
     },
 
-    async GetBranch(input: { repositoryName?: string; branchName?: string }) {
+    async GetBranch(input: Sdk.GetBranchInput): Promise<Output<'GetBranch'>> {
       const record = existing(input.repositoryName);
       if (!input.branchName)
         throw new ServiceError(
@@ -126,7 +148,7 @@ export function createHandlers(service: CodeCommitService): Record<string, Handl
       return { branch: { branchName: input.branchName, commitId } };
     },
 
-    async ListBranches(input: { repositoryName?: string }) {
+    async ListBranches(input: Sdk.ListBranchesInput): Promise<Output<'ListBranches'>> {
       const record = existing(input.repositoryName);
       return { branches: await service.branches(record.repositoryName) };
     },
