@@ -4,15 +4,12 @@
  * waits in `Ready` for ContinueDeployment (validated as AWS validates it) and stops at the end of its wait, and the
  * rollback link (`rollbackInfo`) comes after the final status. The harness's waits read all of it.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import {
   ContinueDeploymentCommand,
-  CreateApplicationCommand,
   CreateDeploymentCommand,
-  CreateDeploymentGroupCommand,
   type DeploymentInfo,
   GetDeploymentCommand,
   GetDeploymentGroupCommand,
@@ -30,49 +27,28 @@ import { checkRollback } from '../../src/deploy/rollback.ts';
 import { DeploymentReadyError } from '../../src/errors.ts';
 import { poll } from '../../src/poll.ts';
 import { awsCli } from './helpers/aws-cli.ts';
-import { createLoadBalancer, viaLb } from './helpers/load-balancer.ts';
+import {
+  blueGreenConfiguration,
+  createBlueGreenGroup,
+  s3Revision,
+  webAppScripts,
+  writeRevision,
+} from './helpers/blue-green.ts';
+import { viaLb } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
-const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
 const APP = 'timing';
 const GROUP = 'timing-bg';
 /** The harness's waits, polling fast. */
 const fast = { interval: { min: 20, max: 50 }, timeout: 60_000 };
 
-/** A revision whose app answers `/` with its VERSION; `slow` sleeps in BeforeInstall, `broken` fails ValidateService. */
-async function writeRevision(dir: string, version: string, kind: 'ok' | 'slow' | 'broken') {
-  await mkdir(join(dir, 'scripts'), { recursive: true });
-  await writeFile(join(dir, 'VERSION'), version);
-  await writeFile(
-    join(dir, 'appspec.yml'),
-    [
-      'version: 0.0',
-      'os: linux',
-      'files:',
-      '  - source: /',
-      '    destination: /opt/app',
-      'hooks:',
-      ...['ApplicationStop', 'BeforeInstall', 'ApplicationStart', 'ValidateService'].flatMap((e) => [
-        `  ${e}:`,
-        `    - location: scripts/${e}.sh`,
-        '      timeout: 30',
-      ]),
-      '',
-    ].join('\n'),
-  );
-  const scripts: Record<string, string> = {
-    ApplicationStop:
-      '[ -f "$DEPLOY_ROOT/app.pid" ] && kill "$(cat "$DEPLOY_ROOT/app.pid")" 2>/dev/null; rm -f "$DEPLOY_ROOT/app.pid"; exit 0',
+/** A revision of the web app; `slow` sleeps in BeforeInstall, `broken` fails ValidateService. */
+async function writeTimingRevision(dir: string, version: string, kind: 'ok' | 'slow' | 'broken') {
+  await writeRevision(dir, version, {
+    ...webAppScripts(),
     BeforeInstall: kind === 'slow' ? 'sleep 3' : 'true',
-    ApplicationStart: `VERSION=$(cat "$DEPLOY_ROOT/opt/app/VERSION") nohup node -e "require('http').createServer((q,s)=>{if(q.url==='/health'){s.writeHead(200);return s.end()}s.end(process.env.VERSION)}).listen(process.env.PORT,'127.0.0.1')" >/dev/null 2>&1 &\necho $! > "$DEPLOY_ROOT/app.pid"`,
-    ValidateService:
-      kind === 'broken'
-        ? 'echo "health check says unhealthy" >&2; exit 1'
-        : `for i in $(seq 1 100); do\n  node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" && exit 0\n  sleep 0.1\ndone\nexit 1`,
-  };
-  for (const [e, body] of Object.entries(scripts)) {
-    await writeFile(join(dir, 'scripts', `${e}.sh`), `#!/usr/bin/env bash\n${body}\n`);
-  }
+    ...(kind === 'broken' ? { ValidateService: 'echo "health check says unhealthy" >&2; exit 1' } : {}),
+  });
 }
 
 describe('CodeDeploy blue/green as AWS runs it', () => {
@@ -82,20 +58,6 @@ describe('CodeDeploy blue/green as AWS runs it', () => {
   let dns: string;
   let targetGroupArn: string;
   const cd = () => sb.clients.codedeploy;
-  const rev = (key: string) => ({
-    revisionType: 'S3' as const,
-    s3Location: { bucket: 'releases', key, bundleType: 'zip' as const },
-  });
-  const bg = (extra: { terminationWait: number; ready?: { wait: number } }) => ({
-    terminateBlueInstancesOnDeploymentSuccess: {
-      action: 'TERMINATE' as const,
-      terminationWaitTimeInMinutes: extra.terminationWait,
-    },
-    deploymentReadyOption: extra.ready
-      ? { actionOnTimeout: 'STOP_DEPLOYMENT' as const, waitTimeInMinutes: extra.ready.wait }
-      : { actionOnTimeout: 'CONTINUE_DEPLOYMENT' as const },
-    greenFleetProvisioningOption: { action: 'COPY_AUTO_SCALING_GROUP' as const },
-  });
   const configure = (settings: {
     terminationWait: number;
     ready?: { wait: number };
@@ -105,7 +67,7 @@ describe('CodeDeploy blue/green as AWS runs it', () => {
       new UpdateDeploymentGroupCommand({
         applicationName: APP,
         currentDeploymentGroupName: GROUP,
-        blueGreenDeploymentConfiguration: bg(settings),
+        blueGreenDeploymentConfiguration: blueGreenConfiguration(settings),
         autoRollbackConfiguration: {
           enabled: true,
           events: settings.rollbackEvents ?? ['DEPLOYMENT_FAILURE'],
@@ -115,7 +77,11 @@ describe('CodeDeploy blue/green as AWS runs it', () => {
   const deploy = async (key: string) =>
     (
       await cd().send(
-        new CreateDeploymentCommand({ applicationName: APP, deploymentGroupName: GROUP, revision: rev(key) }),
+        new CreateDeploymentCommand({
+          applicationName: APP,
+          deploymentGroupName: GROUP,
+          revision: s3Revision(key),
+        }),
       )
     ).deploymentId!;
   const get = async (id: string): Promise<DeploymentInfo> =>
@@ -161,40 +127,18 @@ describe('CodeDeploy blue/green as AWS runs it', () => {
       ['broken', 'broken'],
       ['slow', 'slow'],
     ] as const) {
-      await writeRevision(join(work, key), key, kind);
-      await sb.sandbox.services.codedeploy.registerRevision(rev(key), join(work, key));
+      await writeTimingRevision(join(work, key), key, kind);
+      await sb.sandbox.services.codedeploy.registerRevision(s3Revision(key), join(work, key));
     }
-    const lb = await createLoadBalancer(sb.clients.elbv2, {
-      name: 'timing-alb',
-      targetGroupName: 'timing-tg',
-      healthCheckPath: '/health',
+    const lb = await createBlueGreenGroup(sb.clients, {
+      application: APP,
+      group: GROUP,
+      name: 'timing',
+      capacity: 1,
+      blueGreen: blueGreenConfiguration({ terminationWait: 0 }),
     });
     dns = lb.dnsName;
     targetGroupArn = lb.targetGroupArn;
-    await sb.clients.autoscaling.send(
-      new CreateAutoScalingGroupCommand({
-        AutoScalingGroupName: 'timing-blue',
-        MinSize: 1,
-        MaxSize: 2,
-        DesiredCapacity: 1,
-        LaunchTemplate: { LaunchTemplateName: 'web' },
-        TargetGroupARNs: [lb.targetGroupArn],
-      }),
-    );
-    await cd().send(new CreateApplicationCommand({ applicationName: APP }));
-    await cd().send(
-      new CreateDeploymentGroupCommand({
-        applicationName: APP,
-        deploymentGroupName: GROUP,
-        serviceRoleArn: ROLE,
-        autoScalingGroups: ['timing-blue'],
-        deploymentConfigName: 'CodeDeployDefault.AllAtOnce',
-        deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
-        loadBalancerInfo: { targetGroupInfoList: [{ name: 'timing-tg' }] },
-        autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE'] },
-        blueGreenDeploymentConfiguration: bg({ terminationWait: 0 }),
-      }),
-    );
     const first = await deploy('v1');
     expect((await waitForDeployment(cd(), first, fast)).status).toBe('Succeeded');
   });

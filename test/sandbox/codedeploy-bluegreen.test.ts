@@ -4,17 +4,12 @@
  * wait, a probe through the load balancer never fails and never sees a broken version, a failing green is rolled
  * back with blue still serving, and a STOP_DEPLOYMENT group waits in Ready until ContinueDeployment (AWS CLI).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import {
-  CreateAutoScalingGroupCommand,
-  DescribeAutoScalingGroupsCommand,
-} from '@aws-sdk/client-auto-scaling';
-import {
-  CreateApplicationCommand,
   CreateDeploymentCommand,
-  CreateDeploymentGroupCommand,
   GetDeploymentCommand,
   GetDeploymentGroupCommand,
   GetDeploymentTargetCommand,
@@ -24,57 +19,33 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { awsCli } from './helpers/aws-cli.ts';
+import {
+  blueGreenConfiguration,
+  createBlueGreenGroup,
+  s3Revision,
+  webAppScripts,
+  writeRevision,
+} from './helpers/blue-green.ts';
 import { lifecycleEventRunning } from './helpers/lifecycle.ts';
-import { createLoadBalancer, type LbReply, viaLb } from './helpers/load-balancer.ts';
+import { type LbReply, viaLb } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
-const ROLE = 'arn:aws:iam::000000000000:role/CodeDeployServiceRole';
-
-/** A revision whose app answers `/` with its VERSION and `/health` with 200 (500 when `unhealthy`). */
-async function writeRevision(
+/** The web app's revision: `unhealthy` answers /health with 500, `slow` sleeps in BeforeInstall, `failAfterAllow` fails AfterAllowTraffic; BeforeAllowTraffic and AfterBlockTraffic log to traffic.log. */
+async function writeShopRevision(
   dir: string,
   version: string,
   options: { unhealthy?: boolean; slow?: boolean; failAfterAllow?: boolean } = {},
 ) {
-  await mkdir(join(dir, 'scripts'), { recursive: true });
-  await writeFile(join(dir, 'VERSION'), version);
-  await writeFile(
-    join(dir, 'appspec.yml'),
-    [
-      'version: 0.0',
-      'os: linux',
-      'files:',
-      '  - source: /',
-      '    destination: /opt/app',
-      'hooks:',
-      ...[
-        'ApplicationStop',
-        'BeforeInstall',
-        'ApplicationStart',
-        'ValidateService',
-        'BeforeAllowTraffic',
-        'AfterAllowTraffic',
-        'AfterBlockTraffic',
-      ].flatMap((e) => [`  ${e}:`, `    - location: scripts/${e}.sh`, '      timeout: 30']),
-      '',
-    ].join('\n'),
-  );
-  const health = options.unhealthy ? 500 : 200;
-  const scripts: Record<string, string> = {
-    ApplicationStop:
-      '[ -f "$DEPLOY_ROOT/app.pid" ] && kill "$(cat "$DEPLOY_ROOT/app.pid")" 2>/dev/null; rm -f "$DEPLOY_ROOT/app.pid"; sleep 0.2; exit 0',
-    ApplicationStart: `VERSION=$(cat "$DEPLOY_ROOT/opt/app/VERSION") nohup node -e "require('http').createServer((q,s)=>{if(q.url==='/health'){s.writeHead(${health});return s.end()}s.setHeader('x-instance-id',process.env.INSTANCE_ID);s.end(process.env.VERSION)}).listen(process.env.PORT,'127.0.0.1')" >/dev/null 2>&1 &\necho $! > "$DEPLOY_ROOT/app.pid"`,
-    ValidateService: `for i in $(seq 1 100); do\n  code=$(node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>console.log(r.status),()=>console.log(0))")\n  [ "$code" = 200 ] && exit 0\n  [ "$code" = 500 ] && { echo "health answered 500" >&2; exit 1; }\n  sleep 0.1\ndone\nexit 1`,
+  await writeRevision(dir, version, {
+    ...webAppScripts({ health: options.unhealthy ? 500 : 200, stopPause: 0.2 }),
     BeforeInstall: options.slow ? 'sleep 3' : 'true',
     BeforeAllowTraffic: 'echo "$LIFECYCLE_EVENT on $INSTANCE_ID" >> "$DEPLOY_ROOT/traffic.log"',
     AfterAllowTraffic: options.failAfterAllow ? 'echo "post-shift check failed" >&2; exit 2' : 'true',
     AfterBlockTraffic: 'echo "$LIFECYCLE_EVENT on $INSTANCE_ID" >> "$DEPLOY_ROOT/traffic.log"',
-  };
-  for (const [e, body] of Object.entries(scripts)) {
-    await writeFile(join(dir, 'scripts', `${e}.sh`), `#!/usr/bin/env bash\n${body}\n`);
-  }
+  });
 }
 
 /** Requests through the load balancer in a loop until stopped; records every answer. */
@@ -101,10 +72,6 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
   const sb = useSandbox({ timeScale: 0.01 });
   let work: string;
   let dns: string;
-  const rev = (key: string) => ({
-    revisionType: 'S3' as const,
-    s3Location: { bucket: 'releases', key, bundleType: 'zip' as const },
-  });
   const cd = () => sb.clients.codedeploy;
 
   beforeAll(async () => {
@@ -117,48 +84,22 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
       ['slow', 'slow', false],
       ['late', 'late', false],
     ] as const) {
-      await writeRevision(join(work, key), version, {
+      await writeShopRevision(join(work, key), version, {
         unhealthy,
         slow: key === 'slow',
         failAfterAllow: key === 'late',
       });
-      await sb.sandbox.services.codedeploy.registerRevision(rev(key), join(work, key));
+      await sb.sandbox.services.codedeploy.registerRevision(s3Revision(key), join(work, key));
     }
-    const lb = await createLoadBalancer(sb.clients.elbv2, {
-      name: 'web-alb',
-      targetGroupName: 'web-tg',
-      healthCheckPath: '/health',
-      unhealthyThresholdCount: 2,
+    const lb = await createBlueGreenGroup(sb.clients, {
+      application: 'shop',
+      group: 'shop-bg',
+      name: 'web',
+      capacity: 2,
+      blueGreen: blueGreenConfiguration({ terminationWait: 1 }),
+      healthCheck: { unhealthyThresholdCount: 2 },
     });
     dns = lb.dnsName;
-    await sb.clients.autoscaling.send(
-      new CreateAutoScalingGroupCommand({
-        AutoScalingGroupName: 'web-blue',
-        MinSize: 2,
-        MaxSize: 4,
-        DesiredCapacity: 2,
-        LaunchTemplate: { LaunchTemplateName: 'web' },
-        TargetGroupARNs: [lb.targetGroupArn],
-      }),
-    );
-    await cd().send(new CreateApplicationCommand({ applicationName: 'shop' }));
-    await cd().send(
-      new CreateDeploymentGroupCommand({
-        applicationName: 'shop',
-        deploymentGroupName: 'shop-bg',
-        serviceRoleArn: ROLE,
-        autoScalingGroups: ['web-blue'],
-        deploymentConfigName: 'CodeDeployDefault.AllAtOnce',
-        deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
-        loadBalancerInfo: { targetGroupInfoList: [{ name: 'web-tg' }] },
-        autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE'] },
-        blueGreenDeploymentConfiguration: {
-          terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 1 },
-          deploymentReadyOption: { actionOnTimeout: 'CONTINUE_DEPLOYMENT' },
-          greenFleetProvisioningOption: { action: 'COPY_AUTO_SCALING_GROUP' },
-        },
-      }),
-    );
   });
 
   afterAll(async () => {
@@ -170,7 +111,7 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
       new CreateDeploymentCommand({
         applicationName: 'shop',
         deploymentGroupName: 'shop-bg',
-        revision: rev(key),
+        revision: s3Revision(key),
       }),
     );
     return out.deploymentId!;
@@ -184,6 +125,25 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
         new GetDeploymentGroupCommand({ applicationName: 'shop', deploymentGroupName: 'shop-bg' }),
       )
     ).deploymentGroupInfo!.autoScalingGroups![0]!.name!;
+  /** The lifecycle events of the first `label` target of a deployment. */
+  const lifecycleEvents = async (deploymentId: string, label: 'Blue' | 'Green') => {
+    const { targetIds } = await cd().send(
+      new ListDeploymentTargetsCommand({ deploymentId, targetFilters: { ServerInstanceLabel: [label] } }),
+    );
+    return (await cd().send(new GetDeploymentTargetCommand({ deploymentId, targetId: targetIds![0] })))
+      .deploymentTarget!.instanceTarget!.lifecycleEvents!;
+  };
+  /** What the automatic rollback of deployment `id` looks like once it succeeded. */
+  const rollbackOf = (id: string) => ({
+    status: 'Succeeded',
+    creator: 'codeDeployRollback',
+    rollbackInfo: { rollbackTriggeringDeploymentId: id },
+  });
+  /** Blue is the group's fleet again and the green group of deployment `id` is gone. */
+  const expectBlueKept = async (id: string, blueGroup: string) => {
+    expect(await currentGroup()).toBe(blueGroup);
+    expect(sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`)).toBeUndefined();
+  };
 
   it('replaces blue with green: green serves through the ALB, the group moves to green, blue is terminated', async () => {
     const first = await deploy('v1');
@@ -255,29 +215,11 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
     expect(failed.errorInformation?.code).toBe('HEALTH_CONSTRAINTS');
     const rollback = await wait(failed.rollbackInfo!.rollbackDeploymentId!);
     const answers = await p.stop();
-    expect(rollback).toMatchObject({
-      status: 'Succeeded',
-      creator: 'codeDeployRollback',
-      rollbackInfo: { rollbackTriggeringDeploymentId: id },
-    });
+    expect(rollback).toMatchObject(rollbackOf(id));
     expect(answers.filter((a) => a.status !== 200 || a.body !== 'v2')).toEqual([]);
-    expect(await currentGroup()).toBe(blueGroup);
-    expect(sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`)).toBeUndefined();
-    const labels = await cd().send(
-      new ListDeploymentTargetsCommand({
-        deploymentId: rollback.deploymentId!,
-        targetFilters: { ServerInstanceLabel: ['Blue'] },
-      }),
-    );
-    const t = await cd().send(
-      new GetDeploymentTargetCommand({
-        deploymentId: rollback.deploymentId!,
-        targetId: labels.targetIds![0],
-      }),
-    );
-    expect(
-      t.deploymentTarget?.instanceTarget?.lifecycleEvents?.map((e) => [e.lifecycleEventName, e.status]),
-    ).toEqual([
+    await expectBlueKept(id, blueGroup);
+    const blueEvents = await lifecycleEvents(rollback.deploymentId!, 'Blue');
+    expect(blueEvents.map((e) => [e.lifecycleEventName, e.status])).toEqual([
       ['BeforeAllowTraffic', 'Succeeded'],
       ['AllowTraffic', 'Succeeded'],
       ['AfterAllowTraffic', 'Succeeded'],
@@ -295,27 +237,14 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
     const stopped = await wait(id);
     expect(stopped).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
     // The running BeforeInstall scripts were allowed to finish; nothing after them was scheduled (aws-semantics 3.9).
-    const green = await cd().send(
-      new ListDeploymentTargetsCommand({
-        deploymentId: id,
-        targetFilters: { ServerInstanceLabel: ['Green'] },
-      }),
-    );
-    const events = (
-      await cd().send(new GetDeploymentTargetCommand({ deploymentId: id, targetId: green.targetIds![0] }))
-    ).deploymentTarget!.instanceTarget!.lifecycleEvents!;
+    const events = await lifecycleEvents(id, 'Green');
     expect(events.find((e) => e.lifecycleEventName === 'BeforeInstall')?.status).toBe('Succeeded');
     expect(events.find((e) => e.lifecycleEventName === 'Install')?.status).toBe('Skipped');
     const rollback = await wait(stopped.rollbackInfo!.rollbackDeploymentId!);
     const answers = await p.stop();
-    expect(rollback).toMatchObject({
-      status: 'Succeeded',
-      creator: 'codeDeployRollback',
-      rollbackInfo: { rollbackTriggeringDeploymentId: id },
-    });
+    expect(rollback).toMatchObject(rollbackOf(id));
     expect(answers.filter((a) => a.status !== 200 || a.body !== 'v2')).toEqual([]);
-    expect(await currentGroup()).toBe(blueGroup);
-    expect(sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`)).toBeUndefined();
+    await expectBlueKept(id, blueGroup);
     const group = (
       await cd().send(
         new GetDeploymentGroupCommand({ applicationName: 'shop', deploymentGroupName: 'shop-bg' }),
@@ -341,17 +270,8 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
     expect(answers.at(-1)?.body).toBe('v2');
     expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v2');
-    expect(await currentGroup()).toBe(blueGroup);
-    expect(sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`)).toBeUndefined();
-    const green = await cd().send(
-      new ListDeploymentTargetsCommand({
-        deploymentId: id,
-        targetFilters: { ServerInstanceLabel: ['Green'] },
-      }),
-    );
-    const events = (
-      await cd().send(new GetDeploymentTargetCommand({ deploymentId: id, targetId: green.targetIds![0] }))
-    ).deploymentTarget!.instanceTarget!.lifecycleEvents!;
+    await expectBlueKept(id, blueGroup);
+    const events = await lifecycleEvents(id, 'Green');
     expect(events.find((e) => e.lifecycleEventName === 'AllowTraffic')?.status).toBe('Succeeded');
     expect(events.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.diagnostics).toMatchObject({
       errorCode: 'ScriptFailed',
@@ -364,25 +284,23 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
       new UpdateDeploymentGroupCommand({
         applicationName: 'shop',
         currentDeploymentGroupName: 'shop-bg',
-        blueGreenDeploymentConfiguration: {
-          terminateBlueInstancesOnDeploymentSuccess: {
-            action: 'TERMINATE',
-            terminationWaitTimeInMinutes: 60,
-          },
-          deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 60 },
-          greenFleetProvisioningOption: { action: 'COPY_AUTO_SCALING_GROUP' },
-        },
+        blueGreenDeploymentConfiguration: blueGreenConfiguration({
+          terminationWait: 60,
+          ready: { wait: 60 },
+        }),
       }),
     );
     const id = await deploy('v3');
-    const deadline = Date.now() + 30_000;
-    let status = '';
-    while (status !== 'Ready' && Date.now() < deadline) {
-      status = (await cd().send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo!.status!;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(status).toBe('Ready');
-    const info = (await cd().send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo!;
+    const info = await poll(
+      async () => (await cd().send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo!,
+      {
+        timeout: 30_000,
+        interval: { min: 50, max: 100 },
+        what: `deployment ${id} to wait in Ready`,
+        describe: (d) => d.status ?? 'no status',
+        isDone: (d) => d.status === 'Ready',
+      },
+    );
     expect(info.deploymentOverview).toMatchObject({ Ready: 2, Pending: 2 });
     expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v2'); // not rerouted yet
     const go = await awsCli(sb.sandbox.endpoint, [
@@ -395,13 +313,12 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
     ]);
     expect(go.code).toBe(0);
     // Traffic moves; then the 60 (scaled) minute termination wait is skipped.
-    const until = Date.now() + 30_000;
-    while (
-      !(await sb.sandbox.services.codedeploy.getDeploymentInfo(id))?.instanceTerminationWaitTimeStarted &&
-      Date.now() < until
-    ) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await poll(() => sb.sandbox.services.codedeploy.getDeploymentInfo(id), {
+      timeout: 30_000,
+      interval: { min: 25, max: 50 },
+      what: `deployment ${id} to start the termination wait`,
+      isDone: (d) => d?.instanceTerminationWaitTimeStarted === true,
+    });
     expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v3');
     const skip = await awsCli(sb.sandbox.endpoint, [
       'deploy',
@@ -423,19 +340,14 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
       new UpdateDeploymentGroupCommand({
         applicationName: 'shop',
         currentDeploymentGroupName: 'shop-bg',
-        blueGreenDeploymentConfiguration: {
-          terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 1 },
-          deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 1 },
-          greenFleetProvisioningOption: { action: 'COPY_AUTO_SCALING_GROUP' },
-        },
+        blueGreenDeploymentConfiguration: blueGreenConfiguration({ terminationWait: 1, ready: { wait: 1 } }),
       }),
     );
     const id = await deploy('v2');
     const info = await wait(id);
     expect(info).toMatchObject({ status: 'Stopped', errorInformation: { code: 'TIMEOUT' } });
     expect(info.rollbackInfo).toBeUndefined();
-    expect(await currentGroup()).toBe(before);
-    expect(sb.sandbox.services.autoscaling.group(`CodeDeploy_shop-bg_${id}`)).toBeUndefined();
+    await expectBlueKept(id, before);
     expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v3');
   });
 });
