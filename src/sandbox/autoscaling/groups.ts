@@ -20,7 +20,7 @@ export interface GroupSpec {
   desiredCapacity?: number;
   launchConfigurationName?: string;
   launchTemplate?: AutoScalingGroupRecord['launchTemplate'];
-  mixedInstancesPolicy?: unknown;
+  mixedInstancesPolicy?: AutoScalingGroupRecord['mixedInstancesPolicy'];
   instanceId?: string;
   defaultCooldown?: number;
   availabilityZones?: string[];

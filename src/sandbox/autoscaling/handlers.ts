@@ -1,21 +1,15 @@
 /**
- * AutoScaling Query handlers (PascalCase members as in the model). Only the group operations the harness needs;
- * every other operation answers the edge server's "not implemented" error.
+ * AutoScaling Query handlers (PascalCase members as in the model), typed by the SDK's input and output types
+ * ({@link AutoScalingOperations}). Only the group operations the harness needs; every other operation answers
+ * the edge server's "not implemented" error.
  */
+import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
 import { ServiceError } from '../protocol/errors.ts';
-import type { Handler } from '../types.ts';
 import { type GroupManager, validation } from './groups.ts';
+import type { AutoScalingHandlers, AutoScalingOperations, AutoScalingOutput } from './operations.ts';
 import type { AutoScalingGroupRecord } from './store.ts';
 
-interface TagInput {
-  Key: string;
-  Value?: string;
-  PropagateAtLaunch?: boolean;
-  ResourceId?: string;
-  ResourceType?: string;
-}
-
-function describe(group: AutoScalingGroupRecord, includeInstances: boolean) {
+function describe(group: AutoScalingGroupRecord, includeInstances: boolean): AutoScalingGroup {
   return {
     AutoScalingGroupName: group.name,
     AutoScalingGroupARN: group.arn,
@@ -65,10 +59,18 @@ function describe(group: AutoScalingGroupRecord, includeInstances: boolean) {
   };
 }
 
-export function autoScalingHandlers(groups: GroupManager): Record<string, Handler> {
+/**
+ * The operation table of the service. Leaving out an operation of {@link AutoScalingOperations} is a compile
+ * error.
+ *
+ * @example
+ * const handlers = autoScalingHandlers(groups);
+ * await handlers.DescribeAutoScalingGroups({ AutoScalingGroupNames: ['web'] }, ctx);
+ */
+export function autoScalingHandlers(groups: GroupManager): AutoScalingHandlers<keyof AutoScalingOperations> {
   return {
-    async CreateAutoScalingGroup(input: any) {
-      const tags = ((input.Tags ?? []) as TagInput[]).map((t) => {
+    async CreateAutoScalingGroup(input): Promise<AutoScalingOutput<'CreateAutoScalingGroup'>> {
+      const tags = (input.Tags ?? []).map((t) => {
         if (t.ResourceId !== undefined && t.ResourceId !== input.AutoScalingGroupName) {
           throw validation(
             `Tag ResourceId '${t.ResourceId}' must be the group's name '${input.AutoScalingGroupName}'`,
@@ -98,7 +100,7 @@ export function autoScalingHandlers(groups: GroupManager): Record<string, Handle
       return {};
     },
 
-    DescribeAutoScalingGroups(input: any) {
+    DescribeAutoScalingGroups(input): AutoScalingOutput<'DescribeAutoScalingGroups'> {
       const names: string[] | undefined = input.AutoScalingGroupNames?.length
         ? input.AutoScalingGroupNames
         : undefined;
@@ -119,7 +121,7 @@ export function autoScalingHandlers(groups: GroupManager): Record<string, Handle
       };
     },
 
-    async UpdateAutoScalingGroup(input: any) {
+    async UpdateAutoScalingGroup(input): Promise<AutoScalingOutput<'UpdateAutoScalingGroup'>> {
       await groups.update(input.AutoScalingGroupName, {
         minSize: input.MinSize,
         maxSize: input.MaxSize,
@@ -135,7 +137,7 @@ export function autoScalingHandlers(groups: GroupManager): Record<string, Handle
       return {};
     },
 
-    async DeleteAutoScalingGroup(input: any) {
+    async DeleteAutoScalingGroup(input): Promise<AutoScalingOutput<'DeleteAutoScalingGroup'>> {
       await groups.delete(input.AutoScalingGroupName, input.ForceDelete === true);
       return {};
     },

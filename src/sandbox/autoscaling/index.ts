@@ -14,7 +14,7 @@
  * asg.instancesOf('web'); // ['i-0…', 'i-0…']
  */
 import type { Fleet } from '../fleet/index.ts';
-import type { Handler, SandboxRuntime, SandboxService } from '../types.ts';
+import type { SandboxRuntime, SandboxService } from '../types.ts';
 import { GroupManager } from './groups.ts';
 import { autoScalingHandlers } from './handlers.ts';
 import { AutoScalingStore, type AutoScalingGroupRecord } from './store.ts';
@@ -28,7 +28,7 @@ export interface AutoScalingDeps {
 
 export class AutoScalingService implements SandboxService {
   readonly name = 'autoscaling' as const;
-  readonly handlers: Readonly<Record<string, Handler>>;
+  readonly handlers: ReturnType<typeof autoScalingHandlers>;
   readonly runtime: SandboxRuntime;
   readonly deps: AutoScalingDeps;
   readonly store = new AutoScalingStore();

@@ -1,4 +1,5 @@
 /** AutoScaling state: groups and their instances. Pure data; rules live in `groups.ts`. */
+import type { LaunchTemplateSpecification, MixedInstancesPolicy } from '@aws-sdk/client-auto-scaling';
 
 export interface AsgInstance {
   readonly instanceId: string;
@@ -18,8 +19,8 @@ export interface AutoScalingGroupRecord {
   readonly name: string;
   readonly arn: string;
   launchConfigurationName?: string;
-  launchTemplate?: { LaunchTemplateId?: string; LaunchTemplateName?: string; Version?: string };
-  mixedInstancesPolicy?: unknown;
+  launchTemplate?: LaunchTemplateSpecification;
+  mixedInstancesPolicy?: MixedInstancesPolicy;
   minSize: number;
   maxSize: number;
   desiredCapacity: number;
