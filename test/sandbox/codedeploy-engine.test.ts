@@ -15,6 +15,7 @@ import {
   ListApplicationsCommand,
 } from '@aws-sdk/client-codedeploy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
 import { startSandbox } from '../../src/sandbox/index.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { acceptsConnections } from '../../src/sandbox/fleet/ports.ts';
@@ -286,10 +287,12 @@ describe('deployment engine', () => {
       artifactDir: join(work, 'reset'),
     });
     const id = sb.sandbox.services.autoscaling.instancesOf('reset-asg')[0]!;
-    const deadline = Date.now() + 10_000;
-    while (sb.sandbox.runtime.processes.groups(`instance:${id}`).length === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await poll(() => sb.sandbox.runtime.processes.groups(`instance:${id}`).length, {
+      timeout: 10_000,
+      isDone: (groups) => groups > 0,
+      what: `the BeforeInstall script's process group on ${id}`,
+      interval: { min: 25, max: 25 },
+    });
     const pgids = sb.sandbox.runtime.processes.groups().map((g) => g.pgid);
     expect(pgids.some((g) => ProcessTracker.alive(g))).toBe(true);
     const started = Date.now();

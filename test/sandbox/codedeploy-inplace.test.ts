@@ -25,6 +25,7 @@ import {
   waitUntilDeploymentSuccessful,
 } from '@aws-sdk/client-codedeploy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
 import { awsCli } from './helpers/aws-cli.ts';
 import { lifecycleEventRunning } from './helpers/lifecycle.ts';
 import { useSandbox } from './helpers/sandbox.ts';
@@ -356,10 +357,12 @@ describe('CodeDeploy in-place deployments', () => {
     const fresh = described.AutoScalingGroups![0]!.Instances!.filter((i) => !before.includes(i.InstanceId!));
     expect(fresh.map((i) => i.LifecycleState)).toEqual(['Pending:Wait']);
     const newId = fresh[0]!.InstanceId!;
-    const deadline = Date.now() + 30_000;
-    while (!sb.sandbox.services.autoscaling.instancesOf('web-asg').includes(newId) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await poll(() => sb.sandbox.services.autoscaling.instancesOf('web-asg').includes(newId), {
+      timeout: 30_000,
+      isDone: (inService) => inService,
+      what: `scaled-out instance ${newId} to go InService in web-asg`,
+      interval: { min: 50, max: 50 },
+    });
     expect(sb.sandbox.services.autoscaling.instancesOf('web-asg')).toContain(newId);
     expect(await fetchText(sb.sandbox.services.fleet.get(newId)!.port)).toBe('v2');
     const latest = (

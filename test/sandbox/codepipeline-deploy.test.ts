@@ -21,24 +21,27 @@ import {
   PutApprovalResultCommand,
 } from '@aws-sdk/client-codepipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
 import { approvalStage, buildStage, declarePipeline, deployStage, sourceStage } from './helpers/pipeline.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
 const SAMPLE_APP = path.join(import.meta.dirname, '..', '..', 'sample-app');
 
+/** Calls `probe` every 150 ms until it returns a truthy value; fails naming `what` after `timeoutMs`. */
 async function until<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
   timeoutMs = 90_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+  const value = await poll(probe, {
+    timeout: timeoutMs,
+    isDone: (v) => Boolean(v),
+    describe: (v) => (v ? 'reached' : String(v)),
+    what,
+    interval: { min: 150, max: 150 },
+  });
+  return value as T;
 }
 
 describe('CodePipeline Deploy action with the sandbox CodeDeploy', () => {

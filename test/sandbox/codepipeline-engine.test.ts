@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
 import { Clock } from '../../src/sandbox/clock.ts';
 import type { CodeCommitService } from '../../src/sandbox/codecommit/index.ts';
 import type { CodeDeployService } from '../../src/sandbox/codedeploy/index.ts';
@@ -105,14 +106,16 @@ function pipeline(name: string, extra: Record<string, unknown> = {}, withDeploy 
   };
 }
 
+/** Calls `probe` every 20 ms until it returns a truthy value; fails naming `what` after `timeoutMs`. */
 async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const value = await poll(probe, {
+    timeout: timeoutMs,
+    isDone: (v) => Boolean(v),
+    describe: (v) => (v ? 'reached' : String(v)),
+    what,
+    interval: { min: 20, max: 20 },
+  });
+  return value as T;
 }
 
 describe('CodePipeline execution engine', () => {

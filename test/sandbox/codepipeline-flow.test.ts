@@ -18,6 +18,7 @@ import {
   StopPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { awsCli } from './helpers/aws-cli.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
@@ -55,16 +56,14 @@ async function until<T>(
   probe: () => Promise<T | undefined | false>,
   timeoutMs = 45_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    last = v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const value = await poll(probe, {
+    timeout: timeoutMs,
+    isDone: (v) => Boolean(v),
+    describe: (v) => (v ? 'reached' : String(v)),
+    what,
+    interval: { min: 100, max: 100 },
+  });
+  return value as T;
 }
 
 describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {

@@ -16,6 +16,7 @@ import {
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { createLoadBalancer, ELBV2_TEST_HEALTH_CHECK } from './helpers/load-balancer.ts';
 import { useSandbox } from './helpers/sandbox.ts';
@@ -241,14 +242,21 @@ describe('load balancer data plane through the edge port', () => {
         Targets: s.instances.map((i) => ({ Id: i.id })),
       }),
     );
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const h = await elb().send(new DescribeTargetHealthCommand({ TargetGroupArn: s.tgArn }));
-      if (h.TargetHealthDescriptions?.every((d) => d.TargetHealth?.State === 'unhealthy')) break;
-      if (Date.now() > deadline)
-        throw new Error(`targets not unhealthy: ${JSON.stringify(h.TargetHealthDescriptions)}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await poll(
+      async ({ signal }) =>
+        (
+          await elb().send(new DescribeTargetHealthCommand({ TargetGroupArn: s.tgArn }), {
+            abortSignal: signal,
+          })
+        ).TargetHealthDescriptions ?? [],
+      {
+        timeout: 10_000,
+        isDone: (targets) => targets.every((d) => d.TargetHealth?.State === 'unhealthy'),
+        describe: (targets) => targets.map((d) => `${d.Target?.Id}=${d.TargetHealth?.State}`).join(' '),
+        what: 'every target of the group to be unhealthy',
+        interval: { min: 25, max: 25 },
+      },
+    );
     const servers = [];
     for (let i = 0; i < 2; i++) {
       const reply = await viaLb(sb.sandbox, s.dns);
@@ -375,7 +383,12 @@ describe('load balancer data plane through the edge port', () => {
       );
       for (const i of blue) await i.app.close();
       servedBy.clear();
-      await new Promise((r) => setTimeout(r, 300));
+      await poll(() => green.every((i) => servedBy.has(i.app.name)), {
+        timeout: 10_000,
+        isDone: (all) => all,
+        what: 'every green target to answer through the load balancer after blue closed',
+        interval: { min: 25, max: 25 },
+      });
     } finally {
       running = false;
       await loop;

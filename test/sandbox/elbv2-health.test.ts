@@ -13,6 +13,7 @@ import {
   type TargetHealth,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterEach, describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
 import { Clock } from '../../src/sandbox/clock.ts';
 import { applyCheck, checkOnce, parseHttpCodeMatcher } from '../../src/sandbox/elbv2/health.ts';
 import type { HealthCheckSettings, TargetRecord } from '../../src/sandbox/elbv2/store.ts';
@@ -45,20 +46,29 @@ async function startTarget(port = 0) {
   };
 }
 
-/** Polls `fn` until it returns a value, failing with the last value seen after `timeoutMs`. */
+/**
+ * Polls `fn` every 25 ms until it returns a value (an error counts as not yet), failing with the last error seen
+ * after `timeoutMs`.
+ */
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${what}: not reached in ${timeoutMs} ms (last: ${String(last)})`);
+  const seen = await poll(
+    async (): Promise<{ value?: T; error?: unknown }> => {
+      try {
+        return { value: await fn() };
+      } catch (error) {
+        return { error };
+      }
+    },
+    {
+      timeout: timeoutMs,
+      isDone: (s) => s.value !== undefined,
+      describe: (s) =>
+        s.value !== undefined ? 'reached' : s.error ? `error: ${String(s.error)}` : 'not yet',
+      what,
+      interval: { min: 25, max: 25 },
+    },
+  );
+  return seen.value!;
 }
 
 const HC: HealthCheckSettings = {

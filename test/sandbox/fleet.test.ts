@@ -4,21 +4,19 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { poll } from '../../src/poll.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { Fleet } from '../../src/sandbox/fleet/index.ts';
 import { acceptsConnections } from '../../src/sandbox/fleet/ports.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 
+/** Calls `check` every 25 ms until it is true; fails naming `what` after `timeoutMs`. */
 async function until(
   check: () => Promise<boolean> | boolean,
   what: string,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await poll(check, { timeout: timeoutMs, isDone: (ok) => ok, what, interval: { min: 25, max: 25 } });
 }
 
 describe('fleet', () => {
