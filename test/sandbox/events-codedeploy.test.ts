@@ -3,18 +3,12 @@
  * in AWS's shapes (aws-semantics-events-auth-regions §1.6): `Deployment State-change Notification` START and
  * SUCCESS, `Instance State-change Notification` per instance, to a rule matching the deployment group by its ARN.
  */
-import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  SetQueueAttributesCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness } from '../../src/index.ts';
-import { poll } from '../../src/poll.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
+import { createQueue, receiveEvents, ruleToQueue } from './helpers/events.ts';
 
 interface Event {
   id: string;
@@ -48,63 +42,25 @@ afterAll(async () => {
 describe('CodeDeploy state changes as EventBridge events', () => {
   it('publishes deployment and instance events of a blue/green release, matched by the deployment group ARN', async () => {
     const groupArn = 'arn:aws:codedeploy:us-east-1:000000000000:deploymentgroup:cph-cd1-app/cph-cd1-dg';
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'deploy-events' }));
-    const queueArn = 'arn:aws:sqs:us-east-1:000000000000:deploy-events';
-    const { RuleArn } = await events.send(
-      new PutRuleCommand({
-        Name: 'deploy-events',
-        EventPattern: JSON.stringify({ source: ['aws.codedeploy'], resources: [groupArn] }),
-      }),
-    );
-    await sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl,
-        Attributes: {
-          Policy: JSON.stringify({
-            Statement: [
-              {
-                Effect: 'Allow',
-                Principal: { Service: 'events.amazonaws.com' },
-                Action: 'sqs:SendMessage',
-                Resource: queueArn,
-                Condition: { ArnEquals: { 'aws:SourceArn': RuleArn } },
-              },
-            ],
-          }),
-        },
-      }),
-    );
-    await events.send(
-      new PutTargetsCommand({ Rule: 'deploy-events', Targets: [{ Id: 'q', Arn: queueArn }] }),
-    );
+    const queue = await createQueue(sqs, 'deploy-events');
+    await ruleToQueue(events, sqs, {
+      name: 'deploy-events',
+      pattern: { source: ['aws.codedeploy'], resources: [groupArn] },
+      queue,
+    });
 
     // The harness watches by polling here, so only this test's rule reads the events.
     harness = await Harness.start({ sandbox, config: { runId: 'cd1', events: 'off' } });
     await harness.ready();
     expect(harness.names?.deploymentGroupName).toBe('cph-cd1-dg');
 
-    const received = new Map<string, Event>();
-    await poll(
-      async () => {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 2, MaxNumberOfMessages: 10 }),
-        );
-        for (const m of out.Messages ?? []) {
-          const e = JSON.parse(m.Body!) as Event;
-          received.set(e.id, e);
-          await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle! }));
-        }
-        return [...received.values()];
-      },
-      {
-        timeout: 30_000,
-        what: 'the deployment SUCCESS event',
-        describe: (es) => es.map((e) => `${e['detail-type'].split(' ')[1]} ${e.detail.state}`).join(', '),
-        isDone: (es) =>
-          es.some((e) => e['detail-type'].includes('Deployment') && e.detail.state === 'SUCCESS'),
-      },
-    );
-    const all = [...received.values()];
+    const received = await receiveEvents<Event>(sqs, queue.url, {
+      what: 'the deployment SUCCESS event',
+      describe: (es) => es.map((e) => `${e['detail-type'].split(' ')[1]} ${e.detail.state}`).join(', '),
+      isDone: (es) => es.some((e) => e['detail-type'].includes('Deployment') && e.detail.state === 'SUCCESS'),
+    });
+    // At least once: a duplicate carries the id of the event it copies.
+    const all = [...new Map(received.map((e) => [e.id, e])).values()];
     const deployment = all.filter(
       (e) => e['detail-type'] === 'CodeDeploy Deployment State-change Notification',
     );

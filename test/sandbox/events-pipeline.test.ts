@@ -12,17 +12,12 @@ import {
   GetPipelineStateCommand,
   PutApprovalResultCommand,
 } from '@aws-sdk/client-codepipeline';
-import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  SetQueueAttributesCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poll } from '../../src/poll.ts';
 import { FAKE_CREDENTIALS } from './helpers/clients.ts';
+import { createQueue, receiveEvents, ruleToQueue } from './helpers/events.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
 import { approvalStage, declarePipeline, sourceStage } from './helpers/pipeline.ts';
 import { useSandbox } from './helpers/sandbox.ts';
@@ -60,41 +55,20 @@ describe('CodePipeline state changes as EventBridge events', () => {
   it('publishes pipeline, stage and action events of one execution in AWS shapes, to a rule matching that pipeline only', async () => {
     // Delivery as AWS does it: late (reordered) and with duplicates; the assertions hold whatever the order.
     Object.assign(sb.sandbox.services.events.delivery, { delayMs: [0, 3_000], duplicateRate: 0.3 });
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'pipeline-events' }));
-    const queueArn = 'arn:aws:sqs:us-east-1:000000000000:pipeline-events';
-    const { RuleArn } = await events.send(
-      new PutRuleCommand({
-        Name: 'web-events',
-        EventPattern: JSON.stringify({
-          source: ['aws.codepipeline'],
-          'detail-type': [
-            'CodePipeline Pipeline Execution State Change',
-            'CodePipeline Stage Execution State Change',
-            'CodePipeline Action Execution State Change',
-          ],
-          detail: { pipeline: ['web'] },
-        }),
-      }),
-    );
-    await sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl,
-        Attributes: {
-          Policy: JSON.stringify({
-            Statement: [
-              {
-                Effect: 'Allow',
-                Principal: { Service: 'events.amazonaws.com' },
-                Action: 'sqs:SendMessage',
-                Resource: queueArn,
-                Condition: { ArnEquals: { 'aws:SourceArn': RuleArn } },
-              },
-            ],
-          }),
-        },
-      }),
-    );
-    await events.send(new PutTargetsCommand({ Rule: 'web-events', Targets: [{ Id: 'q', Arn: queueArn }] }));
+    const queue = await createQueue(sqs, 'pipeline-events');
+    await ruleToQueue(events, sqs, {
+      name: 'web-events',
+      pattern: {
+        source: ['aws.codepipeline'],
+        'detail-type': [
+          'CodePipeline Pipeline Execution State Change',
+          'CodePipeline Stage Execution State Change',
+          'CodePipeline Action Execution State Change',
+        ],
+        detail: { pipeline: ['web'] },
+      },
+      queue,
+    });
 
     for (const name of ['web', 'other']) {
       const repo = (await sb.clients.codecommit.send(new CreateRepositoryCommand({ repositoryName: name })))
@@ -135,29 +109,16 @@ describe('CodePipeline state changes as EventBridge events', () => {
       }),
     );
 
-    const received: Event[] = [];
     const key = (e: Event) =>
       [e['detail-type'].split(' ')[1], e.detail.stage ?? '-', e.detail.action ?? '-', e.detail.state].join(
         ' ',
       );
-    await poll(
-      async () => {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 2, MaxNumberOfMessages: 10 }),
-        );
-        for (const m of out.Messages ?? []) {
-          received.push(JSON.parse(m.Body!) as Event);
-          await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle! }));
-        }
-        return new Set(received.map(key));
-      },
-      {
-        timeout: 30_000,
-        what: 'the events of the rejected execution',
-        describe: (keys) => [...keys].sort().join(', '),
-        isDone: (keys) => keys.has('Pipeline - - FAILED') && keys.has('Stage Approval - FAILED'),
-      },
-    );
+    const keys = (es: Event[]) => new Set(es.map(key));
+    const received = await receiveEvents<Event>(sqs, queue.url, {
+      what: 'the events of the rejected execution',
+      describe: (es) => [...keys(es)].sort().join(', '),
+      isDone: (es) => keys(es).has('Pipeline - - FAILED') && keys(es).has('Stage Approval - FAILED'),
+    });
     const unique = new Map(received.map((e) => [e.id, e]));
     expect(new Set([...unique.values()].map(key))).toEqual(
       new Set([

@@ -11,7 +11,6 @@ import {
   ListTargetsByRuleCommand,
   PutEventsCommand,
   PutRuleCommand,
-  PutTargetsCommand,
   RemoveTargetsCommand,
   TestEventPatternCommand,
 } from '@aws-sdk/client-eventbridge';
@@ -21,13 +20,11 @@ import {
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
   DeleteQueueCommand,
-  GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListQueueTagsCommand,
   QueueDoesNotExist,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -35,25 +32,9 @@ import { poll } from '../../src/poll.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { awsCli } from './helpers/aws-cli.ts';
 import { FAKE_CREDENTIALS } from './helpers/clients.ts';
+import { createQueue, queuePolicy, ruleToQueue, type TestQueue } from './helpers/events.ts';
 
 const ACCOUNT = '000000000000';
-
-/** The policy of §2.5: EventBridge may send to the queue for this one rule. */
-function queuePolicy(queueArn: string, ruleArn: string): string {
-  return JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AllowEventBridgeRule',
-        Effect: 'Allow',
-        Principal: { Service: 'events.amazonaws.com' },
-        Action: 'sqs:SendMessage',
-        Resource: queueArn,
-        Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } },
-      },
-    ],
-  });
-}
 
 describe('sandbox SQS and EventBridge', () => {
   let sandbox: Sandbox;
@@ -82,32 +63,9 @@ describe('sandbox SQS and EventBridge', () => {
     Object.assign(sandbox.services.events.delivery, { delayMs: [0, 0], duplicateRate: 0 });
   });
 
-  async function queueFor(name: string): Promise<{ url: string; arn: string }> {
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    return { url: QueueUrl!, arn: Attributes!.QueueArn! };
-  }
-
-  async function ruleTo(name: string, pattern: object, queue: { arn: string; url: string }, policy = true) {
-    const { RuleArn } = await events.send(
-      new PutRuleCommand({ Name: name, EventPattern: JSON.stringify(pattern) }),
-    );
-    if (policy) {
-      await sqs.send(
-        new SetQueueAttributesCommand({
-          QueueUrl: queue.url,
-          Attributes: { Policy: queuePolicy(queue.arn, RuleArn!) },
-        }),
-      );
-    }
-    const put = await events.send(
-      new PutTargetsCommand({ Rule: name, Targets: [{ Id: 'q', Arn: queue.arn }] }),
-    );
-    expect(put.FailedEntryCount).toBe(0);
-    return RuleArn!;
-  }
+  const queueFor = (name: string) => createQueue(sqs, name);
+  const ruleTo = (name: string, pattern: object, queue: TestQueue, policy = true) =>
+    ruleToQueue(events, sqs, { name, pattern, queue, policy });
 
   it('serves SQS on JSON 1.0 with queue URLs on the edge port, and answers a missing queue with both error codes', async () => {
     const { url, arn } = await queueFor('plain');
