@@ -25,7 +25,7 @@ import { emptyBucket } from '../../src/teardown/empty-bucket.ts';
 import { awsCli } from './helpers/aws-cli.ts';
 import { FAKE_CREDENTIALS } from './helpers/clients.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
-import { useSandbox } from './helpers/sandbox.ts';
+import { type SandboxFixture, useSandbox } from './helpers/sandbox.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const STACK = 'cph-cap1';
@@ -39,12 +39,8 @@ interface CliStack {
   Tags?: { Key: string; Value: string }[];
 }
 
-describe('the capstone template on the sandbox, through the AWS CLI', () => {
-  const sb = useSandbox({ timeScale: 0.01, faults: [] });
-  let work: string;
-  let stackId: string;
-  let outputs: Record<string, string> = {};
-
+/** The AWS CLI on a test's sandbox, run from the repository root (for `file://` templates). */
+function capstoneCli(sb: SandboxFixture) {
   const cli = (args: string[]) => awsCli(sb.sandbox.endpoint, args, { cwd: REPO_ROOT, timeoutMs: 60_000 });
 
   /** describe-stacks through the CLI until the stack leaves `*_IN_PROGRESS`. */
@@ -52,7 +48,7 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
     poll(
       async () => {
         const r = await cli(['cloudformation', 'describe-stacks', '--stack-name', id]);
-        if (r.code !== 0) throw new Error(`describe-stacks failed: ${r.stderr}`);
+        if (r.code !== 0) throw new Error(`describe-stacks of ${id} failed: ${r.stderr}`);
         return r.json.Stacks[0] as CliStack;
       },
       {
@@ -63,6 +59,39 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
         interval: { min: 300, max: 1000 },
       },
     );
+
+  /** delete-stack by name, then the stack as it settled, read by id (a deleted stack is gone by name). */
+  const deleteStack = async (name: string, id: string) => {
+    const r = await cli(['cloudformation', 'delete-stack', '--stack-name', name]);
+    if (r.code !== 0) throw new Error(`delete-stack ${name} failed (exit ${r.code}): ${r.stderr}`);
+    return settled(id);
+  };
+
+  /** `aws cloudformation deploy` of the capstone template as stack `name` with parameter RunId=`runId`. */
+  const deploy = (name: string, runId: string, ...flags: string[]) =>
+    cli([
+      'cloudformation',
+      'deploy',
+      '--template-file',
+      'sample-app/infra/capstone.yaml',
+      '--stack-name',
+      name,
+      '--capabilities',
+      'CAPABILITY_NAMED_IAM',
+      '--parameter-overrides',
+      `RunId=${runId}`,
+      ...flags,
+    ]);
+
+  return { cli, settled, deleteStack, deploy };
+}
+
+describe('the capstone template on the sandbox, through the AWS CLI', () => {
+  const sb = useSandbox({ timeScale: 0.01, faults: [] });
+  const { cli, settled, deleteStack } = capstoneCli(sb);
+  let work: string;
+  let stackId: string;
+  let outputs: Record<string, string> = {};
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'cfn-capstone-'));
@@ -212,9 +241,7 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
   });
 
   it('fails delete-stack on the bucket holding the pipeline artifacts, as AWS does', async () => {
-    const r = await cli(['cloudformation', 'delete-stack', '--stack-name', STACK]);
-    expect(r.code).toBe(0);
-    const stack = await settled(stackId);
+    const stack = await deleteStack(STACK, stackId);
     expect(stack.StackStatus).toBe('DELETE_FAILED');
     expect(stack.StackStatusReason).toBe('The following resource(s) failed to delete: [ArtifactBucket]. ');
     const resources = await cli(['cloudformation', 'list-stack-resources', '--stack-name', STACK]);
@@ -242,9 +269,7 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
     } finally {
       s3.destroy();
     }
-    const r = await cli(['cloudformation', 'delete-stack', '--stack-name', STACK]);
-    expect(r.code).toBe(0);
-    const stack = await settled(stackId);
+    const stack = await deleteStack(STACK, stackId);
     expect(stack.StackStatus).toBe('DELETE_COMPLETE');
     // By name the stack is gone, which is what `aws cloudformation wait stack-delete-complete` waits for.
     const byName = await cli(['cloudformation', 'describe-stacks', '--stack-name', STACK]);
@@ -269,22 +294,10 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
 
 describe('the capstone template through aws cloudformation deploy (a CREATE change set)', () => {
   const sb = useSandbox({ timeScale: 0.01, faults: [] });
-  const cli = (args: string[]) => awsCli(sb.sandbox.endpoint, args, { cwd: REPO_ROOT, timeoutMs: 60_000 });
+  const { cli, settled, deleteStack, deploy: deployCapstone } = capstoneCli(sb);
 
   it('creates the change set, shows every resource as an Add, executes it; a re-deploy changes nothing', async () => {
-    const deploy = await cli([
-      'cloudformation',
-      'deploy',
-      '--template-file',
-      'sample-app/infra/capstone.yaml',
-      '--stack-name',
-      'cph-dep1',
-      '--capabilities',
-      'CAPABILITY_NAMED_IAM',
-      '--parameter-overrides',
-      'RunId=dep1',
-      '--no-execute-changeset',
-    ]);
+    const deploy = await deployCapstone('cph-dep1', 'dep1', '--no-execute-changeset');
     expect(deploy.stderr).toBe('');
     expect(deploy.code).toBe(0);
     const changeSetArn = /(arn:aws:cloudformation:\S+:changeSet\/\S+)/.exec(deploy.stdout)?.[1];
@@ -304,36 +317,13 @@ describe('the capstone template through aws cloudformation deploy (a CREATE chan
 
     const executed = await cli(['cloudformation', 'execute-change-set', '--change-set-name', changeSetArn!]);
     expect(executed.code).toBe(0);
-    const stack = await poll(
-      async () =>
-        (await cli(['cloudformation', 'describe-stacks', '--stack-name', 'cph-dep1'])).json?.Stacks?.[0],
-      {
-        timeout: 90_000,
-        isDone: (s) => s !== undefined && !String(s.StackStatus).endsWith('_IN_PROGRESS'),
-        describe: (s) => String(s?.StackStatus),
-        what: 'the change set to create stack cph-dep1',
-        interval: { min: 300, max: 1000 },
-      },
-    );
+    const stack = await settled('cph-dep1');
     expect(stack.StackStatus).toBe('CREATE_COMPLETE');
     const after = await cli(['cloudformation', 'describe-change-set', '--change-set-name', changeSetArn!]);
     expect(after.json.ExecutionStatus).toBe('EXECUTE_COMPLETE');
 
     // Deploying it again as it is: an empty change set, "No changes to deploy", as on AWS.
-    const deployAgain = (runId: string) =>
-      cli([
-        'cloudformation',
-        'deploy',
-        '--template-file',
-        'sample-app/infra/capstone.yaml',
-        '--stack-name',
-        'cph-dep1',
-        '--capabilities',
-        'CAPABILITY_NAMED_IAM',
-        '--parameter-overrides',
-        `RunId=${runId}`,
-        '--no-fail-on-empty-changeset',
-      ]);
+    const deployAgain = (runId: string) => deployCapstone('cph-dep1', runId, '--no-fail-on-empty-changeset');
     const again = await deployAgain('dep1');
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('No changes to deploy. Stack cph-dep1 is up to date');
@@ -342,18 +332,7 @@ describe('the capstone template through aws cloudformation deploy (a CREATE chan
     expect(changed.code).not.toBe(0);
     expect(changed.stderr).toContain('makes no updates; delete stack [cph-dep1] and create it again');
 
-    await cli(['cloudformation', 'delete-stack', '--stack-name', 'cph-dep1']);
-    await poll(
-      async () =>
-        (await cli(['cloudformation', 'describe-stacks', '--stack-name', stack.StackId])).json?.Stacks?.[0],
-      {
-        timeout: 90_000,
-        isDone: (s) => s?.StackStatus === 'DELETE_COMPLETE',
-        describe: (s) => String(s?.StackStatus),
-        what: 'stack cph-dep1 to be deleted',
-        interval: { min: 300, max: 1000 },
-      },
-    );
+    expect((await deleteStack('cph-dep1', stack.StackId)).StackStatus).toBe('DELETE_COMPLETE');
   });
 });
 

@@ -60,6 +60,13 @@ describe('sandbox CloudFormation stacks', () => {
     if (i < 0) throw new Error(`no ${logical} ${status} event among ${list.length}`);
     return i;
   };
+  /** DeleteStack (keeping `retain`), then the SDK waiter until the stack is deleted. */
+  const deleteStack = async (stack: string, retain?: string[]) => {
+    await cfn.send(
+      new DeleteStackCommand({ StackName: stack, ...(retain ? { RetainResources: retain } : {}) }),
+    );
+    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: stack });
+  };
   const settled = (stack: string) =>
     poll(async () => (await cfn.send(new DescribeStacksCommand({ StackName: stack }))).Stacks?.[0], {
       timeout: 60_000,
@@ -160,8 +167,7 @@ describe('sandbox CloudFormation stacks', () => {
       ]),
     );
 
-    await cfn.send(new DeleteStackCommand({ StackName: 'ordered' }));
-    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'ordered' });
+    await deleteStack('ordered');
     const gone = (await events(StackId!)).slice(list.length);
     expect(gone[0]).toMatchObject({
       ResourceStatus: 'DELETE_IN_PROGRESS',
@@ -217,8 +223,7 @@ describe('sandbox CloudFormation stacks', () => {
     await expect(
       cfn.send(new CreateStackCommand({ StackName: 'rolls-back', TemplateBody: template })),
     ).rejects.toMatchObject({ name: 'AlreadyExistsException', message: 'Stack [rolls-back] already exists' });
-    await cfn.send(new DeleteStackCommand({ StackName: 'rolls-back' }));
-    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'rolls-back' });
+    await deleteStack('rolls-back');
   });
 
   const blueGreen = [
@@ -247,8 +252,7 @@ describe('sandbox CloudFormation stacks', () => {
       ResourceStatusReason: 'Property AutoScalingGroups cannot be specified.',
     });
     expect((await sb.clients.codedeploy.send(new ListApplicationsCommand({}))).applications).toEqual([]);
-    await cfn.send(new DeleteStackCommand({ StackName: 'blue-green' }));
-    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'blue-green' });
+    await deleteStack('blue-green');
   });
 
   it('keeps what was created with OnFailure DO_NOTHING: CREATE_FAILED', async () => {
@@ -260,8 +264,7 @@ describe('sandbox CloudFormation stacks', () => {
     expect(stack?.StackStatusReason).toBe('The following resource(s) failed to create: [Group]');
     const app = await sb.clients.codedeploy.send(new GetApplicationCommand({ applicationName: 'bg-app' }));
     expect(app.application?.applicationName).toBe('bg-app');
-    await cfn.send(new DeleteStackCommand({ StackName: 'kept' }));
-    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'kept' });
+    await deleteStack('kept');
     expect((await sb.clients.codedeploy.send(new ListApplicationsCommand({}))).applications).toEqual([]);
   });
 
@@ -313,8 +316,7 @@ describe('sandbox CloudFormation stacks', () => {
     ).rejects.toThrow(
       'The specified resources to retain must be in a valid state. Do not specify resources that are in the DELETE_COMPLETE state.',
     );
-    await cfn.send(new DeleteStackCommand({ StackName: 'full-bucket', RetainResources: ['Bucket'] }));
-    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'full-bucket' });
+    await deleteStack('full-bucket', ['Bucket']);
     const last = (await events(stack!.StackId!)).slice(-2);
     expect(last.map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`)).toEqual([
       'Bucket DELETE_SKIPPED',
@@ -340,8 +342,7 @@ describe('sandbox CloudFormation stacks', () => {
       LogicalResourceId: 'Balancer',
       ResourceStatusReason: 'Resource creation cancelled',
     });
-    await cfn.send(new DeleteStackCommand({ StackName: 'too-slow' }));
-    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'too-slow' });
+    await deleteStack('too-slow');
   });
 
   it('fails an auto scaling group whose CreationPolicy signals do not come in time', async () => {
@@ -362,8 +363,7 @@ describe('sandbox CloudFormation stacks', () => {
     });
     // The group was created, so the rollback deleted it.
     expect(sb.sandbox.services.autoscaling.group(failed!.PhysicalResourceId!)).toBeUndefined();
-    await cfn.send(new DeleteStackCommand({ StackName: 'no-signals' }));
-    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'no-signals' });
+    await deleteStack('no-signals');
   });
 
   it('shares outputs through exports: an imported export keeps its stack, a second export of a name fails', async () => {
@@ -401,8 +401,7 @@ describe('sandbox CloudFormation stacks', () => {
     );
 
     for (const name of ['exporter-two', 'importer', 'exporter']) {
-      await cfn.send(new DeleteStackCommand({ StackName: name }));
-      await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: name });
+      await deleteStack(name);
     }
   });
 
@@ -443,8 +442,7 @@ describe('sandbox CloudFormation stacks', () => {
     const rule = events.rules.get(byId.get('PipelineEvents')!);
     expect([...(rule?.targets.keys() ?? [])]).toEqual(['inbox']);
 
-    await cfn.send(new DeleteStackCommand({ StackName: 'queues' }));
-    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'queues' });
+    await deleteStack('queues');
     expect(sqs.store.queues.has(queueName)).toBe(false);
     expect(events.rules.size).toBe(0);
   });
@@ -455,8 +453,7 @@ describe('sandbox CloudFormation stacks', () => {
     const { StackId } = await cfn.send(
       new CreateStackCommand({ StackName: 'early', TemplateBody: template }),
     );
-    await cfn.send(new DeleteStackCommand({ StackName: 'early' }));
-    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'early' });
+    await deleteStack('early');
     const list = await events(StackId!);
     expect(list.map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`)).toContain('early CREATE_COMPLETE');
     expect(list.at(-1)).toMatchObject({ ResourceStatus: 'DELETE_COMPLETE' });
@@ -530,7 +527,6 @@ describe('sandbox CloudFormation stacks', () => {
     expect(stack?.StackStatus).toBe('CREATE_COMPLETE');
     const role = await cfn.send(new DescribeStackResourcesCommand({ StackName: 'with-iam' }));
     expect(role.StackResources?.[0]).toMatchObject({ LogicalResourceId: 'Role', PhysicalResourceId: 'r' });
-    await cfn.send(new DeleteStackCommand({ StackName: 'with-iam' }));
-    await waitUntilStackDeleteComplete({ client: cfn, ...WAIT }, { StackName: 'with-iam' });
+    await deleteStack('with-iam');
   });
 });
