@@ -4,9 +4,8 @@
  * hooks; the sandbox dies without a chance to stop. Its watchdog must end every process group it started and free
  * every port; when the watchdog is killed too, `codepipeline-harness sweep --data-dir` must do it.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFile, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,45 +19,22 @@ import {
   recordsDir,
 } from '../../src/sandbox/process-records.ts';
 import { lineOf } from '../sandbox/helpers/child-lines.ts';
+import { ProcessLeftovers, sigkill } from '../sandbox/helpers/leftovers.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const node = process.execPath;
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-const seen = new Set<number>();
+const leftovers = new ProcessLeftovers();
+const { children, pgids: seen } = leftovers;
 
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode !== null || c.signalCode !== null) continue;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await exited;
-  }
-  // Whatever a failed assertion left: end it (these groups were started by this test's sandboxes).
-  for (const pgid of seen) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  seen.clear();
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true, maxRetries: 3 });
-});
-
-async function sigkill(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
+// Whatever a failed assertion left: the children, the groups their sandboxes started, the data dirs.
+afterEach(() => leftovers.release());
 
 /**
  * The sandbox CLI in its own process on a data dir, a stack provisioned on it (v1 live on its instances) and a
  * release deploying: resolves once the deployment runs, with the process groups recorded at that moment.
  */
 async function sandboxMidDeployment() {
-  const dataDir = await mkdtemp(join(tmpdir(), 'cph-killed-sandbox-'));
-  dirs.push(dataDir);
+  const dataDir = await leftovers.tempDir('cph-killed-sandbox-');
   const sandbox = spawn(
     node,
     [join(root, 'src', 'cli.ts'), 'sandbox', '--port', '0', '--time-scale', '0.02', '--data-dir', dataDir],

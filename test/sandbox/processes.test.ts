@@ -4,10 +4,9 @@
  * SIGTERM/SIGINT/SIGHUP and the watchdog (after a SIGKILL) end them; the next start on the same data dir and
  * `sweep --data-dir` end what a killed sandbox (and its killed watchdog) left, and say what they ended.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -25,51 +24,19 @@ import {
 } from '../../src/sandbox/process-records.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { lineOf } from './helpers/child-lines.ts';
+import { ProcessLeftovers, sigkill } from './helpers/leftovers.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const sandboxEntry = pathToFileURL(join(root, 'src', 'sandbox', 'index.ts')).href;
 const cliEntry = pathToFileURL(join(root, 'src', 'sandbox', 'cli.ts')).href;
 
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
-const pgids = new Set<number>();
+const leftovers = new ProcessLeftovers();
+const { dirs, children, pgids } = leftovers;
 
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode !== null || c.signalCode !== null) continue;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await exited;
-  }
-  // A killed sandbox's watchdog is still ending its groups: let it finish before its data dir goes.
-  for (const d of dirs) {
-    const pid = await readFile(join(recordsDir(d), 'watchdog.json'), 'utf8').then(
-      (t) => (JSON.parse(t) as { pid: number }).pid,
-      () => undefined,
-    );
-    if (pid !== undefined)
-      await poll(async () => identityOf(pid), {
-        timeout: 15_000,
-        isDone: (w) => w === undefined,
-        what: 'the watchdog to exit',
-      });
-  }
-  for (const pgid of pgids) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  pgids.clear();
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+// A killed sandbox's watchdog is still ending its groups: release() lets it finish before its data dir goes.
+afterEach(() => leftovers.release());
 
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'cph-processes-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = () => leftovers.tempDir('cph-processes-');
 
 /** A process group serving HTTP on `port` from a background child of its leader (like an app a hook started). */
 function appCommand(port: number): string[] {
@@ -105,12 +72,6 @@ async function sandboxProcess(dataDir: string, options: { watchdog: boolean }) {
     what: `the app on port ${port}`,
   });
   return { child, pgid, port };
-}
-
-async function killed(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 /** Waits until the group has no live process and its port takes no connection. */
@@ -200,7 +161,7 @@ describe('process groups of a sandbox', () => {
     const dataDir = await tempDir();
     const { child, pgid, port } = await sandboxProcess(dataDir, { watchdog: true });
     const watchdog = await watchdogPid(dataDir);
-    await killed(child);
+    await sigkill(child);
     expect(await gone(pgid, port)).toEqual({ alive: false, listening: false });
     await poll(async () => identityOf(watchdog), {
       timeout: 10_000,
@@ -233,7 +194,7 @@ describe('process groups of a sandbox', () => {
     pgids.add(pgid);
     dirs.push(dataDir!); // removed by the watchdog; listed so a failure leaves nothing either
     await watchdogPid(dataDir!);
-    await killed(child);
+    await sigkill(child);
     expect(await gone(pgid)).toEqual({ alive: false, listening: false });
     await poll(async () => existsSync(dataDir!), {
       timeout: 10_000,
@@ -292,7 +253,7 @@ describe('process groups of a sandbox', () => {
   it('left by a killed sandbox whose watchdog was killed too are ended by the next start on that data dir', async () => {
     const dataDir = await tempDir();
     const { child, pgid, port } = await sandboxProcess(dataDir, { watchdog: false });
-    await killed(child);
+    await sigkill(child);
     expect(groupAlive(pgid)).toBe(true); // nothing ended it: the situation a SIGKILLed sandbox and watchdog leave
     const next = await startSandbox({ dataDir, watchdog: false });
     try {
@@ -308,7 +269,7 @@ describe('process groups of a sandbox', () => {
   it('left by a killed sandbox are ended by `sweep --data-dir`, which says what it ended', async () => {
     const dataDir = await tempDir();
     const { child, pgid, port } = await sandboxProcess(dataDir, { watchdog: false });
-    await killed(child);
+    await sigkill(child);
     expect(groupAlive(pgid)).toBe(true);
     const sweep = await promisify(execFile)(
       process.execPath,
