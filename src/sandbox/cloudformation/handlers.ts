@@ -13,7 +13,7 @@ import { type NewStackInput, newStack, templateBody } from './new-stack.ts';
 import { checkTemplate, requiredCapabilities } from './prepare.ts';
 import type { ResourceProvider } from './providers/types.ts';
 import type { ResourceRecord, StackRecord, StackStore } from './store.ts';
-import { parseTemplate } from './template.ts';
+import { type ParameterDeclaration, parseTemplate, type Template } from './template.ts';
 
 export interface HandlerDeps {
   readonly store: StackStore;
@@ -66,10 +66,55 @@ function stackView(s: StackRecord): Record<string, unknown> {
   };
 }
 
+/**
+ * What every view of a resource says (StackResource, StackResourceDetail, StackResourceSummary); the encoder
+ * writes the members in the model's order, whatever the order here.
+ */
+function resourceState(r: ResourceRecord): Record<string, unknown> {
+  return {
+    LogicalResourceId: r.logicalId,
+    ...(r.physicalId !== undefined ? { PhysicalResourceId: r.physicalId } : {}),
+    ResourceType: r.type,
+    ResourceStatus: r.status,
+    ...(r.statusReason !== undefined ? { ResourceStatusReason: r.statusReason } : {}),
+    DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
+  };
+}
+
+/** A parameter as ValidateTemplate (TemplateParameter) and GetTemplateSummary (ParameterDeclaration) give it. */
+function parameterView(key: string, p: ParameterDeclaration): Record<string, unknown> {
+  return {
+    ParameterKey: key,
+    ...(p.Default !== undefined
+      ? { DefaultValue: Array.isArray(p.Default) ? p.Default.join(',') : String(p.Default) }
+      : {}),
+    NoEcho: p.NoEcho === true || p.NoEcho === 'true',
+    ...(p.Description !== undefined ? { Description: String(p.Description) } : {}),
+  };
+}
+
+/** The template checked as CreateStack checks it, and the capability its IAM resources need, with AWS's reason. */
+function inspectTemplate(
+  body: string,
+  providers: ReadonlyMap<string, ResourceProvider>,
+): { template: Template; capabilities?: { Capabilities: string[]; CapabilitiesReason: string } } {
+  const template = parseTemplate(body);
+  checkTemplate(template, providers);
+  const needed = requiredCapabilities(template);
+  if (!needed.capability) return { template };
+  return {
+    template,
+    capabilities: {
+      Capabilities: [needed.capability],
+      CapabilitiesReason: `The following resource(s) require capabilities: [${needed.types.join(', ')}]`,
+    },
+  };
+}
+
 export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const { store, engine, providers } = deps;
 
-  /** For DescribeStackEvents / DescribeStackResources: each call has its own "does not exist" (reference §2.3). */
+  /** The stack named (or by id), or the call's own "does not exist" error (each call has its own, reference §2.3). */
   const stackOr = (name: string | undefined, missing: (n: string) => string): StackRecord => {
     const s = name === undefined ? undefined : store.find(name);
     if (!s) throw validation(missing(name ?? ''));
@@ -93,9 +138,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
 
   const DescribeStacks: Handler = (input: { StackName?: string; NextToken?: string }) => {
     if (input.StackName !== undefined) {
-      const s = store.find(input.StackName);
-      if (!s) throw validation(`Stack with id ${input.StackName} does not exist`);
-      return { Stacks: [stackView(s)] };
+      return { Stacks: [stackView(stackOr(input.StackName, (n) => `Stack with id ${n} does not exist`))] };
     }
     const p = page(store.live().reverse(), input.NextToken);
     return { Stacks: p.items.map(stackView), ...(p.next ? { NextToken: p.next } : {}) };
@@ -134,13 +177,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const resourceView = (s: StackRecord) => (r: ResourceRecord) => ({
     StackName: s.stackName,
     StackId: s.stackId,
-    LogicalResourceId: r.logicalId,
-    ...(r.physicalId !== undefined ? { PhysicalResourceId: r.physicalId } : {}),
-    ResourceType: r.type,
+    ...resourceState(r),
     Timestamp: r.timestamp,
-    ResourceStatus: r.status,
-    ...(r.statusReason !== undefined ? { ResourceStatusReason: r.statusReason } : {}),
-    DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
   });
 
   const DescribeStackResources: Handler = (input: {
@@ -172,11 +210,12 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     const r = s.resources.get(input.LogicalResourceId);
     if (!r)
       throw validation(`Resource ${input.LogicalResourceId} does not exist for stack ${input.StackName}`);
-    const { Timestamp, ...rest } = resourceView(s)(r);
     return {
       StackResourceDetail: {
-        ...rest,
-        LastUpdatedTimestamp: Timestamp,
+        StackName: s.stackName,
+        StackId: s.stackId,
+        ...resourceState(r),
+        LastUpdatedTimestamp: r.timestamp,
         Metadata: JSON.stringify(s.plan.resources.get(r.logicalId)?.Metadata ?? {}),
       },
     };
@@ -187,13 +226,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     const p = page([...s.resources.values()], input.NextToken);
     return {
       StackResourceSummaries: p.items.map((r) => ({
-        LogicalResourceId: r.logicalId,
-        ...(r.physicalId !== undefined ? { PhysicalResourceId: r.physicalId } : {}),
-        ResourceType: r.type,
+        ...resourceState(r),
         LastUpdatedTimestamp: r.timestamp,
-        ResourceStatus: r.status,
-        ...(r.statusReason !== undefined ? { ResourceStatusReason: r.statusReason } : {}),
-        DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
       })),
       ...(p.next ? { NextToken: p.next } : {}),
     };
@@ -243,31 +277,16 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
 
   const GetTemplate: Handler = (input: { StackName?: string; TemplateStage?: string }) => {
     if (input.StackName === undefined) throw validation('StackName or ChangeSetName must be specified.');
-    const s = store.find(input.StackName);
-    if (!s) throw validation(`Stack with id ${input.StackName} does not exist`);
+    const s = stackOr(input.StackName, (n) => `Stack with id ${n} does not exist`);
     return { TemplateBody: s.templateBody, StagesAvailable: ['Original', 'Processed'] };
   };
 
   const ValidateTemplate: Handler = (input: { TemplateBody?: string; TemplateURL?: string }) => {
-    const template = parseTemplate(templateBody(input));
-    checkTemplate(template, providers);
-    const needed = requiredCapabilities(template);
+    const { template, capabilities } = inspectTemplate(templateBody(input), providers);
     return {
-      Parameters: Object.entries(template.Parameters ?? {}).map(([key, p]) => ({
-        ParameterKey: key,
-        ...(p.Default !== undefined
-          ? { DefaultValue: Array.isArray(p.Default) ? p.Default.join(',') : String(p.Default) }
-          : {}),
-        NoEcho: p.NoEcho === true || p.NoEcho === 'true',
-        ...(p.Description !== undefined ? { Description: String(p.Description) } : {}),
-      })),
+      Parameters: Object.entries(template.Parameters ?? {}).map(([key, p]) => parameterView(key, p)),
       ...(template.Description !== undefined ? { Description: String(template.Description) } : {}),
-      ...(needed.capability
-        ? {
-            Capabilities: [needed.capability],
-            CapabilitiesReason: `The following resource(s) require capabilities: [${needed.types.join(', ')}]`,
-          }
-        : { Capabilities: [] }),
+      ...(capabilities ?? { Capabilities: [] }),
       DeclaredTransforms: [],
     };
   };
@@ -277,35 +296,19 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     TemplateURL?: string;
     StackName?: string;
   }) => {
-    let body: string;
-    if (input.StackName !== undefined) {
-      const s = store.find(input.StackName);
-      if (!s) throw validation(`Stack with id ${input.StackName} does not exist`);
-      body = s.templateBody;
-    } else {
-      body = templateBody(input);
-    }
-    const template = parseTemplate(body);
-    checkTemplate(template, providers);
-    const needed = requiredCapabilities(template);
+    const body =
+      input.StackName !== undefined
+        ? stackOr(input.StackName, (n) => `Stack with id ${n} does not exist`).templateBody
+        : templateBody(input);
+    const { template, capabilities } = inspectTemplate(body, providers);
     return {
       Parameters: Object.entries(template.Parameters ?? {}).map(([key, p]) => ({
-        ParameterKey: key,
-        ...(p.Default !== undefined
-          ? { DefaultValue: Array.isArray(p.Default) ? p.Default.join(',') : String(p.Default) }
-          : {}),
+        ...parameterView(key, p),
         ParameterType: p.Type,
-        NoEcho: p.NoEcho === true || p.NoEcho === 'true',
-        ...(p.Description !== undefined ? { Description: String(p.Description) } : {}),
         ParameterConstraints: p.AllowedValues ? { AllowedValues: p.AllowedValues.map(String) } : {},
       })),
       ...(template.Description !== undefined ? { Description: String(template.Description) } : {}),
-      ...(needed.capability
-        ? {
-            Capabilities: [needed.capability],
-            CapabilitiesReason: `The following resource(s) require capabilities: [${needed.types.join(', ')}]`,
-          }
-        : {}),
+      ...capabilities,
       ResourceTypes: [...new Set(Object.values(template.Resources).map((r) => r.Type))],
       Version: '2010-09-09',
       ...(template.Metadata !== undefined ? { Metadata: JSON.stringify(template.Metadata) } : {}),
