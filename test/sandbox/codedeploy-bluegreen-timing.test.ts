@@ -26,9 +26,9 @@ import {
 import { checkRollback } from '../../src/deploy/rollback.ts';
 import { DeploymentReadyError } from '../../src/errors.ts';
 import { poll } from '../../src/poll.ts';
-import { awsCli } from './helpers/aws-cli.ts';
 import {
   blueGreenConfiguration,
+  continueDeploymentCli,
   createBlueGreenGroup,
   s3Revision,
   webAppScripts,
@@ -211,14 +211,7 @@ describe('CodeDeploy blue/green as AWS runs it', () => {
     expect(ready.deploymentOverview).toMatchObject({ Ready: 1 });
     expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v3'); // not rerouted
     // Blue is not in a termination wait yet: nothing to skip.
-    const skip = await awsCli(sb.sandbox.endpoint, [
-      'deploy',
-      'continue-deployment',
-      '--deployment-id',
-      id,
-      '--deployment-wait-type',
-      'TERMINATION_WAIT',
-    ]);
+    const skip = await continueDeploymentCli(sb.sandbox.endpoint, id, 'TERMINATION_WAIT');
     expect(skip.code).not.toBe(0);
     expect(skip.errorCode).toBe('DeploymentIsNotInReadyStateException');
     expect((await get(id)).status).toBe('Ready');

@@ -21,9 +21,9 @@ import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balanc
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poll } from '../../src/poll.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
-import { awsCli } from './helpers/aws-cli.ts';
 import {
   blueGreenConfiguration,
+  continueDeploymentCli,
   createBlueGreenGroup,
   s3Revision,
   webAppScripts,
@@ -303,14 +303,7 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
     );
     expect(info.deploymentOverview).toMatchObject({ Ready: 2, Pending: 2 });
     expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v2'); // not rerouted yet
-    const go = await awsCli(sb.sandbox.endpoint, [
-      'deploy',
-      'continue-deployment',
-      '--deployment-id',
-      id,
-      '--deployment-wait-type',
-      'READY_WAIT',
-    ]);
+    const go = await continueDeploymentCli(sb.sandbox.endpoint, id, 'READY_WAIT');
     expect(go.code).toBe(0);
     // Traffic moves; then the 60 (scaled) minute termination wait is skipped.
     await poll(() => sb.sandbox.services.codedeploy.getDeploymentInfo(id), {
@@ -320,17 +313,10 @@ describe('CodeDeploy blue/green behind a load balancer', () => {
       isDone: (d) => d?.instanceTerminationWaitTimeStarted === true,
     });
     expect((await viaLb(sb.sandbox.port, dns)).body).toBe('v3');
-    const skip = await awsCli(sb.sandbox.endpoint, [
-      'deploy',
-      'continue-deployment',
-      '--deployment-id',
-      id,
-      '--deployment-wait-type',
-      'TERMINATION_WAIT',
-    ]);
+    const skip = await continueDeploymentCli(sb.sandbox.endpoint, id, 'TERMINATION_WAIT');
     expect(skip.code).toBe(0);
     expect((await wait(id)).status).toBe('Succeeded');
-    const again = await awsCli(sb.sandbox.endpoint, ['deploy', 'continue-deployment', '--deployment-id', id]);
+    const again = await continueDeploymentCli(sb.sandbox.endpoint, id);
     expect(again.errorCode).toBe('DeploymentAlreadyCompletedException');
   });
 

@@ -16,23 +16,12 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poll } from '../../src/poll.ts';
+import type { AwsEvent } from '../../src/sandbox/events/shapes.ts';
 import { FAKE_CREDENTIALS } from './helpers/clients.ts';
 import { createQueue, receiveEvents, ruleToQueue } from './helpers/events.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
 import { approvalStage, declarePipeline, sourceStage } from './helpers/pipeline.ts';
 import { useSandbox } from './helpers/sandbox.ts';
-
-interface Event {
-  version: string;
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-}
 
 describe('CodePipeline state changes as EventBridge events', () => {
   const sb = useSandbox({ timeScale: 0.01, faults: [] }, { maxAttempts: 1 });
@@ -109,12 +98,12 @@ describe('CodePipeline state changes as EventBridge events', () => {
       }),
     );
 
-    const key = (e: Event) =>
+    const key = (e: AwsEvent) =>
       [e['detail-type'].split(' ')[1], e.detail.stage ?? '-', e.detail.action ?? '-', e.detail.state].join(
         ' ',
       );
-    const keys = (es: Event[]) => new Set(es.map(key));
-    const received = await receiveEvents<Event>(sqs, queue.url, {
+    const keys = (es: AwsEvent[]) => new Set(es.map(key));
+    const received = await receiveEvents<AwsEvent>(sqs, queue.url, {
       what: 'the events of the rejected execution',
       describe: (es) => [...keys(es)].sort().join(', '),
       isDone: (es) => keys(es).has('Pipeline - - FAILED') && keys(es).has('Stage Approval - FAILED'),

@@ -23,6 +23,7 @@ import {
   CreateApplicationCommand,
   CreateDeploymentGroupCommand,
 } from '@aws-sdk/client-codedeploy';
+import { type AwsCliResult, awsCli } from './aws-cli.ts';
 import type { SdkClients } from './clients.ts';
 import { createLoadBalancer, type LoadBalancerOptions, type TestLoadBalancer } from './load-balancer.ts';
 
@@ -169,4 +170,22 @@ export async function createBlueGreenGroup(
     }),
   );
   return lb;
+}
+
+/**
+ * `aws deploy continue-deployment` against the sandbox at `endpoint`: with `READY_WAIT` reroutes a deployment
+ * waiting in Ready, with `TERMINATION_WAIT` ends blue's termination wait (the CLI's default is READY_WAIT).
+ */
+export function continueDeploymentCli(
+  endpoint: string,
+  deploymentId: string,
+  waitType?: 'READY_WAIT' | 'TERMINATION_WAIT',
+): Promise<AwsCliResult> {
+  return awsCli(endpoint, [
+    'deploy',
+    'continue-deployment',
+    '--deployment-id',
+    deploymentId,
+    ...(waitType ? ['--deployment-wait-type', waitType] : []),
+  ]);
 }
