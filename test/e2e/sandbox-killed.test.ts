@@ -11,15 +11,9 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { poll } from '../../src/poll.ts';
 import { acceptsConnections } from '../../src/sandbox/fleet/ports.ts';
-import {
-  type GroupRecord,
-  groupAlive,
-  identityOf,
-  readRecords,
-  recordsDir,
-} from '../../src/sandbox/process-records.ts';
+import { type GroupRecord, groupAlive, readRecords, recordsDir } from '../../src/sandbox/process-records.ts';
 import { lineOf } from '../sandbox/helpers/child-lines.ts';
-import { ProcessLeftovers, sigkill } from '../sandbox/helpers/leftovers.ts';
+import { ProcessLeftovers, processGone, sigkill } from '../sandbox/helpers/leftovers.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const node = process.execPath;
@@ -102,11 +96,7 @@ describe('a sandbox killed with SIGKILL mid-deployment', () => {
     expect(apps.length).toBeGreaterThanOrEqual(1);
     await sigkill(sandbox);
     expect(await nothingLeft(groups, [...ports, edgePort])).toEqual({ alive: [], open: [] });
-    await poll(async () => identityOf(watchdog), {
-      timeout: 15_000,
-      isDone: (w) => w === undefined,
-      what: 'the watchdog to exit',
-    });
+    await processGone(watchdog, 'the watchdog to exit', 15_000);
     expect(readRecords(dataDir)).toEqual([]);
     const log = await readFile(join(recordsDir(dataDir), 'watchdog.log'), 'utf8');
     for (const g of apps) expect(log).toMatch(new RegExp(`process group ${g.pgid} \\(.*\\): ended`));
@@ -115,11 +105,7 @@ describe('a sandbox killed with SIGKILL mid-deployment', () => {
   it('with its watchdog killed too, is cleaned up by `codepipeline-harness sweep --data-dir`', async () => {
     const { dataDir, sandbox, groups, ports, watchdog } = await sandboxMidDeployment();
     process.kill(watchdog, 'SIGKILL');
-    await poll(async () => identityOf(watchdog), {
-      timeout: 10_000,
-      isDone: (w) => w === undefined,
-      what: 'the watchdog to die',
-    });
+    await processGone(watchdog, 'the watchdog to die', 10_000);
     await sigkill(sandbox);
     // Nothing ended them: the apps (started by ApplicationStart, left running by design) still serve.
     const apps = await servingApps(groups);

@@ -93,6 +93,21 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
   let stackId: string;
   let outputs: Record<string, string> = {};
 
+  /** Runs `use` with an S3 client of the sandbox (path-style, as the sandbox serves S3), destroyed after. */
+  const withS3 = async <T>(use: (s3: S3Client) => Promise<T>): Promise<T> => {
+    const s3 = new S3Client({
+      endpoint: sb.sandbox.endpoint,
+      region: 'us-east-1',
+      credentials: FAKE_CREDENTIALS,
+      forcePathStyle: true,
+    });
+    try {
+      return await use(s3);
+    } finally {
+      s3.destroy();
+    }
+  };
+
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'cfn-capstone-'));
   });
@@ -221,13 +236,7 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
     expect(started?.trigger?.triggerType).toBe('CloudWatchEvent');
     expect(started?.sourceRevisions?.[0]?.revisionSummary).toContain('Bump to 1.0.1');
     // The Source action's output artifact lands in the stack's artifact bucket, as on AWS.
-    const s3 = new S3Client({
-      endpoint: sb.sandbox.endpoint,
-      region: 'us-east-1',
-      credentials: FAKE_CREDENTIALS,
-      forcePathStyle: true,
-    });
-    try {
+    await withS3(async (s3) => {
       const versions = await poll(
         async () =>
           (await s3.send(new ListObjectVersionsCommand({ Bucket: outputs.ArtifactBucketName }))).Versions ??
@@ -235,9 +244,7 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
         { timeout: 20_000, isDone: (v) => v.length > 0, what: 'the source artifact in the artifact bucket' },
       );
       expect(versions[0]?.Key).toMatch(/^cph-cap1-pipeline\//);
-    } finally {
-      s3.destroy();
-    }
+    });
   });
 
   it('fails delete-stack on the bucket holding the pipeline artifacts, as AWS does', async () => {
@@ -258,17 +265,7 @@ describe('the capstone template on the sandbox, through the AWS CLI', () => {
   });
 
   it('deletes the stack once the bucket is empty and leaves nothing of it in the sandbox', async () => {
-    const s3 = new S3Client({
-      endpoint: sb.sandbox.endpoint,
-      region: 'us-east-1',
-      credentials: FAKE_CREDENTIALS,
-      forcePathStyle: true,
-    });
-    try {
-      await emptyBucket(s3, outputs.ArtifactBucketName!);
-    } finally {
-      s3.destroy();
-    }
+    await withS3((s3) => emptyBucket(s3, outputs.ArtifactBucketName!));
     const stack = await deleteStack(STACK, stackId);
     expect(stack.StackStatus).toBe('DELETE_COMPLETE');
     // By name the stack is gone, which is what `aws cloudformation wait stack-delete-complete` waits for.

@@ -24,7 +24,7 @@ import {
 } from '../../src/sandbox/process-records.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { lineOf } from './helpers/child-lines.ts';
-import { ProcessLeftovers, sigkill } from './helpers/leftovers.ts';
+import { ProcessLeftovers, processGone, sigkill } from './helpers/leftovers.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const sandboxEntry = pathToFileURL(join(root, 'src', 'sandbox', 'index.ts')).href;
@@ -163,11 +163,7 @@ describe('process groups of a sandbox', () => {
     const watchdog = await watchdogPid(dataDir);
     await sigkill(child);
     expect(await gone(pgid, port)).toEqual({ alive: false, listening: false });
-    await poll(async () => identityOf(watchdog), {
-      timeout: 10_000,
-      isDone: (w) => w === undefined,
-      what: 'the watchdog to exit',
-    });
+    await processGone(watchdog, 'the watchdog to exit', 10_000);
     expect(readRecords(dataDir)).toEqual([]);
     const log = await readFile(join(recordsDir(dataDir), 'watchdog.log'), 'utf8');
     expect(log).toMatch(

@@ -73,10 +73,14 @@ async function watchdogDone(dataDir: string): Promise<void> {
     (text) => (JSON.parse(text) as { pid: number }).pid,
     () => undefined,
   );
-  if (pid === undefined) return;
-  await poll(async () => identityOf(pid), {
-    timeout: 15_000,
-    isDone: (w) => w === undefined,
-    what: `the watchdog (pid ${pid}) of ${dataDir} to exit`,
-  });
+  if (pid !== undefined) await processGone(pid, `the watchdog (pid ${pid}) of ${dataDir} to exit`, 15_000);
+}
+
+/**
+ * Waits until process `pid` is gone (no process with that id, or `identityOf` no longer finds it).
+ *
+ * @throws WaitTimeoutError naming `what` when it still runs after `timeout` ms.
+ */
+export async function processGone(pid: number, what: string, timeout: number): Promise<void> {
+  await poll(async () => identityOf(pid), { timeout, isDone: (w) => w === undefined, what });
 }
