@@ -60,6 +60,9 @@ describe('sandbox CloudFormation stacks', () => {
     if (i < 0) throw new Error(`no ${logical} ${status} event among ${list.length}`);
     return i;
   };
+  /** The stack's first event with that resource status (oldest first). */
+  const firstEvent = async (stack: string, status: string) =>
+    (await events(stack)).find((e) => e.ResourceStatus === status);
   /** DeleteStack (keeping `retain`), then the SDK waiter until the stack is deleted. */
   const deleteStack = async (stack: string, retain?: string[]) => {
     await cfn.send(
@@ -246,7 +249,7 @@ describe('sandbox CloudFormation stacks', () => {
     await cfn.send(new CreateStackCommand({ StackName: 'blue-green', TemplateBody: blueGreen }));
     const stack = await settled('blue-green');
     expect(stack?.StackStatus).toBe('ROLLBACK_COMPLETE');
-    const failed = (await events('blue-green')).find((e) => e.ResourceStatus === 'CREATE_FAILED');
+    const failed = await firstEvent('blue-green', 'CREATE_FAILED');
     expect(failed).toMatchObject({
       LogicalResourceId: 'Group',
       ResourceStatusReason: 'Property AutoScalingGroups cannot be specified.',
@@ -302,7 +305,7 @@ describe('sandbox CloudFormation stacks', () => {
     const stack = await settled('full-bucket');
     expect(stack?.StackStatus).toBe('DELETE_FAILED');
     expect(stack?.StackStatusReason).toBe('The following resource(s) failed to delete: [Bucket]. ');
-    const failed = (await events('full-bucket')).find((e) => e.ResourceStatus === 'DELETE_FAILED');
+    const failed = await firstEvent('full-bucket', 'DELETE_FAILED');
     expect(failed?.ResourceStatusReason).toMatch(
       /^The bucket you tried to delete is not empty \(Service: Amazon S3; Status Code: 409; Error Code: BucketNotEmpty; Request ID: \w+; S3 Extended Request ID: \w+; Proxy: null\)$/,
     );
@@ -337,7 +340,7 @@ describe('sandbox CloudFormation stacks', () => {
     expect(stack?.StackStatusReason).toBe(
       'Stack creation time exceeded the specified timeout. Rollback requested by user.',
     );
-    const cancelled = (await events('too-slow')).find((e) => e.ResourceStatus === 'CREATE_FAILED');
+    const cancelled = await firstEvent('too-slow', 'CREATE_FAILED');
     expect(cancelled).toMatchObject({
       LogicalResourceId: 'Balancer',
       ResourceStatusReason: 'Resource creation cancelled',
@@ -356,7 +359,7 @@ describe('sandbox CloudFormation stacks', () => {
     await cfn.send(new CreateStackCommand({ StackName: 'no-signals', TemplateBody: template }));
     const stack = await settled('no-signals');
     expect(stack?.StackStatus).toBe('ROLLBACK_COMPLETE');
-    const failed = (await events('no-signals')).find((e) => e.ResourceStatus === 'CREATE_FAILED');
+    const failed = await firstEvent('no-signals', 'CREATE_FAILED');
     expect(failed).toMatchObject({
       LogicalResourceId: 'Fleet',
       ResourceStatusReason: 'Failed to receive 3 resource signal(s) within the specified duration',
