@@ -21,6 +21,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { poll } from '../../../src/poll.ts';
+import { queuePolicy } from '../../../src/watch/channel.ts';
 
 /** A queue as tests address it: its URL for SQS calls, its ARN for rule targets and policies. */
 export interface TestQueue {
@@ -28,22 +29,8 @@ export interface TestQueue {
   arn: string;
 }
 
-/** The policy of §2.5: EventBridge may send to the queue for this one rule. */
-export function queuePolicy(queueArn: string, ruleArn: string): string {
-  return JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AllowEventBridgeRule',
-        Effect: 'Allow',
-        Principal: { Service: 'events.amazonaws.com' },
-        Action: 'sqs:SendMessage',
-        Resource: queueArn,
-        Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } },
-      },
-    ],
-  });
-}
+/** The policy of §2.5 (the harness's own): EventBridge may send to the queue for this one rule. */
+export { queuePolicy };
 
 /** Creates the queue `name` and reads its ARN. */
 export async function createQueue(sqs: SQSClient, name: string): Promise<TestQueue> {
