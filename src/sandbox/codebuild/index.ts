@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LogsService } from '../logs/index.ts';
-import type { Handler, SandboxRuntime, SandboxService } from '../types.ts';
+import type { SandboxRuntime, SandboxService } from '../types.ts';
 import { BuildRun } from './build-run.ts';
 import { createHandlers } from './handlers.ts';
 import { BuildStore } from './store.ts';
@@ -38,7 +38,7 @@ export class CodeBuildService implements SandboxService {
   readonly name = 'codebuild' as const;
   readonly runtime: SandboxRuntime;
   readonly store = new BuildStore();
-  readonly handlers: Readonly<Record<string, Handler>>;
+  readonly handlers: ReturnType<typeof createHandlers>;
   readonly #logs: LogsService;
 
   constructor(runtime: SandboxRuntime, deps: CodeBuildDeps) {

@@ -4,6 +4,7 @@
  * finished phases with `contexts`, `durationInSeconds` truncated to whole seconds, the phase in progress and
  * COMPLETED with `phaseType` and `startTime` only, `logs` with the console deep link and the stream's ARN.
  */
+import type { Build, BuildPhase } from '@aws-sdk/client-codebuild';
 import type { BuildRecord, PhaseRecord } from './store.ts';
 
 /** The CloudWatch console link AWS puts in `logs.deepLink`. */
@@ -11,7 +12,7 @@ export function logsDeepLink(region: string, groupName: string, streamName: stri
   return `https://console.aws.amazon.com/cloudwatch/home?region=${region}#logEvent:group=${groupName};stream=${streamName}`;
 }
 
-function phaseView(p: PhaseRecord): Record<string, unknown> {
+function phaseView(p: PhaseRecord): BuildPhase {
   if (p.phaseType === 'COMPLETED' || p.phaseStatus === undefined) {
     return { phaseType: p.phaseType, startTime: p.startTime };
   }
@@ -34,7 +35,7 @@ function phaseView(p: PhaseRecord): Record<string, unknown> {
  * @example
  * buildView(record, 'us-east-1', '000000000000').logs.groupName; // '/aws/codebuild/web-build'
  */
-export function buildView(b: BuildRecord, region: string, accountId: string): Record<string, unknown> {
+export function buildView(b: BuildRecord, region: string, accountId: string): Build {
   const { groupName, streamName } = b.logs;
   const last = b.phases.at(-1);
   return {

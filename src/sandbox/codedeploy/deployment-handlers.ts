@@ -1,7 +1,7 @@
 /** CodeDeploy deployment operations: create / get / list / stop / continue and the target APIs (aws-semantics 3.3–3.9). */
-import type { Handler } from '../types.ts';
 import type { Deployments } from './deployments.ts';
 import { err, page, requireApplication, requireDeployment, requireGroup } from './errors.ts';
+import type { CodeDeployDeploymentOperation, CodeDeployHandlers, CodeDeployOutput } from './operations.ts';
 import { ACTIVE_STATUSES, type DeploymentRecord, type TargetRecord } from './store.ts';
 import { deploymentInfo, deploymentTarget, instanceSummary } from './views.ts';
 
@@ -49,17 +49,19 @@ function bareInstanceId(id: string): string {
   return id.includes('/') ? (id.split('/').pop() ?? id) : id;
 }
 
-export function deploymentHandlers(deployments: Deployments): Record<string, Handler> {
+export function deploymentHandlers(
+  deployments: Deployments,
+): CodeDeployHandlers<CodeDeployDeploymentOperation> {
   const { store, engine } = deployments;
   return {
-    async CreateDeployment(input: any) {
+    async CreateDeployment(input): Promise<CodeDeployOutput<'CreateDeployment'>> {
       const d = await deployments.create(input);
       return { deploymentId: d.deploymentId };
     },
-    GetDeployment(input: any) {
+    GetDeployment(input): CodeDeployOutput<'GetDeployment'> {
       return { deploymentInfo: deploymentInfo(requireDeployment(store, input.deploymentId)) };
     },
-    BatchGetDeployments(input: any) {
+    BatchGetDeployments(input): CodeDeployOutput<'BatchGetDeployments'> {
       const ids: string[] = input.deploymentIds ?? [];
       if (ids.length > 25)
         throw err(
@@ -68,7 +70,7 @@ export function deploymentHandlers(deployments: Deployments): Record<string, Han
         );
       return { deploymentsInfo: ids.map((id) => deploymentInfo(requireDeployment(store, id))) };
     },
-    ListDeployments(input: any) {
+    ListDeployments(input): CodeDeployOutput<'ListDeployments'> {
       const app: string | undefined = input.applicationName;
       const dgName: string | undefined = input.deploymentGroupName;
       if ((app === undefined) !== (dgName === undefined)) {
@@ -98,7 +100,7 @@ export function deploymentHandlers(deployments: Deployments): Record<string, Han
       const p = page(ids, input.nextToken);
       return { deployments: p.items, ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
     },
-    StopDeployment(input: any) {
+    StopDeployment(input): CodeDeployOutput<'StopDeployment'> {
       const d = requireDeployment(store, input.deploymentId);
       if (!ACTIVE_STATUSES.has(d.status))
         throw err(
@@ -112,7 +114,7 @@ export function deploymentHandlers(deployments: Deployments): Record<string, Han
         statusMessage: 'No more commands will be scheduled for execution in the deployment instances',
       };
     },
-    ContinueDeployment(input: any) {
+    ContinueDeployment(input): CodeDeployOutput<'ContinueDeployment'> {
       const d = requireDeployment(store, input.deploymentId);
       const waitType = input.deploymentWaitType ?? 'READY_WAIT';
       if (waitType !== 'READY_WAIT' && waitType !== 'TERMINATION_WAIT') {
@@ -147,7 +149,7 @@ export function deploymentHandlers(deployments: Deployments): Record<string, Han
       engine.continue(d, waitType);
       return {};
     },
-    SkipWaitTimeForInstanceTermination(input: any) {
+    SkipWaitTimeForInstanceTermination(input): CodeDeployOutput<'SkipWaitTimeForInstanceTermination'> {
       const d = requireDeployment(store, input.deploymentId);
       if (!ACTIVE_STATUSES.has(d.status))
         throw err(
@@ -162,10 +164,10 @@ export function deploymentHandlers(deployments: Deployments): Record<string, Han
       }
       return {};
     },
-    ListDeploymentTargets(input: any) {
+    ListDeploymentTargets(input): CodeDeployOutput<'ListDeploymentTargets'> {
       const d = requireDeployment(store, input.deploymentId);
       started(d);
-      const filters = (input.targetFilters ?? {}) as Record<string, string[]>;
+      const filters: Record<string, string[]> = input.targetFilters ?? {};
       for (const [k, values] of Object.entries(filters)) {
         if (k !== 'TargetStatus' && k !== 'ServerInstanceLabel') {
           throw err(
@@ -189,7 +191,7 @@ export function deploymentHandlers(deployments: Deployments): Record<string, Han
       const p = page(ids, input.nextToken);
       return { targetIds: p.items, ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
     },
-    BatchGetDeploymentTargets(input: any) {
+    BatchGetDeploymentTargets(input): CodeDeployOutput<'BatchGetDeploymentTargets'> {
       const d = requireDeployment(store, input.deploymentId);
       const ids: string[] = input.targetIds ?? [];
       if (ids.length === 0)
@@ -202,14 +204,14 @@ export function deploymentHandlers(deployments: Deployments): Record<string, Han
       started(d);
       return { deploymentTargets: ids.map((id) => deploymentTarget(target(d, id))) };
     },
-    GetDeploymentTarget(input: any) {
+    GetDeploymentTarget(input): CodeDeployOutput<'GetDeploymentTarget'> {
       const d = requireDeployment(store, input.deploymentId);
       if (!input.targetId)
         throw err('DeploymentTargetIdRequiredException', 'A deployment target ID was not provided.');
       started(d);
       return { deploymentTarget: deploymentTarget(target(d, input.targetId)) };
     },
-    ListDeploymentInstances(input: any) {
+    ListDeploymentInstances(input): CodeDeployOutput<'ListDeploymentInstances'> {
       const d = requireDeployment(store, input.deploymentId);
       started(d);
       const statuses: string[] | undefined = input.instanceStatusFilter?.length
@@ -225,7 +227,7 @@ export function deploymentHandlers(deployments: Deployments): Record<string, Han
       const p = page(ids, input.nextToken);
       return { instancesList: p.items, ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
     },
-    GetDeploymentInstance(input: any) {
+    GetDeploymentInstance(input): CodeDeployOutput<'GetDeploymentInstance'> {
       const d = requireDeployment(store, input.deploymentId);
       if (!input.instanceId) throw err('InstanceIdRequiredException', 'The instance ID was not specified.');
       started(d);
@@ -237,7 +239,7 @@ export function deploymentHandlers(deployments: Deployments): Record<string, Han
         );
       return { instanceSummary: instanceSummary(t) };
     },
-    BatchGetDeploymentInstances(input: any) {
+    BatchGetDeploymentInstances(input): CodeDeployOutput<'BatchGetDeploymentInstances'> {
       const d = requireDeployment(store, input.deploymentId);
       const ids: string[] = input.instanceIds ?? [];
       if (ids.length > 25)

@@ -2,13 +2,20 @@
  * Creating deployments: validation (errors as aws-semantics 3.3 / 3.12), the revision snapshot and the record.
  * The engine runs it from there.
  */
+import type { TargetInstances } from '@aws-sdk/client-codedeploy';
 import { cp, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxRuntime } from '../types.ts';
 import type { DeploymentEngine } from './engine.ts';
 import { err, requireApplication, requireConfigName, requireGroup } from './errors.ts';
 import { deploymentId as newDeploymentId } from './ids.ts';
-import type { CodeDeployStore, DeploymentRecord, DeploymentStyle, RevisionLocation } from './store.ts';
+import type {
+  AutoRollbackConfiguration,
+  CodeDeployStore,
+  DeploymentRecord,
+  DeploymentStyle,
+  RevisionLocation,
+} from './store.ts';
 
 /** The model's `CreateDeploymentInput` (camelCase). */
 export interface CreateDeploymentInput {
@@ -18,8 +25,8 @@ export interface CreateDeploymentInput {
   deploymentConfigName?: string;
   description?: string;
   ignoreApplicationStopFailures?: boolean;
-  targetInstances?: unknown;
-  autoRollbackConfiguration?: { enabled?: boolean; events?: string[] };
+  targetInstances?: TargetInstances;
+  autoRollbackConfiguration?: AutoRollbackConfiguration;
   updateOutdatedInstancesOnly?: boolean;
   fileExistsBehavior?: 'DISALLOW' | 'OVERWRITE' | 'RETAIN';
   overrideAlarmConfiguration?: unknown;

@@ -9,6 +9,7 @@
  *   of the last successful revision, `creator: codeDeployRollback`.
  * Steps shared by all of them (targets, batches, events) are in `steps.ts`.
  */
+import type { ErrorCode } from '@aws-sdk/client-codedeploy';
 import { BlueGreen } from './blue-green.ts';
 import { deploymentId as newDeploymentId } from './ids.ts';
 import { IN_PLACE_WITH_LB, INSTALL_EVENTS } from './lifecycle.ts';
@@ -177,7 +178,7 @@ export class DeploymentEngine {
             ? run.controller.signal.reason
             : undefined;
       const status: DeploymentStatus = stopped ? 'Stopped' : 'Failed';
-      const info = stopped
+      const info: { code: ErrorCode; message: string } = stopped
         ? { code: stopped.code, message: stopped.message }
         : error instanceof DeploymentFailure
           ? { code: error.code, message: error.message }
@@ -196,7 +197,7 @@ export class DeploymentEngine {
     dg: DeploymentGroupRecord | undefined,
     run: Run,
     status: DeploymentStatus,
-    info: { code: string; message: string },
+    info: { code: ErrorCode; message: string },
   ): Promise<void> {
     const config = d.autoRollbackConfiguration;
     const enabled = config?.enabled === true;
@@ -338,7 +339,7 @@ export class DeploymentEngine {
     d: DeploymentRecord,
     dg: DeploymentGroupRecord | undefined,
     status: DeploymentStatus,
-    info?: { code: string; message: string },
+    info?: { code: ErrorCode; message: string },
   ): void {
     d.completeTime = this.deps.runtime.clock.now();
     if (info) d.errorInformation = info;

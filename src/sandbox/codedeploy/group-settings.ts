@@ -2,7 +2,9 @@
  * Deployment group settings shared by CreateDeploymentGroup and UpdateDeploymentGroup: each member checked and
  * normalised, then the cross-member rules AWS applies (aws-semantics 3.2), with the 3.12 error codes.
  */
+import type { CreateDeploymentGroupInput, UpdateDeploymentGroupInput } from '@aws-sdk/client-codedeploy';
 import type { AutoScalingService } from '../autoscaling/index.ts';
+import type { Validated } from '../types.ts';
 import { err, requireConfigName } from './errors.ts';
 import type { CodeDeployStore, DeploymentGroupRecord } from './store.ts';
 
@@ -22,7 +24,7 @@ const MAX_TERMINATION_WAIT_MINUTES = 2880;
  */
 export function checkGroupSettings(
   deps: { store: CodeDeployStore; autoscaling: AutoScalingService },
-  input: any,
+  input: Validated<CreateDeploymentGroupInput> | Validated<UpdateDeploymentGroupInput>,
   current?: DeploymentGroupRecord,
 ): Partial<DeploymentGroupRecord> {
   const out: Partial<DeploymentGroupRecord> = {};
@@ -38,7 +40,7 @@ export function checkGroupSettings(
   if (input.deploymentConfigName !== undefined)
     out.deploymentConfigName = requireConfigName(deps.store, input.deploymentConfigName).deploymentConfigName;
   if (input.autoScalingGroups !== undefined) {
-    for (const name of input.autoScalingGroups as string[]) {
+    for (const name of input.autoScalingGroups) {
       if (!deps.autoscaling.group(name)) {
         throw err(
           'InvalidAutoScalingGroupException',
@@ -46,7 +48,7 @@ export function checkGroupSettings(
         );
       }
     }
-    out.autoScalingGroups = [...new Set(input.autoScalingGroups as string[])];
+    out.autoScalingGroups = [...new Set(input.autoScalingGroups)];
   }
   if (input.ec2TagFilters !== undefined && input.ec2TagSet !== undefined && input.ec2TagFilters.length > 0) {
     throw err(
@@ -66,7 +68,7 @@ export function checkGroupSettings(
   if (input.terminationHookEnabled !== undefined) out.terminationHookEnabled = input.terminationHookEnabled;
   if (input.autoRollbackConfiguration !== undefined) {
     const arc = input.autoRollbackConfiguration;
-    if (arc.enabled && !(arc.events?.length > 0)) {
+    if (arc.enabled && !((arc.events?.length ?? 0) > 0)) {
       throw err(
         'InvalidAutoRollbackConfigException',
         'Automatic rollback is enabled but no events are specified; give events such as DEPLOYMENT_FAILURE.',

@@ -1,10 +1,12 @@
 /**
- * CodeDeploy handlers for applications, deployment groups, deployment configs and tags (JSON 1.1, camelCase).
- * Deployment operations are in `deployment-handlers.ts`.
+ * CodeDeploy handlers for applications, deployment groups, deployment configs and tags (JSON 1.1, camelCase),
+ * typed by the SDK's input and output types (`operations.ts`). Deployment operations are in
+ * `deployment-handlers.ts`.
  */
 import { randomUUID } from 'node:crypto';
+import type { Tag } from '@aws-sdk/client-codedeploy';
 import type { AutoScalingService } from '../autoscaling/index.ts';
-import type { Handler, RequestContext, SandboxRuntime } from '../types.ts';
+import type { RequestContext, SandboxRuntime, Validated } from '../types.ts';
 import {
   checkApplicationName,
   checkGroupName,
@@ -16,6 +18,7 @@ import {
 } from './errors.ts';
 import { applicationArn, deploymentGroupArn } from './ids.ts';
 import { checkGroupSettings } from './group-settings.ts';
+import type { CodeDeployConfigOperation, CodeDeployHandlers, CodeDeployOutput } from './operations.ts';
 import type { CodeDeployStore, DeploymentGroupRecord } from './store.ts';
 import { applicationInfo, deploymentConfigInfo, deploymentGroupInfo } from './views.ts';
 
@@ -34,14 +37,14 @@ function tagsOf(store: CodeDeployStore, arn: string): Map<string, string> {
   return tags;
 }
 
-function addTags(store: CodeDeployStore, arn: string, tags: unknown): void {
-  for (const t of (tags ?? []) as { Key?: string; Value?: string }[]) {
+function addTags(store: CodeDeployStore, arn: string, tags: readonly Validated<Tag>[] | undefined): void {
+  for (const t of tags ?? []) {
     if (!t.Key) throw err('InvalidTagsToAddException', 'Each tag needs a Key (1-128 characters).');
     tagsOf(store, arn).set(t.Key, t.Value ?? '');
   }
 }
 
-export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
+export function configHandlers(deps: HandlerDeps): CodeDeployHandlers<CodeDeployConfigOperation> {
   const { store, runtime } = deps;
   const dgArn = (g: DeploymentGroupRecord) =>
     deploymentGroupArn(runtime.region, runtime.accountId, g.applicationName, g.deploymentGroupName);
@@ -50,7 +53,7 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
 
   return {
     // ---- applications ----
-    CreateApplication(input: any) {
+    CreateApplication(input): CodeDeployOutput<'CreateApplication'> {
       const name = checkApplicationName(input.applicationName);
       if (store.applications.has(name))
         throw err(
@@ -68,10 +71,10 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
       addTags(store, applicationArn(runtime.region, runtime.accountId, name), input.tags);
       return { applicationId: app.applicationId };
     },
-    GetApplication(input: any) {
+    GetApplication(input): CodeDeployOutput<'GetApplication'> {
       return { application: applicationInfo(requireApplication(store, input.applicationName)) };
     },
-    BatchGetApplications(input: any) {
+    BatchGetApplications(input): CodeDeployOutput<'BatchGetApplications'> {
       const names: string[] = input.applicationNames ?? [];
       if (names.length > 100)
         throw err(
@@ -80,12 +83,12 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
         );
       return { applicationsInfo: names.map((n) => applicationInfo(requireApplication(store, n))) };
     },
-    ListApplications(input: any) {
+    ListApplications(input): CodeDeployOutput<'ListApplications'> {
       const names = [...store.applications.keys()].sort();
       const p = page(names, input.nextToken);
       return { applications: p.items, ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
     },
-    UpdateApplication(input: any) {
+    UpdateApplication(input): CodeDeployOutput<'UpdateApplication'> {
       const app = requireApplication(store, input.applicationName);
       const newName = input.newApplicationName;
       if (newName && newName !== app.applicationName) {
@@ -106,7 +109,7 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
       }
       return {};
     },
-    DeleteApplication(input: any) {
+    DeleteApplication(input): CodeDeployOutput<'DeleteApplication'> {
       const name = checkApplicationName(input.applicationName);
       // Deleting the application removes its deployment groups' records; instances and ASGs stay (aws-semantics 3.11).
       for (const g of store.groupsOf(name)) {
@@ -119,7 +122,7 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     // ---- deployment groups ----
-    CreateDeploymentGroup(input: any) {
+    CreateDeploymentGroup(input): CodeDeployOutput<'CreateDeploymentGroup'> {
       const app = requireApplication(store, input.applicationName);
       const name = checkGroupName(input.deploymentGroupName);
       if (store.group(app.applicationName, name)) {
@@ -153,7 +156,7 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
       addTags(store, dgArn(g), input.tags);
       return { deploymentGroupId: g.deploymentGroupId };
     },
-    GetDeploymentGroup(input: any) {
+    GetDeploymentGroup(input): CodeDeployOutput<'GetDeploymentGroup'> {
       const app = requireApplication(store, input.applicationName);
       return {
         deploymentGroupInfo: deploymentGroupInfo(
@@ -161,7 +164,7 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
         ),
       };
     },
-    BatchGetDeploymentGroups(input: any) {
+    BatchGetDeploymentGroups(input): CodeDeployOutput<'BatchGetDeploymentGroups'> {
       const app = requireApplication(store, input.applicationName);
       const names: string[] = input.deploymentGroupNames ?? [];
       if (names.length === 0)
@@ -178,7 +181,7 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
         ...(missing.length ? { errorMessage: `Deployment groups not found: ${missing.join(', ')}` } : {}),
       };
     },
-    ListDeploymentGroups(input: any) {
+    ListDeploymentGroups(input): CodeDeployOutput<'ListDeploymentGroups'> {
       const app = requireApplication(store, input.applicationName);
       const names = store
         .groupsOf(app.applicationName)
@@ -191,7 +194,7 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
         ...(p.nextToken ? { nextToken: p.nextToken } : {}),
       };
     },
-    UpdateDeploymentGroup(input: any) {
+    UpdateDeploymentGroup(input): CodeDeployOutput<'UpdateDeploymentGroup'> {
       const app = requireApplication(store, input.applicationName);
       const g = requireGroup(store, app.applicationName, input.currentDeploymentGroupName);
       const settings = checkGroupSettings(deps, input, g);
@@ -222,7 +225,7 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
       Object.assign(g, settings);
       return { hooksNotCleanedUp: [] };
     },
-    DeleteDeploymentGroup(input: any) {
+    DeleteDeploymentGroup(input): CodeDeployOutput<'DeleteDeploymentGroup'> {
       const app = requireApplication(store, input.applicationName);
       const name = checkGroupName(input.deploymentGroupName);
       const g = store.group(app.applicationName, name);
@@ -235,7 +238,7 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     // ---- deployment configs ----
-    CreateDeploymentConfig(input: any) {
+    CreateDeploymentConfig(input): CodeDeployOutput<'CreateDeploymentConfig'> {
       const name = input.deploymentConfigName;
       if (!name)
         throw err(
@@ -287,16 +290,16 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
       store.configs.set(name, config);
       return { deploymentConfigId: config.deploymentConfigId };
     },
-    GetDeploymentConfig(input: any) {
+    GetDeploymentConfig(input): CodeDeployOutput<'GetDeploymentConfig'> {
       return {
         deploymentConfigInfo: deploymentConfigInfo(requireConfigName(store, input.deploymentConfigName)),
       };
     },
-    ListDeploymentConfigs(input: any) {
+    ListDeploymentConfigs(input): CodeDeployOutput<'ListDeploymentConfigs'> {
       const p = page([...store.configs.keys()].sort(), input.nextToken);
       return { deploymentConfigsList: p.items, ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
     },
-    DeleteDeploymentConfig(input: any) {
+    DeleteDeploymentConfig(input): CodeDeployOutput<'DeleteDeploymentConfig'> {
       const name = input.deploymentConfigName;
       if (!name)
         throw err(
@@ -321,19 +324,19 @@ export function configHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     // ---- tags ----
-    TagResource(input: any, ctx: RequestContext) {
+    TagResource(input, ctx): CodeDeployOutput<'TagResource'> {
       const arn = requireTaggable(deps, input.ResourceArn, ctx);
       if (!input.Tags?.length) throw err('TagRequiredException', 'A tag was not specified.');
       addTags(store, arn, input.Tags);
       return {};
     },
-    UntagResource(input: any, ctx: RequestContext) {
+    UntagResource(input, ctx): CodeDeployOutput<'UntagResource'> {
       const arn = requireTaggable(deps, input.ResourceArn, ctx);
       const tags = store.tags.get(arn);
-      for (const k of (input.TagKeys ?? []) as string[]) tags?.delete(k);
+      for (const k of input.TagKeys ?? []) tags?.delete(k);
       return {};
     },
-    ListTagsForResource(input: any, ctx: RequestContext) {
+    ListTagsForResource(input, ctx): CodeDeployOutput<'ListTagsForResource'> {
       const arn = requireTaggable(deps, input.ResourceArn, ctx);
       const tags = [...(store.tags.get(arn) ?? new Map()).entries()].map(([Key, Value]) => ({ Key, Value }));
       const p = page(tags, input.NextToken);

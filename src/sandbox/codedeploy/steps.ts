@@ -3,6 +3,7 @@
  * load balancer), batches sized by the deployment config (aws-semantics 3.8), and the status changes reported
  * to listeners and to the sandbox event log.
  */
+import type { ErrorCode } from '@aws-sdk/client-codedeploy';
 import type { AutoScalingService } from '../autoscaling/index.ts';
 import type { Fleet, Instance } from '../fleet/index.ts';
 import type { SandboxRuntime } from '../types.ts';
@@ -17,16 +18,16 @@ export const HEALTH_CONSTRAINTS_MESSAGE =
   'The overall deployment failed because too many individual instances failed deployment, too few healthy instances are available for deployment, or some instances in your deployment group are experiencing problems.';
 
 export class DeploymentFailure extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.code = code;
   }
 }
 
 export class StopRequested extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.code = code;
   }
@@ -37,7 +38,7 @@ export interface Run {
   readonly controller: AbortController;
   /** Aborted only when the sandbox stops: running hook scripts are killed (StopDeployment lets them finish). */
   readonly halt: AbortController;
-  stop?: { autoRollbackEnabled?: boolean; code: string; message: string };
+  stop?: { autoRollbackEnabled?: boolean; code: ErrorCode; message: string };
   halted: boolean;
   /** Wakes the Ready wait (ContinueDeployment READY_WAIT). */
   continueReady?: () => void;
@@ -116,11 +117,9 @@ export class DeploymentSteps {
     const oneAtATime =
       d.deploymentConfigName === 'CodeDeployDefault.OneAtATime' || !config?.minimumHealthyHosts;
     const mhh = config?.minimumHealthyHosts;
-    const minHealthy = !mhh
-      ? n - 1
-      : mhh.type === 'HOST_COUNT'
-        ? mhh.value
-        : Math.ceil((n * mhh.value) / 100);
+    // Server configs always have a value; a Lambda/ECS config's missing one counts as NaN (no check passes on it).
+    const value = mhh?.value ?? Number.NaN;
+    const minHealthy = !mhh ? n - 1 : mhh.type === 'HOST_COUNT' ? value : Math.ceil((n * value) / 100);
     if (!oneAtATime && config && !config.builtIn && n > 0 && minHealthy >= n) {
       throw new DeploymentFailure(
         'HEALTH_CONSTRAINTS_INVALID',

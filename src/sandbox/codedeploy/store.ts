@@ -4,6 +4,21 @@
  * the engine uses are marked.
  */
 import { randomUUID } from 'node:crypto';
+import type * as Sdk from '@aws-sdk/client-codedeploy';
+import type {
+  AutoRollbackEvent,
+  BundleType,
+  EC2TagFilter,
+  EC2TagSet,
+  ErrorCode,
+  OnPremisesTagSet,
+  TagFilter,
+  TargetGroupPairInfo,
+  TargetInstances,
+  TrafficRoutingConfig,
+  TriggerConfig,
+  ZonalConfig,
+} from '@aws-sdk/client-codedeploy';
 
 export interface ApplicationRecord {
   applicationId: string;
@@ -19,7 +34,7 @@ export interface DeploymentStyle {
 
 export interface AutoRollbackConfiguration {
   enabled?: boolean;
-  events?: string[];
+  events?: AutoRollbackEvent[];
 }
 
 export interface BlueGreenDeploymentConfiguration {
@@ -37,7 +52,7 @@ export interface BlueGreenDeploymentConfiguration {
 export interface LoadBalancerInfo {
   elbInfoList?: { name?: string }[];
   targetGroupInfoList?: { name?: string }[];
-  targetGroupPairInfoList?: unknown[];
+  targetGroupPairInfoList?: TargetGroupPairInfo[];
 }
 
 export interface LastDeploymentInfo {
@@ -57,11 +72,11 @@ export interface DeploymentGroupRecord {
   autoScalingGroups: string[];
   /** Lifecycle hook name CodeDeploy would install in each group, per group name. */
   hooks: Map<string, string>;
-  ec2TagFilters: unknown[];
-  onPremisesInstanceTagFilters: unknown[];
-  ec2TagSet?: unknown;
-  onPremisesTagSet?: unknown;
-  triggerConfigurations: unknown[];
+  ec2TagFilters: EC2TagFilter[];
+  onPremisesInstanceTagFilters: TagFilter[];
+  ec2TagSet?: EC2TagSet;
+  onPremisesTagSet?: OnPremisesTagSet;
+  triggerConfigurations: TriggerConfig[];
   alarmConfiguration: { enabled?: boolean; ignorePollAlarmFailure?: boolean; alarms?: { name?: string }[] };
   autoRollbackConfiguration?: AutoRollbackConfiguration;
   deploymentStyle: DeploymentStyle;
@@ -83,17 +98,21 @@ export interface MinimumHealthyHosts {
 export interface DeploymentConfigRecord {
   deploymentConfigId: string;
   deploymentConfigName: string;
-  minimumHealthyHosts?: MinimumHealthyHosts;
+  /**
+   * As accepted: complete (a type and a value >= 0) for Server configs, which CreateDeploymentConfig checks;
+   * Lambda and ECS configs keep what was sent.
+   */
+  minimumHealthyHosts?: MinimumHealthyHosts | Sdk.MinimumHealthyHosts;
   createTime: Date;
   computePlatform: 'Server' | 'Lambda' | 'ECS';
-  trafficRoutingConfig?: unknown;
-  zonalConfig?: unknown;
+  trafficRoutingConfig?: TrafficRoutingConfig;
+  zonalConfig?: ZonalConfig;
   builtIn: boolean;
 }
 
 export interface RevisionLocation {
   revisionType?: 'S3' | 'GitHub' | 'String' | 'AppSpecContent';
-  s3Location?: { bucket?: string; key?: string; bundleType?: string; version?: string; eTag?: string };
+  s3Location?: { bucket?: string; key?: string; bundleType?: BundleType; version?: string; eTag?: string };
   gitHubLocation?: { repository?: string; commitId?: string };
   string?: { content?: string; sha256?: string };
   appSpecContent?: { content?: string; sha256?: string };
@@ -178,7 +197,7 @@ export interface DeploymentRecord {
   previousRevision?: RevisionLocation;
   revision: RevisionLocation;
   status: DeploymentStatus;
-  errorInformation?: { code: string; message: string };
+  errorInformation?: { code: ErrorCode; message: string };
   createTime: Date;
   startTime?: Date;
   completeTime?: Date;
@@ -189,7 +208,7 @@ export interface DeploymentRecord {
   updateOutdatedInstancesOnly: boolean;
   rollbackInfo?: RollbackInfo;
   deploymentStyle: DeploymentStyle;
-  targetInstances?: unknown;
+  targetInstances?: TargetInstances;
   instanceTerminationWaitTimeStarted: boolean;
   blueGreenDeploymentConfiguration?: BlueGreenDeploymentConfiguration;
   loadBalancerInfo?: LoadBalancerInfo;

@@ -1,4 +1,5 @@
 /** Records → CodeDeploy wire shapes (model member names; absent members omitted). */
+import type { DeploymentTarget } from '@aws-sdk/client-codedeploy';
 import type {
   ApplicationRecord,
   DeploymentConfigRecord,
@@ -97,7 +98,7 @@ export function deploymentInfo(d: DeploymentRecord) {
     loadBalancerInfo: d.loadBalancerInfo,
     fileExistsBehavior: d.fileExistsBehavior ?? 'DISALLOW',
     deploymentStatusMessages: d.deploymentStatusMessages,
-    computePlatform: 'Server',
+    computePlatform: 'Server' as const,
     externalId: d.externalId,
   });
 }
@@ -112,7 +113,7 @@ function lifecycleEvent(e: LifecycleEventRecord) {
   });
 }
 
-export function deploymentTarget(t: TargetRecord) {
+export function deploymentTarget(t: TargetRecord): DeploymentTarget {
   return {
     deploymentTargetType: 'InstanceTarget',
     instanceTarget: defined({
