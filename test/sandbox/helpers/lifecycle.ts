@@ -20,7 +20,15 @@ export async function lifecycleEventRunning(
 ): Promise<void> {
   await poll(
     async () => {
-      const { targetIds = [] } = await codedeploy.send(new ListDeploymentTargetsCommand({ deploymentId }));
+      // Until the deployment has started, CodeDeploy refuses to list its targets (as AWS does).
+      const listed = await codedeploy
+        .send(new ListDeploymentTargetsCommand({ deploymentId }))
+        .catch((error: { name?: string }) => {
+          if (error.name === 'DeploymentNotStartedException') return undefined;
+          throw error;
+        });
+      if (!listed) return 'not started yet';
+      const { targetIds = [] } = listed;
       if (targetIds.length === 0) return 'no targets yet';
       const { deploymentTargets = [] } = await codedeploy.send(
         new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds }),
