@@ -144,10 +144,17 @@ export function forgetPipelineState(ctx: PipelineContext): void {
 }
 
 /**
- * Where GetPipelineState shows our execution running: the stage whose latest execution is ours and
- * `InProgress` or `Stopping`, or in front of which ours waits (inbound). Undefined when no stage shows it so.
+ * Where GetPipelineState shows our execution's status: the stage whose latest execution is ours and
+ * `InProgress` or `Stopping`, or in front of which ours waits (inbound); or the last stage, ours and `Succeeded`
+ * (the execution succeeds with its last stage). Undefined when no stage tells it.
  */
-function runningIn(stages: readonly StageState[], id: string): { stage: string; status: string } | undefined {
+function shownStatus(
+  stages: readonly StageState[],
+  id: string,
+): { stage: string; status: string } | undefined {
+  const last = stages.at(-1);
+  if (last?.latestExecution?.pipelineExecutionId === id && last.latestExecution.status === 'Succeeded')
+    return { stage: last.stageName ?? '?', status: 'Succeeded' };
   for (const s of stages) {
     const latest = s.latestExecution;
     if (
@@ -166,7 +173,8 @@ function runningIn(stages: readonly StageState[], id: string): { stage: string; 
 /**
  * Fetches one stage's state and the execution status; records transitions on the timeline. The execution status
  * is read (GetPipelineExecution) only when GetPipelineState cannot tell it: while a stage shows ours `InProgress`
- * (or `Stopping`) the execution is too (aws-semantics §2.4), so a release in progress costs one read per look.
+ * (or `Stopping`) the execution is too (aws-semantics §2.4), and once the last stage shows ours `Succeeded` so
+ * has the execution, so a release costs one read per look.
  */
 export async function observeStage(
   ctx: PipelineContext,
@@ -181,7 +189,7 @@ export async function observeStage(
   let running: { stage: string; status: string } | undefined;
   try {
     stageStates = (await readPipelineState(ctx, signal)).stageStates ?? [];
-    running = runningIn(stageStates, id);
+    running = shownStatus(stageStates, id);
     if (running) executionStatus = running.status;
     else {
       const exec = await ctx.codepipeline.send(

@@ -17,7 +17,9 @@ export interface WatchTopic {
   readonly deploymentId?: string;
   /**
    * Also the deployment's instance events (`Instance State-change Notification`) that end an instance's part
-   * (any state but `START`: an instance starting changes nothing a deployment wait reads). @default false
+   * (any state but `START`: an instance starting changes nothing a deployment wait reads). The watch wakes the
+   * wait once no instance it has seen start is still running (one read per batch, src/watch/watch.ts).
+   * @default false
    */
   readonly instances?: boolean;
   /**
@@ -103,6 +105,39 @@ export function concerns(topic: WatchTopic, event: WatchedEvent): boolean {
     return topic.instances === true && d.state !== 'START';
   }
   return false;
+}
+
+/**
+ * Tracks `event` in `instances` (each deployment's instances by the state of their last event) and says whether
+ * it settles them: false for an instance event that leaves another instance of its deployment started and not
+ * ended, so a deployment's waits are woken once per batch of instances (green installed, blue blocked), not once
+ * per instance; true for any other event. Events come late and out of order: a `START` after its instance's end
+ * changes nothing. At most `keep` deployments are tracked (the oldest is forgotten).
+ *
+ * @example
+ * const instances = new Map();
+ * settlesInstances(instances, started('i-1'));  // true (a START wakes nothing anyway)
+ * settlesInstances(instances, started('i-2'));
+ * settlesInstances(instances, succeeded('i-1')); // false: i-2 still runs
+ * settlesInstances(instances, succeeded('i-2')); // true
+ */
+export function settlesInstances(
+  instances: Map<string, Map<string, string>>,
+  event: WatchedEvent,
+  keep = 256,
+): boolean {
+  if (event['detail-type'] !== 'CodeDeploy Instance State-change Notification') return true;
+  const { deploymentId, instanceId, state } = event.detail;
+  if (typeof deploymentId !== 'string' || typeof instanceId !== 'string' || typeof state !== 'string')
+    return true;
+  let ofDeployment = instances.get(deploymentId);
+  if (!ofDeployment) {
+    ofDeployment = new Map();
+    instances.set(deploymentId, ofDeployment);
+    if (instances.size > keep) instances.delete(instances.keys().next().value!);
+  }
+  if (state !== 'START' || !ofDeployment.has(instanceId)) ofDeployment.set(instanceId, state);
+  return ![...ofDeployment.values()].includes('START');
 }
 
 /** One line for logs: `CodePipeline Stage Execution State Change Deploy SUCCEEDED`. */

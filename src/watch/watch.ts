@@ -21,7 +21,7 @@ import { errorLine, type IntervalOptions, isAccessDenied } from '../poll.ts';
 import type { Ledger } from '../teardown/ledger.ts';
 import type { Leftover } from '../teardown/leaks.ts';
 import { type Channel, type ChannelStats, type ChannelTarget, openChannel } from './channel.ts';
-import { concerns, describeEvent, type WatchedEvent, type WatchTopic } from './topics.ts';
+import { concerns, describeEvent, settlesInstances, type WatchedEvent, type WatchTopic } from './topics.ts';
 
 /** `auto`: events when they can be set up, else polling; `on`: events or fail; `off`: polling only. */
 export type EventsSetting = 'auto' | 'on' | 'off';
@@ -85,7 +85,9 @@ const RECENT = 256;
 export class Watch implements Watching {
   readonly #options: WatchOptions;
   readonly #waiters = new Set<Waiter>();
-  readonly #recent: { seq: number; event: WatchedEvent }[] = [];
+  readonly #recent: { seq: number; event: WatchedEvent; settles: boolean }[] = [];
+  /** Each deployment's instances by the state of their last event (`START` until an end state comes). */
+  readonly #instances = new Map<string, Map<string, string>>();
   #seq = 0;
   #wakes = 0;
   #channel: Channel | undefined;
@@ -211,9 +213,10 @@ export class Watch implements Watching {
 
   #notify(event: WatchedEvent): void {
     this.#seq += 1;
-    this.#recent.push({ seq: this.#seq, event });
+    const settles = settlesInstances(this.#instances, event, RECENT);
+    this.#recent.push({ seq: this.#seq, event, settles });
     if (this.#recent.length > RECENT) this.#recent.shift();
-    for (const waiter of [...this.#waiters]) if (concerns(waiter.topic, event)) waiter.wake();
+    if (settles) for (const waiter of [...this.#waiters]) if (concerns(waiter.topic, event)) waiter.wake();
     this.#options.log?.(`event: ${describeEvent(event)}`);
   }
 
@@ -280,7 +283,7 @@ export class Watch implements Watching {
         };
         const waiter: Waiter = { topic, wake: () => (this.#channel ? woken() : done()) };
         signal.addEventListener('abort', done, { once: true });
-        if (this.#recent.some((r) => r.seq > seen && concerns(topic, r.event))) {
+        if (this.#recent.some((r) => r.seq > seen && r.settles && concerns(topic, r.event))) {
           woken();
           return;
         }

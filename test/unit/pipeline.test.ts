@@ -132,11 +132,15 @@ describe('waitForStage', () => {
     const p = pipeline();
     const o = await p.waitForStage(execution, 'BuildAndTest', 'Succeeded', { timeout: 5000 });
     expect(o.stageStatus).toBe('Succeeded');
+    // A one-stage pipeline: while its stage shows ours InProgress the execution is too, and once that last stage
+    // shows ours Succeeded so has the execution; GetPipelineState told both, GetPipelineExecution was not read.
     expect(p.timeline.of(OURS).map((e) => `${e.stage ?? 'execution'} ${e.status}`)).toEqual([
       'execution InProgress',
       'BuildAndTest InProgress',
+      'execution Succeeded',
       'BuildAndTest Succeeded',
     ]);
+    expect(cp.commandCalls(GetPipelineExecutionCommand)).toHaveLength(0);
   });
 
   it('sees our stage succeeded after a newer execution entered it (regression: waited until the deadline)', async () => {

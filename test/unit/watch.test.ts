@@ -9,6 +9,7 @@ import { poll } from '../../src/poll.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
 import { Ledger } from '../../src/teardown/ledger.ts';
 import { concerns, parseEvent, rulePattern, Watch, type WatchedEvent } from '../../src/watch/index.ts';
+import { settlesInstances } from '../../src/watch/topics.ts';
 
 let sandbox: Sandbox;
 let events: EventBridgeClient;
@@ -77,6 +78,34 @@ describe('which events concern a wait', () => {
     // An instance starting changes nothing a deployment wait reads.
     const starting = { ...instance, detail: { ...instance.detail, state: 'START' } };
     expect(concerns({ deploymentId: 'd-1', instances: true }, starting)).toBe(false);
+  });
+
+  it('wakes a deployment wait once per batch of instances, whatever order their events come in', () => {
+    const instances = new Map<string, Map<string, string>>();
+    const of = (instanceId: string, state: string, deploymentId = 'd-1') =>
+      settlesInstances(
+        instances,
+        event('CodeDeploy Instance State-change Notification', { deploymentId, instanceId, state }),
+      );
+    // Green: two instances start, the first to end leaves the other running.
+    expect(of('i-1', 'START')).toBe(false);
+    expect(of('i-2', 'START')).toBe(false);
+    expect(of('i-1', 'SUCCESS')).toBe(false);
+    expect(of('i-2', 'SUCCESS')).toBe(true);
+    // Blue, delivered out of order: an end before its start counts, the late START changes nothing.
+    expect(of('i-3', 'SUCCESS')).toBe(true);
+    expect(of('i-4', 'START')).toBe(false);
+    expect(of('i-3', 'START')).toBe(false);
+    expect(of('i-4', 'FAILURE')).toBe(true);
+    // Another deployment's instances are its own; any other event settles.
+    expect(of('i-9', 'START', 'd-2')).toBe(false);
+    expect(of('i-5', 'SUCCESS')).toBe(true);
+    expect(
+      settlesInstances(
+        instances,
+        event('CodeDeploy Deployment State-change Notification', { deploymentId: 'd-2', state: 'SUCCESS' }),
+      ),
+    ).toBe(true);
   });
 
   it('reads only EventBridge events from the queue (anything else is not an event)', () => {
