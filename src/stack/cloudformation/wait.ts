@@ -72,9 +72,18 @@ async function observe(
     if (!isStackMissing(error)) throw error;
     return { status: 'DELETE_COMPLETE' };
   }
-  // Events after the status: every event up to a final status is printed before the wait ends.
-  for (const event of await tail.next(signal)) log(formatStackEvent(event));
+  // Events after the status: every event up to a final status is printed before the wait ends. A resource's
+  // *_IN_PROGRESS events are left out (its COMPLETE or FAILED line follows; a stack of 40 resources would print
+  // 80 lines more), the stack's own are kept.
+  for (const event of await tail.next(signal)) if (worthALine(event)) log(formatStackEvent(event));
   return observation;
+}
+
+/** Not a resource's `*_IN_PROGRESS` event (the stack's own and every final or failed event are). */
+function worthALine(event: StackEvent): boolean {
+  const resource =
+    event.PhysicalResourceId !== event.StackId || event.ResourceType !== 'AWS::CloudFormation::Stack';
+  return !(resource && (event.ResourceStatus ?? '').endsWith('_IN_PROGRESS'));
 }
 
 /** What {@link pollStack} needs to know of one wait. */
