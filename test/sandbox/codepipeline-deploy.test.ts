@@ -21,28 +21,19 @@ import {
   PutApprovalResultCommand,
 } from '@aws-sdk/client-codepipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { poll } from '../../src/poll.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
 import { approvalStage, buildStage, declarePipeline, deployStage, sourceStage } from './helpers/pipeline.ts';
 import { useSandbox } from './helpers/sandbox.ts';
+import { until as untilReached } from './helpers/until.ts';
 
 const SAMPLE_APP = path.join(import.meta.dirname, '..', '..', 'sample-app');
 
-/** Calls `probe` every 150 ms until it returns a truthy value; fails naming `what` after `timeoutMs`. */
-async function until<T>(
+/** The shared `until` (helpers/until.ts) at this suite's pace: every 150 ms, 90 s by default. */
+const until = <T>(
   what: string,
-  probe: () => Promise<T | undefined | false>,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 90_000,
-): Promise<T> {
-  const value = await poll(probe, {
-    timeout: timeoutMs,
-    isDone: (v) => Boolean(v),
-    describe: (v) => (v ? 'reached' : String(v)),
-    what,
-    interval: { min: 150, max: 150 },
-  });
-  return value as T;
-}
+) => untilReached(what, probe, { everyMs: 150, timeoutMs });
 
 describe('CodePipeline Deploy action with the sandbox CodeDeploy', () => {
   const sb = useSandbox({ timeScale: 0.01 }, { maxAttempts: 1 });

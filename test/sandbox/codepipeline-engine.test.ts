@@ -9,7 +9,6 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { poll } from '../../src/poll.ts';
 import { Clock } from '../../src/sandbox/clock.ts';
 import type { CodeCommitService } from '../../src/sandbox/codecommit/index.ts';
 import type { CodeDeployService } from '../../src/sandbox/codedeploy/index.ts';
@@ -18,6 +17,7 @@ import { EventLog } from '../../src/sandbox/events.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import type { RequestContext, SandboxRuntime } from '../../src/sandbox/types.ts';
 import { approvalStage, buildStage, declarePipeline, deployStage, sourceStage } from './helpers/pipeline.ts';
+import { until as untilReached } from './helpers/until.ts';
 
 const ctx: RequestContext = { requestId: 'r', region: 'us-east-1', accountId: '000000000000' };
 
@@ -106,17 +106,12 @@ function pipeline(name: string, extra: Record<string, unknown> = {}, withDeploy 
   };
 }
 
-/** Calls `probe` every 20 ms until it returns a truthy value; fails naming `what` after `timeoutMs`. */
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const value = await poll(probe, {
-    timeout: timeoutMs,
-    isDone: (v) => Boolean(v),
-    describe: (v) => (v ? 'reached' : String(v)),
-    what,
-    interval: { min: 20, max: 20 },
-  });
-  return value as T;
-}
+/** The shared `until` (helpers/until.ts) at this suite's pace: every 20 ms, 20 s by default. */
+const until = <T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+) => untilReached(what, probe, { everyMs: 20, timeoutMs });
 
 describe('CodePipeline execution engine', () => {
   let dataDir: string;

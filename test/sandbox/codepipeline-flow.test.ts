@@ -18,13 +18,13 @@ import {
   StopPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { poll } from '../../src/poll.ts';
 import { ProcessTracker } from '../../src/sandbox/processes.ts';
 import { awsCli } from './helpers/aws-cli.ts';
 import { commitFile, gitRun } from './helpers/git.ts';
 import { approvalStage, buildStage, declarePipeline, sourceStage } from './helpers/pipeline.ts';
 import { useSandbox } from './helpers/sandbox.ts';
 import { signedFetch } from './helpers/signed.ts';
+import { until as untilReached } from './helpers/until.ts';
 
 const SAMPLE_APP = path.join(import.meta.dirname, '..', '..', 'sample-app');
 
@@ -50,21 +50,12 @@ function declaration(
   };
 }
 
-/** Polls `probe` every 100 ms until it returns a truthy value; fails naming `what` after `timeoutMs`. */
-async function until<T>(
+/** The shared `until` (helpers/until.ts) at this suite's pace: every 100 ms, 45 s by default. */
+const until = <T>(
   what: string,
-  probe: () => Promise<T | undefined | false>,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 45_000,
-): Promise<T> {
-  const value = await poll(probe, {
-    timeout: timeoutMs,
-    isDone: (v) => Boolean(v),
-    describe: (v) => (v ? 'reached' : String(v)),
-    what,
-    interval: { min: 100, max: 100 },
-  });
-  return value as T;
-}
+) => untilReached(what, probe, { everyMs: 100, timeoutMs });
 
 describe('CodePipeline runs pushed commits (git + SDK + CLI)', () => {
   const sb = useSandbox({ timeScale: 0.01 }, { maxAttempts: 1 });
