@@ -27,6 +27,11 @@ export function missingAppSpecMessage(): string {
   return 'The CodeDeploy agent did not find an AppSpec file within the unpacked revision directory at revision-relative path "appspec.yml". The revision was unpacked to directory "<bundle>", and the AppSpec file was expected but not found at path "appspec.yml". Consult the AWS CodeDeploy Appspec documentation for more information at http://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file.html';
 }
 
+/** A YAML mapping, its keys still to be checked. */
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /**
  * Reads `appspec.yml` (or `appspec.yaml`) at the bundle root.
  *
@@ -38,17 +43,19 @@ export function missingAppSpecMessage(): string {
 export function readAppSpec(bundleDir: string): AppSpec {
   const file = ['appspec.yml', 'appspec.yaml'].map((f) => join(bundleDir, f)).find((f) => existsSync(f));
   if (!file) throw new AppSpecError(missingAppSpecMessage());
-  let doc: any;
+  let doc: unknown;
   try {
     doc = parse(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new AppSpecError(`The AppSpec file appspec.yml is not valid YAML: ${(error as Error).message}`);
   }
-  if (!doc || typeof doc !== 'object')
-    throw new AppSpecError('The AppSpec file appspec.yml is empty or not a mapping');
+  if (!isMapping(doc)) throw new AppSpecError('The AppSpec file appspec.yml is empty or not a mapping');
+  const fileList = doc.files ?? [];
+  if (!Array.isArray(fileList))
+    throw new AppSpecError('The AppSpec file appspec.yml: files must be a list of source/destination pairs');
   const files: AppSpec['files'] = [];
-  for (const [i, f] of ((doc.files ?? []) as any[]).entries()) {
-    if (!f || typeof f.source !== 'string' || typeof f.destination !== 'string') {
+  for (const [i, f] of (fileList as unknown[]).entries()) {
+    if (!isMapping(f) || typeof f.source !== 'string' || typeof f.destination !== 'string') {
       throw new AppSpecError(
         `The AppSpec file appspec.yml: files[${i}] needs a string source and destination`,
       );
@@ -56,12 +63,17 @@ export function readAppSpec(bundleDir: string): AppSpec {
     files.push({ source: f.source, destination: f.destination });
   }
   const hooks: AppSpec['hooks'] = {};
-  for (const [event, list] of Object.entries((doc.hooks ?? {}) as Record<string, unknown>)) {
+  const hookMap = doc.hooks ?? {};
+  if (!isMapping(hookMap))
+    throw new AppSpecError(
+      'The AppSpec file appspec.yml: hooks must map lifecycle events to lists of scripts',
+    );
+  for (const [event, list] of Object.entries(hookMap)) {
     if (list == null) continue;
     if (!Array.isArray(list))
       throw new AppSpecError(`The AppSpec file appspec.yml: hooks.${event} must be a list of scripts`);
-    hooks[event] = list.map((h: any, i: number) => {
-      if (!h || typeof h.location !== 'string') {
+    hooks[event] = (list as unknown[]).map((h, i) => {
+      if (!isMapping(h) || typeof h.location !== 'string') {
         throw new AppSpecError(`The AppSpec file appspec.yml: hooks.${event}[${i}] needs a location`);
       }
       const timeout = h.timeout === undefined ? 3600 : Number(h.timeout);
