@@ -4,15 +4,15 @@
  * Asserted from the run's own messages: the two scenarios do not overlap in time.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
+import { runCucumber } from './fixtures/run-cucumber.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const cucumber = join(root, 'node_modules', '@cucumber', 'cucumber', 'bin', 'cucumber.js');
 const work = mkdtempSync(join(tmpdir(), 'cph-parallel-existing-'));
 let sandbox: Sandbox;
 let teamEnv: Record<string, string>;
@@ -49,36 +49,17 @@ describe('cucumber --parallel 2 on an existing stack', () => {
   it('runs the scenarios one at a time and says why', async () => {
     expect(teamEnv.HARNESS_STACK).toBe('existing');
     const reports = join(work, 'reports');
-    const config = join(work, 'cucumber.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        default: {
-          paths: [join(root, 'features', 'approval.feature'), join(root, 'features', 'build-gate.feature')],
-          import: [join(root, 'steps', 'support.ts')],
-          format: ['summary', `message:${join(reports, 'cucumber-messages.ndjson')}`],
-          strict: true,
-        },
-      }),
-    );
-    const run = await promisify(execFile)(
-      process.execPath,
-      [cucumber, '--config', relative(root, config), '--parallel', '2'],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          ...teamEnv,
-          HARNESS_ENDPOINT: sandbox.endpoint,
-          HARNESS_REPORTS_DIR: reports,
-          HARNESS_RUN_ID: '',
-          CI: 'true',
-        },
-        timeout: 240_000,
-        maxBuffer: 16 * 2 ** 20,
+    const run = await runCucumber(work, {
+      features: ['approval.feature', 'build-gate.feature'],
+      format: ['summary', `message:${join(reports, 'cucumber-messages.ndjson')}`],
+      env: {
+        ...teamEnv,
+        HARNESS_ENDPOINT: sandbox.endpoint,
+        HARNESS_REPORTS_DIR: reports,
+        HARNESS_RUN_ID: '',
+        CI: 'true',
       },
-    ).catch((error: { stdout: string; stderr: string }) => {
-      throw new Error(`cucumber --parallel 2 failed:\n${error.stdout}\n${error.stderr}`);
+      args: ['--parallel', '2'],
     });
     expect(run.stdout).toMatch(/2 scenarios \(2 passed\)/);
     expect(run.stderr).toContain(

@@ -4,22 +4,13 @@
  * is left: no process, no temp dir, no stack (each scenario's leak check is clean), no summary part.
  */
 import { execFile } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCucumber } from './fixtures/run-cucumber.ts';
 
-const root = join(import.meta.dirname, '..', '..');
-const cucumber = join(root, 'node_modules', '@cucumber', 'cucumber', 'bin', 'cucumber.js');
 const work = mkdtempSync(join(tmpdir(), 'cph-parallel-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -42,34 +33,16 @@ describe('cucumber --parallel 2', () => {
     const reports = join(work, 'reports');
     const temp = join(work, 'tmp');
     mkdirSync(temp);
-    const config = join(work, 'cucumber.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        default: {
-          paths: [join(root, 'features', 'approval.feature'), join(root, 'features', 'build-gate.feature')],
-          import: [join(root, 'steps', 'support.ts')],
-          format: [
-            'summary',
-            `html:${join(reports, 'cucumber-report.html')}`,
-            `junit:${join(reports, 'cucumber-junit.xml')}`,
-            `message:${join(reports, 'cucumber-messages.ndjson')}`,
-          ],
-          strict: true,
-        },
-      }),
-    );
-    const run = await promisify(execFile)(
-      process.execPath,
-      [cucumber, '--config', relative(root, config), '--parallel', '2'],
-      {
-        cwd: root,
-        env: { ...process.env, CI: 'true', HARNESS_REPORTS_DIR: reports, TMPDIR: temp, HARNESS_RUN_ID: '' },
-        timeout: 240_000,
-        maxBuffer: 16 * 2 ** 20,
-      },
-    ).catch((error: { stdout: string; stderr: string }) => {
-      throw new Error(`cucumber --parallel 2 failed:\n${error.stdout}\n${error.stderr}`);
+    const run = await runCucumber(work, {
+      features: ['approval.feature', 'build-gate.feature'],
+      format: [
+        'summary',
+        `html:${join(reports, 'cucumber-report.html')}`,
+        `junit:${join(reports, 'cucumber-junit.xml')}`,
+        `message:${join(reports, 'cucumber-messages.ndjson')}`,
+      ],
+      env: { CI: 'true', HARNESS_REPORTS_DIR: reports, TMPDIR: temp, HARNESS_RUN_ID: '' },
+      args: ['--parallel', '2'],
     });
     expect(run.stdout).toMatch(/2 scenarios \(2 passed\)/);
 
