@@ -108,7 +108,8 @@ export class BuildRun {
     if (this.finished) return;
     const current = this.record.phases.at(-1);
     if (current && current.phaseStatus === undefined) this.endPhase('SUCCEEDED');
-    this.record.phases.push({ phaseType, startTime: this.#now() });
+    // Contiguous, as AWS shows them: a phase starts when the one before it ended (one clock reading, not two).
+    this.record.phases.push({ phaseType, startTime: current?.endTime ?? this.#now() });
   }
 
   /** Ends the phase in progress with a status and (for a failure) the context AWS shows. */
@@ -140,7 +141,7 @@ export class BuildRun {
     }
     const current = this.record.phases.at(-1);
     if (current && current.phaseStatus === undefined) this.endPhase('SUCCEEDED');
-    const end = this.#now();
+    const end = current?.endTime ?? this.#now();
     this.record.phases.push({ phaseType: 'COMPLETED', startTime: end });
     this.record.buildStatus = status;
     this.record.endTime = end;
