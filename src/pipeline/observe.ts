@@ -186,11 +186,11 @@ export async function observeStage(
   let executionStatus: string;
   let statusSummary: string | undefined;
   let stageStates: StageState[];
-  let running: { stage: string; status: string } | undefined;
+  let shown: { stage: string; status: string } | undefined;
   try {
     stageStates = (await readPipelineState(ctx, signal)).stageStates ?? [];
-    running = shownStatus(stageStates, id);
-    if (running) executionStatus = running.status;
+    shown = shownStatus(stageStates, id);
+    if (shown) executionStatus = shown.status;
     else {
       const exec = await ctx.codepipeline.send(
         new GetPipelineExecutionCommand({ pipelineName: ctx.pipelineName, pipelineExecutionId: id }),
@@ -217,7 +217,7 @@ export async function observeStage(
     (e) => e?.pipelineExecutionId === id,
   );
   // Ours still runs in an earlier stage: it has not reached this one.
-  const ahead = running !== undefined && stageStates.findIndex((s) => s.stageName === running.stage) < index;
+  const ahead = shown !== undefined && stageStates.findIndex((s) => s.stageName === shown.stage) < index;
   // Once ours has left the stage a newer execution may show there: ask for our own actions of it.
   const ourStageStatus =
     ours || inbound || ahead

@@ -107,7 +107,8 @@ export async function runSweepCommand(argv: readonly string[]): Promise<number> 
   try {
     let code = dataDirCode;
     // One run after the other: each run's own leak check decides its line, the worst decides the exit code.
-    for (const names of named) code = Math.max(code, await sweepRun(clients, names, values, teardownMs));
+    for (const names of named)
+      code = Math.max(code, await sweepRun(clients, names, values['dry-run'] === true, teardownMs));
     return code;
   } finally {
     destroyClients(clients);
@@ -118,7 +119,7 @@ export async function runSweepCommand(argv: readonly string[]): Promise<number> 
 async function sweepRun(
   clients: ReturnType<typeof createClients>,
   names: ReturnType<typeof stackNames>,
-  values: { 'dry-run'?: boolean },
+  dryRun: boolean,
   teardownMs: number,
 ): Promise<number> {
   const report = await sweep(
@@ -128,7 +129,7 @@ async function sweepRun(
       namePrefix: `${names.prefix}-`,
       deploymentGroups: [names.deploymentGroupName],
       match: runMatcher(names.runId),
-      dryRun: values['dry-run'] === true,
+      dryRun,
       // HARNESS_TIMEOUT_TEARDOWN: a hung delete is aborted and reported, never waited for.
       timeoutMs: teardownMs,
     },

@@ -2,9 +2,10 @@
  * The fault-spec schemas exported from the `./sandbox` entry load zod on first use (the sandbox starts without
  * it): they must parse, reject and compose exactly as the zod schemas they stand for.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { FaultRuleSchema, FaultSpecSchema } from '../../src/sandbox/index.ts';
+import type { ServiceName } from '../../src/sandbox/types.ts';
 
 describe('the exported fault-spec schemas', () => {
   it('parse a spec with its defaults and reject a bad rule naming the path', () => {
@@ -16,6 +17,12 @@ describe('the exported fault-spec schemas', () => {
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]?.path).toEqual(['rate']);
     expect(() => FaultSpecSchema.parse({ rules: 'all' })).toThrow(z.ZodError);
+  });
+
+  it("name exactly the sandbox's services (the schema's own list, kept apart so zod loads late, cannot drift)", () => {
+    // Checked by the typecheck: a service added to ServiceName and not to the schema (or back) fails it.
+    expectTypeOf<z.output<typeof FaultRuleSchema>['service']>().toEqualTypeOf<ServiceName | '*'>();
+    expect(FaultRuleSchema.shape.service.unwrap().options).toContain('*');
   });
 
   it('are zod schemas to user code: instanceof, composition and JSON Schema', () => {

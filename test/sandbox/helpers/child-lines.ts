@@ -14,21 +14,22 @@ export function lineOf(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000)
   child.stderr?.on('data', (d) => {
     output += d;
   });
+  // The wait ends on the line, on the child's exit, or at the deadline: no sleep, only a deadline.
+  const deadline = AbortSignal.timeout(timeoutMs);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output: ${output}`)),
-      timeoutMs,
-    );
+    const expired = () =>
+      reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output: ${output}`));
+    deadline.addEventListener('abort', expired, { once: true });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       output += `${line}\n`;
       const m = pattern.exec(line);
       if (m) {
-        clearTimeout(timer);
+        deadline.removeEventListener('abort', expired);
         resolve(m);
       }
     });
     child.once('exit', (code, signal) => {
-      clearTimeout(timer);
+      deadline.removeEventListener('abort', expired);
       reject(new Error(`exited (${code ?? signal}) before printing ${pattern}; output: ${output}`));
     });
   });
