@@ -22,7 +22,8 @@ import {
 } from './auth/index.ts';
 import { Clock } from './clock.ts';
 import { controlRoute } from './control.ts';
-import { DeferredWatchdog, WATCHDOG_DELAY_MS, WatchedProcessTracker } from './watchdog-deferred.ts';
+import { ProcessTracker } from './processes.ts';
+import { DeferredWatchdog, WATCHDOG_DELAY_MS } from './watchdog-deferred.ts';
 import { EventLog } from './events.ts';
 import { type FaultSpec, Faults, faultSpecFromEnv } from './faults.ts';
 import { type EndedGroup, endLeftovers } from './process-records.ts';
@@ -192,7 +193,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   // not while the sandbox loads and answers its first call (watchdog-deferred.ts).
   const watchdog =
     options.watchdog === false ? undefined : new DeferredWatchdog({ dataDir, removeDataDir: ownsDataDir });
-  const processes = new WatchedProcessTracker({ dataDir }, () => watchdog?.start());
+  const processes = new ProcessTracker({ dataDir, beforeSpawn: () => watchdog?.start() });
 
   let regions: Regions | undefined;
   // One S3 for every region (bucket names are global); its route goes first: S3 paths are any bucket name.

@@ -43,6 +43,11 @@ export interface ProcessTrackerOptions {
   dataDir?: string;
   /** How often groups whose leader exited are checked for being empty, ms. @default 2000 */
   reapIntervalMs?: number;
+  /**
+   * Called before each group is spawned; a throw refuses the spawn (the sandbox starts its watchdog here, so
+   * nothing it spawns is ever unguarded: watchdog-deferred.ts). @default nothing
+   */
+  beforeSpawn?: (() => void) | undefined;
 }
 
 /**
@@ -57,12 +62,14 @@ export class ProcessTracker {
   readonly #groups = new Map<number, TrackedGroup & { startTime: string | null }>();
   readonly #dataDir: string | undefined;
   readonly #reapIntervalMs: number;
+  readonly #beforeSpawn: (() => void) | undefined;
   #self: ProcessIdentity | undefined;
   #reaper: NodeJS.Timeout | undefined;
 
   constructor(options: ProcessTrackerOptions = {}) {
     this.#dataDir = options.dataDir;
     this.#reapIntervalMs = options.reapIntervalMs ?? 2000;
+    this.#beforeSpawn = options.beforeSpawn;
   }
 
   /** Spawns `command` as the leader of a new process group owned by `owner` (recorded until it has ended). */
@@ -73,6 +80,7 @@ export class ProcessTracker {
     options: SpawnOptions = {},
     label: GroupLabel = {},
   ): ChildProcess {
+    this.#beforeSpawn?.();
     const child = spawn(command, args, { ...options, detached: true });
     const pgid = child.pid;
     if (pgid === undefined) return child;

@@ -1,18 +1,16 @@
 /**
  * The sandbox's watchdog (watchdog.ts), started off the start's critical path: a second Node process booting
  * while the sandbox loads and answers its first call competes with it for the CPU (the machine may have two
- * cores). It starts before the first process group is spawned (what it guards: {@link WatchedProcessTracker}
- * calls {@link DeferredWatchdog.start} first), and at the latest `delayMs` after the sandbox listens (it also
+ * cores). It starts before the first process group is spawned (what it guards: the sandbox's `ProcessTracker`
+ * calls {@link DeferredWatchdog.start} as its `beforeSpawn`), and at the latest `delayMs` after the sandbox listens (it also
  * removes a temp data dir of a sandbox that died).
  *
  * @example
  * const watchdog = new DeferredWatchdog({ dataDir, removeDataDir: true });
- * const processes = new WatchedProcessTracker({ dataDir }, () => watchdog.start());
+ * const processes = new ProcessTracker({ dataDir, beforeSpawn: () => watchdog.start() });
  * watchdog.startAfter(250); // once the sandbox listens
  * await watchdog.stop();
  */
-import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { type GroupLabel, ProcessTracker, type ProcessTrackerOptions } from './processes.ts';
 import { startWatchdog, type Watchdog, type WatchdogOptions } from './watchdog.ts';
 
 /** How long after the sandbox listens its watchdog starts when no process group needed it earlier, ms. */
@@ -61,29 +59,5 @@ export class DeferredWatchdog {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#watchdog?.stop();
-  }
-}
-
-/**
- * A {@link ProcessTracker} that calls `beforeSpawn` before each spawn (the sandbox starts its watchdog there, so
- * no process group exists unguarded).
- */
-export class WatchedProcessTracker extends ProcessTracker {
-  readonly #beforeSpawn: () => void;
-
-  constructor(options: ProcessTrackerOptions, beforeSpawn: () => void) {
-    super(options);
-    this.#beforeSpawn = beforeSpawn;
-  }
-
-  override spawn(
-    owner: string,
-    command: string,
-    args: readonly string[],
-    options: SpawnOptions = {},
-    label: GroupLabel = {},
-  ): ChildProcess {
-    this.#beforeSpawn();
-    return super.spawn(owner, command, args, options, label);
   }
 }
